@@ -1,0 +1,201 @@
+-- _prelude.lua: helpers prepended to every script in this folder (src/redis/scripts.ts does it).
+-- It is not a script by itself and has no KEYS or ARGV of its own.
+--
+-- Ticket record (value in the performance's tickets hash): "ord|price|section|row|seat|price_level".
+--   ord   : the ticket's place in seat order within its performance (0 .. 2^22-1); ords of seats next to
+--           each other in one row differ by exactly 1, other neighbours by 2 or more.
+--   price : integer cents (0 .. 2^31-1).
+-- Availability score = price * 2^22 + ord: cheapest first, then seat order; adjacent seats of one price have
+-- consecutive scores. Lock expiry times are integer milliseconds of the Redis clock.
+
+local ORD_SPAN = 4194304 -- 2^22
+
+-- Milliseconds from the Redis clock, so every API replica agrees on time.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function score_of(rec)
+  local ord, price = string.match(rec, '^(%d+)|(%d+)|')
+  return tonumber(price) * ORD_SPAN + tonumber(ord)
+end
+
+local function split(s, sep)
+  local out = {}
+  if s == nil or s == '' then return out end
+  for part in string.gmatch(s, '([^' .. sep .. ']+)') do out[#out + 1] = part end
+  return out
+end
+
+-- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
+-- available index. Cost: the number of holds that expired since the last call.
+local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
+  local expired = redis.call('ZRANGEBYSCORE', k_holds, '-inf', '(' .. now)
+  for _, tid in ipairs(expired) do
+    if redis.call('HEXISTS', k_sold, tid) == 0 then
+      local rec = redis.call('HGET', k_tickets, tid)
+      if rec then redis.call('ZADD', k_avail, score_of(rec), tid) end
+    end
+  end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now) end
+end
+
+-- Live state of one ticket: record, sold value ("order_number|transaction_id" or ''), lock holder
+-- (transaction id or ''), lock expiry ms (0 when not locked).
+local function ticket_state(k_tickets, k_sold, k_holds, lock_prefix, tid)
+  local rec = redis.call('HGET', k_tickets, tid)
+  if not rec then return nil end
+  local sold = redis.call('HGET', k_sold, tid) or ''
+  local holder = redis.call('GET', lock_prefix .. tid) or ''
+  local expires = 0
+  if holder ~= '' then expires = tonumber(redis.call('ZSCORE', k_holds, tid) or 0) end
+  return rec, sold, holder, expires
+end
+
+-- Appends {tid, rec, sold, holder, expires} for each ticket id to out.
+local function append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, ids)
+  for _, tid in ipairs(ids) do
+    local rec, sold, holder, expires = ticket_state(k_tickets, k_sold, k_holds, lock_prefix, tid)
+    out[#out + 1] = tid
+    out[#out + 1] = rec or ''
+    out[#out + 1] = sold or ''
+    out[#out + 1] = holder or ''
+    out[#out + 1] = expires or 0
+  end
+end
+
+-- Reply describing a transaction: {1, now, status, client, ip, created_at, lock_expires, hold_seconds,
+-- order_number, performance_id, then 5 values per ticket (see append_ticket_states)}.
+local function tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+  local f = redis.call('HMGET', k_tx, 'status', 'client', 'ip', 'created_at', 'lock_expires', 'hold_seconds',
+    'order_number', 'performance_id', 'tickets')
+  local out = {1, now, f[1], f[2], f[3], tonumber(f[4]), tonumber(f[5]), tonumber(f[6]), f[7] or '', f[8]}
+  append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, split(f[9], ','))
+  return out
+end
+
+-- Tickets of ids that cannot be locked for transaction txid: {tid, 'sold'|'locked', ...}.
+local function conflicts(k_sold, lock_prefix, ids, txid)
+  local out = {}
+  for _, tid in ipairs(ids) do
+    if redis.call('HEXISTS', k_sold, tid) == 1 then
+      out[#out + 1] = tid; out[#out + 1] = 'sold'
+    else
+      local holder = redis.call('GET', lock_prefix .. tid)
+      if holder and holder ~= txid then out[#out + 1] = tid; out[#out + 1] = 'locked' end
+    end
+  end
+  return out
+end
+
+-- Locks every ticket of ids for txid until expires (ms): lock key with the same expiry, out of the available
+-- index, into the holds index.
+local function lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+  for _, tid in ipairs(ids) do
+    redis.call('SET', lock_prefix .. tid, txid, 'PXAT', expires)
+    redis.call('ZREM', k_avail, tid)
+    redis.call('ZADD', k_holds, expires, tid)
+  end
+end
+
+-- Who may act on a transaction: its own client, or an admin. Anyone else is told it does not exist.
+local function may_access(k_tx, caller, is_admin)
+  local owner = redis.call('HGET', k_tx, 'client')
+  if not owner then return false end
+  return is_admin == '1' or owner == caller
+end
+
+-- Fields of a ticket record, empty ones kept: {ord, price, section, row, seat, price_level}.
+local function split_record(rec)
+  local f = {}
+  for part in string.gmatch((rec or '') .. '|', '([^|]*)|') do f[#f + 1] = part end
+  return f
+end
+
+-- Picks quantity tickets from the available index: the first run of quantity adjacent seats among the best
+-- `window` candidates, else the best quantity candidates. Filters: max score (exclusive), section and
+-- price level ('' = any). Returns the picked ids (fewer than quantity when not enough) and how many matching
+-- tickets were seen.
+local function pick_best(k_avail, k_tickets, quantity, max_score, section, level)
+  local window = math.max(64, quantity * 8)
+  local filtered = section ~= '' or level ~= ''
+  local ids, scores = {}, {}
+  local offset, chunk = 0, window
+  while #ids < window do
+    local page = redis.call('ZRANGEBYSCORE', k_avail, '-inf', max_score, 'WITHSCORES', 'LIMIT', offset, chunk)
+    if #page == 0 then break end
+    offset = offset + #page / 2
+    local recs = nil
+    if filtered then
+      local page_ids = {}
+      for i = 1, #page, 2 do page_ids[#page_ids + 1] = page[i] end
+      recs = redis.call('HMGET', k_tickets, unpack(page_ids))
+    end
+    for i = 1, #page, 2 do
+      local ok = true
+      if filtered then
+        local f = split_record(recs[(i + 1) / 2])
+        ok = (section == '' or f[3] == section) and (level == '' or f[6] == level)
+      end
+      if ok then
+        ids[#ids + 1] = page[i]; scores[#scores + 1] = tonumber(page[i + 1])
+        if #ids >= window then break end
+      end
+    end
+    if #page / 2 < chunk then break end
+  end
+  if #ids < quantity then return ids, #ids end
+  local run_start = 1
+  for i = 1, #ids do
+    if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
+    if i - run_start + 1 == quantity then
+      local out = {}
+      for j = run_start, i do out[#out + 1] = ids[j] end
+      return out, #ids
+    end
+  end
+  local out = {}
+  for j = 1, quantity do out[j] = ids[j] end
+  return out, #ids
+end
+
+-- Performance settings that shape a new hold: {hold_seconds, max_tickets} with the given defaults.
+local function hold_settings(k_perf, requested_hold, default_hold, default_max)
+  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction')
+  local hold = tonumber(requested_hold)
+  if hold == 0 then hold = tonumber(f[1]) or tonumber(default_hold) end
+  return hold, tonumber(f[2]) or tonumber(default_max)
+end
+
+-- Locks ids for txid and writes the transaction record (status open); the record outlives the longest hold.
+local function open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms)
+  local expires = now + hold * 1000
+  lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+  redis.call('HSET', k_tx, 'status', 'open', 'client', client, 'ip', ip, 'created_at', now,
+    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','))
+  redis.call('PEXPIRE', k_tx, ttl_ms)
+end
+
+-- Loads a transaction for checkout, complete or release. Returns status, ticket ids; or nil and an error
+-- reply: {-10} not found (or another client's), {-11} the given ticket list is not the transaction's.
+-- tickets_arg: the caller's ticket ids sorted and comma-joined, '' when the caller gave none.
+local function load_tx(k_tx, caller, is_admin, tickets_arg)
+  if not may_access(k_tx, caller, is_admin) then return nil, {-10} end
+  local f = redis.call('HMGET', k_tx, 'status', 'tickets')
+  local ids = split(f[2], ',')
+  if tickets_arg ~= '' then
+    local sorted = split(f[2], ',')
+    table.sort(sorted)
+    if table.concat(sorted, ',') ~= tickets_arg then return nil, {-11} end
+  end
+  return f[1], ids
+end
+
+-- Ends a transaction whose tickets were taken while its lock had lapsed; returns the conflict reply.
+local function expire_tx(k_tx, taken, retention_ms)
+  redis.call('HSET', k_tx, 'status', 'expired')
+  redis.call('PEXPIRE', k_tx, retention_ms)
+  table.insert(taken, 1, -1)
+  return taken
+end

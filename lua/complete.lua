@@ -1,0 +1,59 @@
+-- complete.lua: sell every ticket of a transaction, allocate its order number and append the sale to the
+-- performance's outbox stream, in one step. A lapsed lock is fine when every ticket is still free.
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream
+-- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
+-- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
+-- ARGV[6] customer as JSON ('' = none)   ARGV[7] payment reference ('' = none)
+-- Returns a transaction reply (see tx_reply), the same order again when already complete; {-10} not found;
+-- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
+-- lock's tickets were taken (the transaction is now expired).
+-- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
+-- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U).
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix, k_outbox =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local txid = ARGV[1]
+local now = now_ms()
+local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
+if not status then return ids end
+if status == 'complete' then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now) end
+if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
+
+local taken = conflicts(k_sold, lock_prefix, ids, txid)
+if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[5])) end
+
+local ALPHABET = '34679ACDEFGHJKMNPQRTVWXY'
+local function encode(n, width)
+  local s = ''
+  repeat
+    local d = n % #ALPHABET
+    s = string.sub(ALPHABET, d + 1, d + 1) .. s
+    n = math.floor(n / #ALPHABET)
+  until n == 0
+  while #s < width do s = string.sub(ALPHABET, 1, 1) .. s end
+  return s
+end
+local code = tonumber(redis.call('HGET', k_perf, 'code'))
+local seq = redis.call('HINCRBY', k_perf, 'order_seq', 1)
+local order_number = encode(code, 5) .. encode(seq, 5)
+
+local sale_tickets, total = {}, 0
+local recs = redis.call('HMGET', k_tickets, unpack(ids))
+for i, tid in ipairs(ids) do
+  local f = split_record(recs[i])
+  local price = tonumber(f[2])
+  total = total + price
+  sale_tickets[i] = {id = tid, price = price, section = f[3], row = f[4], seat = f[5], price_level = f[6]}
+  redis.call('HSET', k_sold, tid, order_number .. '|' .. txid)
+  redis.call('DEL', lock_prefix .. tid)
+  redis.call('ZREM', k_holds, tid)
+  redis.call('ZREM', k_avail, tid)
+end
+redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now,
+  'customer', ARGV[6], 'payment_reference', ARGV[7])
+redis.call('PEXPIRE', k_tx, tonumber(ARGV[5]))
+local tx = redis.call('HMGET', k_tx, 'performance_id', 'client', 'ip')
+redis.call('XADD', k_outbox, '*', 'order_number', order_number, 'transaction_id', txid,
+  'performance_id', tx[1], 'client', tx[2], 'ip', tx[3], 'completed_at', now,
+  'tickets', cjson.encode(sale_tickets), 'total', total, 'customer', ARGV[6], 'payment_reference', ARGV[7])
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -1,0 +1,30 @@
+-- extend.lua: checkout; resets the lock of every ticket of a transaction to now + its hold time, capped at
+-- created_at + max hold. A lapsed lock is taken again when every ticket is still free.
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream (unused here)
+-- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
+-- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] max hold seconds
+-- ARGV[6] record retention after the end (ms)   ARGV[7] transaction record ttl while open (ms)
+-- Returns a transaction reply (see tx_reply); {-10} not found; {-11} ticket list mismatch;
+-- {-12, status} complete, released or expired; {-13, cap ms} max hold reached;
+-- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired).
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local txid = ARGV[1]
+local now = now_ms()
+local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
+if not status then return ids end
+if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
+
+local f = redis.call('HMGET', k_tx, 'created_at', 'hold_seconds')
+local cap = tonumber(f[1]) + tonumber(ARGV[5]) * 1000
+if now >= cap then return {-13, cap} end
+local expires = math.min(now + tonumber(f[2]) * 1000, cap)
+
+local taken = conflicts(k_sold, lock_prefix, ids, txid)
+if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[6])) end
+
+lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires)
+redis.call('PEXPIRE', k_tx, tonumber(ARGV[7]))
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

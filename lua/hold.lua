@@ -1,0 +1,32 @@
+-- hold.lua: begin a transaction holding the given tickets, all or nothing.
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
+-- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
+-- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
+-- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
+-- ARGV[9..] ticket ids (distinct)
+-- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
+-- exists (a re-sent command); {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
+-- {-4, max tickets per transaction}.
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local txid = ARGV[1]
+local now = now_ms()
+if redis.call('EXISTS', k_tx) == 1 then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now) end
+
+local ids = {}
+for i = 9, #ARGV do ids[#ids + 1] = ARGV[i] end
+local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+if #ids > max_tickets then return {-4, max_tickets} end
+
+local missing = {-2}
+for _, tid in ipairs(ids) do
+  if redis.call('HEXISTS', k_tickets, tid) == 0 then missing[#missing + 1] = tid end
+end
+if #missing > 1 then return missing end
+
+local taken = conflicts(k_sold, lock_prefix, ids, txid)
+if #taken > 0 then table.insert(taken, 1, -1); return taken end
+
+open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -1,0 +1,51 @@
+-- load_inventory.lua: add tickets to a performance or update unsold ones (upsert); sold tickets never change.
+-- KEYS[1] performance hash      KEYS[2] tickets hash (id -> record)   KEYS[3] available zset
+-- KEYS[4] holds zset (id -> lock expiry ms)                           KEYS[5] sold hash
+-- ARGV[1] performance settings as JSON: {code?, name?, starts_at?, hold_seconds?, max_tickets_per_transaction?}
+--         (code is written only when the performance has none yet)
+-- ARGV[2] ord span this batch needs (the batch's relative ords are 0 .. span-1)
+-- ARGV[3..] 7 values per ticket: id, relative ord, price cents ('' = keep/0), section, row, seat, price_level
+--         ('' = keep the current value, or empty for a new ticket)
+-- Returns {1, added, updated, skipped_sold} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
+local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local settings = cjson.decode(ARGV[1])
+local span = tonumber(ARGV[2])
+local now = now_ms()
+
+if redis.call('EXISTS', k_perf) == 0 then redis.call('HSET', k_perf, 'created_at', now, 'next_ord', 0) end
+if settings.code then redis.call('HSETNX', k_perf, 'code', settings.code) end
+for _, field in ipairs({'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction'}) do
+  if settings[field] ~= nil then redis.call('HSET', k_perf, field, settings[field]) end
+end
+redis.call('HSET', k_perf, 'updated_at', now)
+
+local next_ord = tonumber(redis.call('HGET', k_perf, 'next_ord'))
+if next_ord + span > ORD_SPAN then return {-30, ORD_SPAN} end
+redis.call('HSET', k_perf, 'next_ord', next_ord + span)
+
+local added, updated, skipped = 0, 0, 0
+for i = 3, #ARGV, 7 do
+  local tid = ARGV[i]
+  if redis.call('HEXISTS', k_sold, tid) == 1 then
+    skipped = skipped + 1
+  else
+    local old = redis.call('HGET', k_tickets, tid)
+    local f
+    if old then f = split_record(old) else f = {tostring(next_ord + tonumber(ARGV[i + 1])), '0', '', '', '', ''} end
+    for j = 2, 6 do
+      local v = ARGV[i + j]
+      if v ~= '' then f[j] = v end
+    end
+    local rec = table.concat(f, '|')
+    redis.call('HSET', k_tickets, tid, rec)
+    if old then
+      updated = updated + 1
+      -- keep a free ticket's place in the available index in step with its (maybe new) price
+      if redis.call('ZSCORE', k_avail, tid) then redis.call('ZADD', k_avail, score_of(rec), tid) end
+    else
+      added = added + 1
+      redis.call('ZADD', k_avail, score_of(rec), tid)
+    end
+  end
+end
+return {1, added, updated, skipped}

@@ -1,0 +1,9 @@
+-- read_transaction.lua: a transaction and the live state of its tickets (reads only).
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream
+-- (KEYS 1, 3 and 8 unused here)
+-- ARGV[1] caller's client name   ARGV[2] '1' when the caller is an admin
+-- Returns a transaction reply (see tx_reply); {-10} not found or another client's.
+local k_tickets, k_holds, k_sold, k_tx, lock_prefix = KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+if not may_access(k_tx, ARGV[1], ARGV[2]) then return {-10} end
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now_ms())

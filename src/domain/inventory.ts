@@ -1,0 +1,120 @@
+// Inventory use cases: load performances and their tickets, counts, ticket lookup and search.
+import { Conflict, InvalidRequest, NotFound, performanceNotFound } from '../errors';
+import { assignRelativeOrds } from './seat-order';
+import type {
+  BestAvailableQuery,
+  Caller,
+  DomainSettings,
+  InventoryTicket,
+  LockStore,
+  PerformanceInfo,
+  PerformanceSettings,
+  TicketStateFilter,
+} from './types';
+import { ticketView, type TicketView } from './views';
+
+/** Tickets per load script call: each call is atomic and short enough not to stall Redis. */
+const LOAD_CHUNK = 2000;
+
+export interface PerformanceView {
+  id: string;
+  name?: string;
+  starts_at?: string;
+  hold_seconds?: number;
+  max_tickets_per_transaction?: number;
+  created_at?: string;
+  updated_at?: string;
+  counts: PerformanceInfo['counts'];
+}
+
+function performanceView(p: PerformanceInfo): PerformanceView {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    id: p.id,
+    name: p.name,
+    starts_at: p.starts_at,
+    hold_seconds: p.hold_seconds,
+    max_tickets_per_transaction: p.max_tickets_per_transaction,
+    created_at: iso(p.created_at_ms),
+    updated_at: iso(p.updated_at_ms),
+    counts: p.counts,
+  };
+}
+
+export class InventoryService {
+  constructor(
+    private readonly store: LockStore,
+    private readonly settings: DomainSettings,
+  ) {}
+
+  /** Creates a performance or adds to it; unsold tickets are updated, sold ones never change. */
+  async upsertPerformance(
+    performanceId: string,
+    settings: PerformanceSettings,
+    tickets: readonly InventoryTicket[],
+  ): Promise<PerformanceView & { added: number; updated: number; skipped_sold: number }> {
+    this.checkSettings(settings);
+    const seen = new Set<string>();
+    const duplicates = tickets.filter((t) => seen.size === seen.add(t.id).size).map((t) => t.id);
+    if (duplicates.length > 0) {
+      throw new InvalidRequest([{ path: 'tickets', message: `duplicate ticket ids: ${duplicates.slice(0, 10).join(', ')}` }]);
+    }
+    const foreign = await this.store.claimTickets(performanceId, tickets.map((t) => t.id));
+    if (foreign.length > 0) {
+      throw new Conflict('TICKET_CONFLICT', 'Some ticket ids belong to another performance.', { tickets: foreign });
+    }
+    const existing = await this.store.performanceInfo(performanceId);
+    const code = existing?.code ?? (await this.store.nextPerformanceCode());
+    const totals = { added: 0, updated: 0, skipped_sold: 0 };
+    const chunks = tickets.length === 0 ? [[]] : chunk(tickets, LOAD_CHUNK);
+    for (const [i, part] of chunks.entries()) {
+      const { ordered, span } = assignRelativeOrds(part);
+      // settings ride along with the first chunk; later chunks only add tickets
+      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, ordered, span);
+      totals.added += result.added;
+      totals.updated += result.updated;
+      totals.skipped_sold += result.skippedSold;
+    }
+    return { ...(await this.getPerformance(performanceId)), ...totals };
+  }
+
+  private checkSettings(s: PerformanceSettings) {
+    const { minHoldSeconds, maxHoldSeconds } = this.settings;
+    if (s.hold_seconds !== undefined && (s.hold_seconds < minHoldSeconds || s.hold_seconds > maxHoldSeconds)) {
+      throw new InvalidRequest([
+        { path: 'hold_seconds', message: `must be between ${minHoldSeconds} and ${maxHoldSeconds}` },
+      ]);
+    }
+  }
+
+  async getPerformance(performanceId: string): Promise<PerformanceView> {
+    const info = await this.store.performanceInfo(performanceId);
+    if (!info) throw performanceNotFound();
+    return performanceView(info);
+  }
+
+  async listTickets(caller: Caller, performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
+    const page = await this.store.listTickets(performanceId, state, limit, cursor);
+    return { tickets: page.tickets.map((t) => ticketView(t, caller)), next_cursor: page.nextCursor ?? null };
+  }
+
+  /** The best available tickets; locks nothing. */
+  async search(caller: Caller, performanceId: string, query: BestAvailableQuery): Promise<TicketView[]> {
+    const tickets = await this.store.search(performanceId, query);
+    return tickets.map((t) => ticketView(t, caller));
+  }
+
+  async getTicket(caller: Caller, ticketId: string): Promise<TicketView> {
+    const performanceId = (await this.store.ticketPerformances([ticketId])).get(ticketId);
+    const state = performanceId === undefined ? undefined : await this.store.readTicket(performanceId, ticketId);
+    if (!state) throw new NotFound('TICKET_NOT_FOUND', 'No such ticket.', { tickets: [ticketId] });
+    return ticketView(state, caller);
+  }
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+

@@ -1,0 +1,101 @@
+// Transaction use cases: begin (hold), checkout (extend), complete, release and read.
+import { randomUUID } from 'node:crypto';
+import { InvalidRequest, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
+import type { BestAvailableQuery, Caller, Completion, DomainSettings, LockStore, TransactionState } from './types';
+import { transactionView, type TransactionView } from './views';
+
+export interface BeginRequest {
+  tickets?: string[];
+  best?: BestAvailableQuery & { performance_id: string };
+  hold_seconds?: number;
+}
+
+export interface UpdateRequest {
+  status: 'checkout' | 'complete';
+  id?: string;
+  tickets?: string[];
+  customer?: Record<string, string>;
+  payment_reference?: string;
+}
+
+export class TransactionService {
+  constructor(
+    private readonly store: LockStore,
+    private readonly settings: DomainSettings,
+  ) {}
+
+  /** Locks the tickets (given ids, or the best available) all-or-nothing and opens a transaction. */
+  async begin(caller: Caller, req: BeginRequest): Promise<TransactionView> {
+    this.checkHoldSeconds(req.hold_seconds);
+    const transactionId = randomUUID();
+    const options = (performanceId: string) => ({ transactionId, performanceId, caller, holdSeconds: req.hold_seconds });
+    if (req.best) {
+      return transactionView(await this.store.holdBest(options(req.best.performance_id), req.best), caller);
+    }
+    const ids = req.tickets ?? [];
+    const performanceId = await this.performanceOfTickets(ids);
+    return transactionView(await this.store.hold(options(performanceId), ids), caller);
+  }
+
+  /** The one performance all ticket ids belong to; unknown ids are a 404, mixed performances a 400. */
+  private async performanceOfTickets(ids: readonly string[]): Promise<string> {
+    const issues = distinctIssues(ids);
+    if (issues.length > 0) throw new InvalidRequest(issues);
+    const owners = await this.store.ticketPerformances(ids);
+    const unknown = ids.filter((id) => !owners.has(id));
+    if (unknown.length > 0) throw ticketsNotFound(unknown);
+    const performances = new Set(owners.values());
+    if (performances.size > 1) {
+      throw new InvalidRequest([{ path: 'tickets', message: 'all tickets of a transaction must belong to one performance' }]);
+    }
+    return [...performances][0] as string;
+  }
+
+  private checkHoldSeconds(holdSeconds: number | undefined) {
+    const { minHoldSeconds, maxHoldSeconds } = this.settings;
+    if (holdSeconds !== undefined && (holdSeconds < minHoldSeconds || holdSeconds > maxHoldSeconds)) {
+      throw new InvalidRequest([{ path: 'hold_seconds', message: `must be between ${minHoldSeconds} and ${maxHoldSeconds}` }]);
+    }
+  }
+
+  /** checkout: extend the hold; complete: sell the tickets and record the sale for the order writer. */
+  async update(caller: Caller, transactionId: string, req: UpdateRequest): Promise<TransactionView> {
+    const issues: Issue[] = [];
+    if (req.id !== undefined && req.id !== transactionId) issues.push({ path: 'id', message: 'must equal the transaction id in the path' });
+    if (req.tickets) issues.push(...distinctIssues(req.tickets));
+    if (issues.length > 0) throw new InvalidRequest(issues);
+    const access = await this.access(caller, transactionId);
+    let tx: TransactionState;
+    if (req.status === 'checkout') {
+      tx = await this.store.extend(access, req.tickets);
+    } else {
+      const completion: Completion = { customer: req.customer, paymentReference: req.payment_reference };
+      tx = await this.store.complete(access, req.tickets, completion);
+    }
+    return transactionView(tx, caller);
+  }
+
+  async get(caller: Caller, transactionId: string): Promise<TransactionView> {
+    return transactionView(await this.store.readTransaction(await this.access(caller, transactionId)), caller);
+  }
+
+  /** Releases every lock the transaction still holds; releasing twice is fine, a completed one is not. */
+  async release(caller: Caller, transactionId: string): Promise<TransactionView> {
+    return transactionView(await this.store.release(await this.access(caller, transactionId)), caller);
+  }
+
+  private async access(caller: Caller, transactionId: string) {
+    const performanceId = await this.store.transactionPerformance(transactionId);
+    if (performanceId === undefined) throw transactionNotFound();
+    return { caller, transactionId, performanceId };
+  }
+}
+
+function distinctIssues(ids: readonly string[]): Issue[] {
+  const issues: Issue[] = [];
+  if (ids.length === 0) issues.push({ path: 'tickets', message: 'must list at least one ticket' });
+  const seen = new Set<string>();
+  const dup = ids.filter((id) => seen.size === seen.add(id).size);
+  if (dup.length > 0) issues.push({ path: 'tickets', message: `listed more than once: ${[...new Set(dup)].join(', ')}` });
+  return issues;
+}

@@ -1,0 +1,141 @@
+// Domain objects and the ports (interfaces) the use cases run over. No HTTP, no Redis, no process.env here.
+
+export type Role = 'client' | 'admin';
+
+/** Who is asking: the client name from the API key, its role and its IP. */
+export interface Caller {
+  name: string;
+  role: Role;
+  ip: string;
+}
+
+export interface TicketAttributes {
+  section: string; // '' = not set
+  row: string;
+  seat: string;
+  price: number; // cents
+  price_level: string;
+}
+
+/** One ticket as an inventory request gives it; absent attributes keep their current value. */
+export interface InventoryTicket {
+  id: string;
+  section?: string;
+  row?: string;
+  seat?: string;
+  price?: number;
+  price_level?: string;
+}
+
+export interface PerformanceSettings {
+  name?: string;
+  starts_at?: string;
+  hold_seconds?: number;
+  max_tickets_per_transaction?: number;
+}
+
+export interface PerformanceInfo extends PerformanceSettings {
+  id: string;
+  code: number | undefined;
+  created_at_ms: number | undefined;
+  updated_at_ms: number | undefined;
+  counts: { total: number; available: number; locked: number; sold: number };
+}
+
+/** Live state of one ticket as the lock store sees it. */
+export interface TicketState extends TicketAttributes {
+  id: string;
+  performance_id: string;
+  order_number: string | undefined; // set when sold
+  sold_by_transaction: string | undefined;
+  holder: string | undefined; // transaction id holding the lock
+  lock_expires_ms: number | undefined;
+  holder_client?: string; // only when the store was asked who holds it
+  holder_ip?: string;
+}
+
+export type TransactionStatus = 'open' | 'checkout' | 'complete' | 'released' | 'expired';
+
+/** A transaction record and its tickets' live state. */
+export interface TransactionState {
+  id: string;
+  performance_id: string;
+  status: TransactionStatus; // as stored; an open/checkout one whose lock lapsed is shown as expired
+  client: string;
+  ip: string;
+  created_at_ms: number;
+  lock_expires_ms: number;
+  hold_seconds: number;
+  order_number: string | undefined;
+  now_ms: number; // the Redis clock when this was read
+  tickets: TicketState[];
+}
+
+export interface BestAvailableQuery {
+  quantity: number;
+  section?: string;
+  price_level?: string;
+  max_price?: number;
+}
+
+/** What a new hold needs besides the tickets. */
+export interface HoldOptions {
+  transactionId: string;
+  performanceId: string;
+  caller: Caller;
+  holdSeconds: number | undefined; // undefined = the performance's or the configured default
+}
+
+export interface Access {
+  caller: Caller;
+  transactionId: string;
+  performanceId: string;
+}
+
+export interface Completion {
+  customer: Record<string, string> | undefined;
+  paymentReference: string | undefined;
+}
+
+export type TicketStateFilter = 'available' | 'locked' | 'sold' | undefined;
+
+/** The lock store: ticket state in Redis, one atomic script per operation. Failures are AppErrors. */
+export interface LockStore {
+  /** Performance of each known ticket id (unknown ids are absent). */
+  ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>>;
+  /** Records that the tickets belong to the performance; returns ids that belong to another one. */
+  claimTickets(performanceId: string, ticketIds: readonly string[]): Promise<string[]>;
+  transactionPerformance(transactionId: string): Promise<string | undefined>;
+  nextPerformanceCode(): Promise<number>;
+  loadInventory(
+    performanceId: string,
+    settings: PerformanceSettings & { code?: number },
+    tickets: readonly (InventoryTicket & { relativeOrd: number })[],
+    ordSpan: number,
+  ): Promise<{ added: number; updated: number; skippedSold: number }>;
+  performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined>;
+  search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]>;
+  listTickets(
+    performanceId: string,
+    state: TicketStateFilter,
+    limit: number,
+    cursor: string,
+  ): Promise<{ tickets: TicketState[]; nextCursor: string | undefined }>;
+  readTicket(performanceId: string, ticketId: string): Promise<TicketState | undefined>;
+  hold(options: HoldOptions, ticketIds: readonly string[]): Promise<TransactionState>;
+  holdBest(options: HoldOptions, query: BestAvailableQuery): Promise<TransactionState>;
+  extend(access: Access, ticketIds: readonly string[] | undefined): Promise<TransactionState>;
+  complete(access: Access, ticketIds: readonly string[] | undefined, completion: Completion): Promise<TransactionState>;
+  release(access: Access): Promise<TransactionState>;
+  readTransaction(access: Access): Promise<TransactionState>;
+  ping(): Promise<void>;
+}
+
+/** Settings the use cases need, handed in by whoever wires the service (cli.ts). */
+export interface DomainSettings {
+  lockTtlSeconds: number;
+  minHoldSeconds: number;
+  maxHoldSeconds: number;
+  maxTicketsPerTransaction: number;
+  recordRetentionSeconds: number;
+}

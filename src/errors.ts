@@ -1,0 +1,53 @@
+// Domain errors with a stable `code`; the HTTP layer alone maps codes to statuses.
+
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export class InvalidRequest extends AppError {
+  constructor(issues: Issue[], message = 'The request is not valid.') {
+    super('INVALID_REQUEST', message, { issues });
+  }
+}
+
+export class NotFound extends AppError {}
+
+export class Conflict extends AppError {}
+
+export class Unauthenticated extends AppError {
+  constructor() {
+    super('UNAUTHENTICATED', 'A valid API key is required (Authorization: Bearer <key>).');
+  }
+}
+
+export class Forbidden extends AppError {
+  constructor() {
+    super('FORBIDDEN', 'This key may not do that.');
+  }
+}
+
+/** Redis or the document store did not answer; the caller may retry. */
+export class Unavailable extends AppError {
+  constructor(message = 'A backing service is unavailable; retry shortly.') {
+    super('UNAVAILABLE', message);
+  }
+}
+
+export const ticketsNotFound = (ids: string[]) =>
+  new NotFound('TICKETS_NOT_FOUND', 'Some tickets do not exist.', { tickets: ids });
+
+export const transactionNotFound = () => new NotFound('TRANSACTION_NOT_FOUND', 'No such transaction.');
+
+export const performanceNotFound = () => new NotFound('PERFORMANCE_NOT_FOUND', 'No such performance.');

@@ -1,0 +1,70 @@
+// createApp(deps): the Express application. Wiring only; use cases come in through deps.
+import express from 'express';
+import { AppError, Unavailable } from '../errors';
+import type { InventoryService } from '../domain/inventory';
+import type { TransactionService } from '../domain/transactions';
+import type { Logger } from '../logger';
+import { authenticate, type KeyRing } from './auth';
+import { errorHandler } from './errors';
+import { requestId, requestLog } from './middleware';
+import { inventoryRoutes } from './routes/inventory';
+import { transactionRoutes } from './routes/transactions';
+
+export interface AppDeps {
+  transactions: TransactionService;
+  inventory: InventoryService;
+  keys: KeyRing;
+  logger: Logger;
+  /** Each resolves when its backing service answers (Redis, later the document store). */
+  readinessChecks: Record<string, () => Promise<void>>;
+  trustProxy: boolean | number | readonly string[];
+}
+
+const READY_TIMEOUT_MS = 1000;
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(requestId);
+  app.use(requestLog(deps.logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'OK' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await Promise.all(
+      Object.entries(deps.readinessChecks).map(async ([name, check]) => {
+        checks[name] = await withTimeout(check(), READY_TIMEOUT_MS).then(
+          () => 'ok',
+          () => 'unavailable',
+        );
+      }),
+    );
+    if (Object.values(checks).every((c) => c === 'ok')) {
+      res.json({ status: 'OK', checks });
+    } else {
+      throw new AppError('UNAVAILABLE', 'Not ready: a backing service does not answer.', { checks });
+    }
+  });
+
+  app.use(authenticate(deps.keys));
+  app.use(transactionRoutes(deps.transactions));
+  app.use(inventoryRoutes(deps.inventory));
+  app.use(() => {
+    throw new AppError('NOT_FOUND', 'No such route.');
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Unavailable()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

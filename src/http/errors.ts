@@ -1,0 +1,63 @@
+// The one place that maps error codes to HTTP statuses, and the error body of API.md.
+import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+
+const STATUS: Record<string, number> = {
+  INVALID_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  TICKETS_NOT_FOUND: 404,
+  TICKET_NOT_FOUND: 404,
+  TRANSACTION_NOT_FOUND: 404,
+  PERFORMANCE_NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  PERSON_NOT_FOUND: 404,
+  TICKETS_UNAVAILABLE: 409,
+  NOT_ENOUGH_TICKETS: 409,
+  INVALID_TRANSACTION_STATE: 409,
+  HOLD_LIMIT_REACHED: 409,
+  TICKET_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** body-parser failures (err.type) -> our codes */
+const BODY_ERRORS: Record<string, [string, string]> = {
+  'entity.parse.failed': ['INVALID_REQUEST', 'The body is not valid JSON.'],
+  'entity.too.large': ['PAYLOAD_TOO_LARGE', 'The body is too large for this route.'],
+  'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported content encoding.'],
+  'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.'],
+  'request.aborted': ['INVALID_REQUEST', 'The request was aborted.'],
+  'request.size.invalid': ['INVALID_REQUEST', 'The body length does not match Content-Length.'],
+};
+
+export function sendError(res: Response, err: AppError) {
+  const status = STATUS[err.code] ?? 500;
+  if (status === 503) res.set('Retry-After', '1');
+  res.status(status).json({
+    status: 'ERROR',
+    error: { code: err.code, message: err.message, request_id: res.locals.requestId, ...err.details },
+  });
+}
+
+export function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    let appError: AppError;
+    const bodyError = BODY_ERRORS[(err as { type?: string })?.type ?? ''];
+    if (err instanceof AppError) {
+      appError = err;
+    } else if (bodyError) {
+      appError = new AppError(bodyError[0], bodyError[1]);
+    } else {
+      const e = err as Error;
+      logger.error('unhandled error', { request_id: res.locals.requestId, error: e?.message, stack: e?.stack });
+      appError = new AppError('INTERNAL', 'Internal error; it has been logged.');
+    }
+    if (res.headersSent) return;
+    sendError(res, appError);
+  };
+}

@@ -1,0 +1,46 @@
+// Request plumbing: request ids, one log line per request, JSON bodies with per-route limits.
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import { ID } from './schemas';
+
+/** Echo the caller's X-Request-Id when it is sane, else make one. */
+export function requestId(req: Request, res: Response, next: NextFunction) {
+  const given = req.get('x-request-id');
+  const id = given && ID.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.set('X-Request-Id', id);
+  next();
+}
+
+/** One JSON line per request: method, route, status, ms, client name, request_id (never the key). */
+export function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)';
+      logger.info('request', {
+        method: req.method,
+        route,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        client: res.locals.caller?.name,
+        request_id: res.locals.requestId,
+      });
+    });
+    next();
+  };
+}
+
+/** A JSON body of at most `limit`; a body of another content type is a 415. */
+export function jsonBody(limit: string) {
+  const parser = express.json({ limit, strict: true });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.is('application/json')) {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    }
+    parser(req, res, next);
+  };
+}

@@ -1,0 +1,50 @@
+// /transaction(s) routes: parse, call the use case, answer. No business rules here.
+import { Router, type Request, type Response } from 'express';
+import type { TransactionService } from '../../domain/transactions';
+import type { TransactionView } from '../../domain/views';
+import { caller } from '../auth';
+import { jsonBody } from '../middleware';
+import { beginBody, parse, transactionId, updateBody } from '../schemas';
+
+const TRANSACTION_BODY_LIMIT = '64kb';
+
+function send(res: Response, status: number, tx: TransactionView) {
+  res.set('Transaction-Status', tx.transaction_status);
+  if (tx.lock_expires && (tx.transaction_status === 'open' || tx.transaction_status === 'checkout')) {
+    res.set('Lock-Expires', tx.lock_expires);
+  }
+  res.status(status).json({ status: 'OK', ...tx });
+}
+
+export function transactionRoutes(transactions: TransactionService): Router {
+  const router = Router();
+  const body = jsonBody(TRANSACTION_BODY_LIMIT);
+  const pathId = (req: Request) => parse(transactionId, req.params.id, 'id');
+
+  for (const base of ['/transaction', '/transactions']) {
+    router.post(base, body, async (req, res) => {
+      const b = parse(beginBody, req.body ?? {});
+      const best =
+        b.performance_id !== undefined && b.quantity !== undefined
+          ? { performance_id: b.performance_id, quantity: b.quantity, section: b.section, price_level: b.price_level, max_price: b.max_price }
+          : undefined;
+      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds }));
+    });
+
+    const update = async (req: Request, res: Response) => {
+      const id = pathId(req);
+      send(res, 200, await transactions.update(caller(res), id, parse(updateBody, req.body ?? {})));
+    };
+    router.put(`${base}/:id`, body, update);
+    router.post(`${base}/:id`, body, update); // the seed's earlier form
+
+    const read = async (req: Request, res: Response) => send(res, 200, await transactions.get(caller(res), pathId(req)));
+    router.get(`${base}/:id`, read);
+    router.head(`${base}/:id`, read); // same status and headers as GET; Express sends no body
+
+    router.delete(`${base}/:id`, async (req, res) => {
+      send(res, 200, await transactions.release(caller(res), pathId(req)));
+    });
+  }
+  return router;
+}

@@ -1,0 +1,103 @@
+// zod schemas of every request: the API's input contract in code (the README links here).
+import { z } from 'zod';
+import { InvalidRequest } from '../errors';
+
+export const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_PRICE = 2 ** 31 - 1; // cents; the availability score needs price < 2^31
+
+export const id = z.string().regex(ID, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+export const transactionId = z.string().regex(UUID, 'must be a UUID');
+/** Free text of a ticket attribute: no '|' (the record separator) and no control characters. */
+const attribute = z
+  .string()
+  .max(64)
+  .regex(/^[^|\u0000-\u001f\u007f]*$/, "must not contain '|' or control characters");
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const inventoryBody = z.object({
+  name: text(200).optional(),
+  starts_at: z.iso.datetime({ offset: true }).optional(),
+  hold_seconds: z.number().int().positive().optional(),
+  max_tickets_per_transaction: z.number().int().min(1).max(1000).optional(),
+  tickets: z
+    .array(
+      z.object({
+        id,
+        section: attribute.optional(),
+        row: attribute.optional(),
+        seat: z.union([attribute, z.number().int().min(0).max(1e9)]).transform(String).optional(),
+        price: z.number().int().min(0).max(MAX_PRICE).optional(),
+        price_level: attribute.optional(),
+      }),
+    )
+    .max(50_000),
+});
+
+const quantity = z.number().int().min(1).max(1000);
+const bestFilters = {
+  section: attribute.min(1).optional(),
+  price_level: attribute.min(1).optional(),
+  max_price: z.number().int().min(0).max(MAX_PRICE).optional(),
+};
+
+export const beginBody = z
+  .object({
+    tickets: z.array(id).max(1000).optional(),
+    performance_id: id.optional(),
+    quantity: quantity.optional(),
+    ...bestFilters,
+    hold_seconds: z.number().int().positive().optional(),
+    buyer: z.object({ id: id.optional(), email: z.email().max(254).optional() }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    const best = b.performance_id !== undefined || b.quantity !== undefined;
+    if (b.tickets && best) {
+      ctx.addIssue({ code: 'custom', path: ['tickets'], message: 'give either tickets or performance_id + quantity, not both' });
+    } else if (!b.tickets && (b.performance_id === undefined || b.quantity === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tickets'], message: 'give tickets, or performance_id and quantity' });
+    }
+  });
+
+export const updateBody = z.object({
+  status: z.enum(['checkout', 'complete']),
+  id: z.string().max(128).optional(),
+  tickets: z.array(id).max(1000).optional(),
+  customer: z
+    .object({
+      email: z.email().max(254),
+      first_name: text(100).optional(),
+      last_name: text(100).optional(),
+      phone: text(40).optional(),
+    })
+    .optional(),
+  payment_reference: text(200).optional(),
+});
+
+/** Query values are single strings; a repeated parameter is a 400. */
+const one = z.string({ error: 'must be given once' });
+const whole = (min: number, max: number) =>
+  one.regex(/^\d{1,10}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+export const searchQuery = z.object({
+  performance_id: one.pipe(id),
+  quantity: whole(1, 1000),
+  section: one.pipe(attribute.min(1)).optional(),
+  price_level: one.pipe(attribute.min(1)).optional(),
+  max_price: whole(0, MAX_PRICE).optional(),
+});
+
+export const ticketPageQuery = z.object({
+  state: one.pipe(z.enum(['available', 'locked', 'sold'])).optional(),
+  limit: whole(1, 1000).optional(),
+  cursor: one.max(64).regex(/^[0-9.]*$/, 'must be a next_cursor from an earlier page').optional(),
+});
+
+/** Parses input with a schema; failures become 400 INVALID_REQUEST with one issue per problem. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown, prefix = ''): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InvalidRequest(
+    result.error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)', message: i.message })),
+  );
+}

@@ -1,0 +1,39 @@
+// Every Redis key name tixlock uses. Keys of one performance share the hash tag {p:<id>}, so each script runs
+// in one Redis Cluster slot; the few global keys are read or written outside scripts.
+import { crc32 } from 'node:zlib';
+
+const tag = (performanceId: string) => `tix:{p:${performanceId}}`;
+
+/** Keys of one performance, in the order the per-performance scripts take them. */
+export function performanceKeys(performanceId: string) {
+  const t = tag(performanceId);
+  return {
+    performance: `${t}:perf`, // hash: settings, code, next_ord, order_seq, created_at, updated_at
+    tickets: `${t}:tickets`, // hash: ticket id -> "ord|price|section|row|seat|price_level"
+    available: `${t}:avail`, // zset: ticket id by price * 2^22 + ord
+    holds: `${t}:holds`, // zset: locked ticket id by lock expiry (ms)
+    sold: `${t}:sold`, // hash: ticket id -> "order_number|transaction_id"
+    lockPrefix: `${t}:lock:`, // string per locked ticket: transaction id, PX TTL = the hold
+    transactionPrefix: `${t}:tx:`, // hash per transaction
+    outbox: `${t}:outbox`, // stream of completed sales, read by the order writer
+  };
+}
+
+export const transactionKey = (performanceId: string, transactionId: string) =>
+  `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;
+
+/** Global: transaction id -> performance id (so a request by transaction id finds its slot). */
+export const transactionIndexKey = (transactionId: string) => `tix:txp:${transactionId}`;
+
+const TICKET_INDEX_BUCKETS = 65536;
+/**
+ * Global: ticket id -> performance id, spread over 65,536 small hashes (compact listpack encoding keeps
+ * the index at a few dozen bytes per ticket). A ticket id belongs to one performance forever.
+ */
+export const ticketIndexKey = (ticketId: string) => `tix:tp:${crc32(ticketId) % TICKET_INDEX_BUCKETS}`;
+
+/** Global: counter that numbers performances (the prefix of their order numbers). */
+export const performanceSequenceKey = 'tix:perf-seq';
+
+/** Global: set of every performance id (the order writer finds outboxes here). */
+export const performanceSetKey = 'tix:performances';

@@ -1,0 +1,308 @@
+// The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
+import type { Redis } from 'ioredis';
+import { AppError, Unavailable } from '../errors';
+import type {
+  Access,
+  BestAvailableQuery,
+  Completion,
+  DomainSettings,
+  HoldOptions,
+  InventoryTicket,
+  LockStore,
+  PerformanceInfo,
+  PerformanceSettings,
+  TicketState,
+  TicketStateFilter,
+  TransactionState,
+} from '../domain/types';
+import { checkReply } from './codes';
+import {
+  performanceKeys,
+  performanceSequenceKey,
+  performanceSetKey,
+  ticketIndexKey,
+  transactionIndexKey,
+  transactionKey,
+} from './keys';
+import { parseRecord, parseTicketStates, parseTransaction } from './records';
+import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
+
+const ORD_SPAN = 2 ** 22;
+
+/** Redis errors that mean "try again later" rather than a bug in tixlock. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM)/;
+
+/** Maps a failure to talk to Redis to Unavailable (503); domain errors and script bugs pass through. */
+function toStoreError(err: unknown): Error {
+  if (err instanceof AppError) return err;
+  const e = err as Error & { name?: string };
+  if (e?.name === 'ReplyError' && !TRANSIENT_REPLY.test(e.message)) return e;
+  return new Unavailable('Redis is unavailable; retry shortly.');
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+/** A bounded in-process map for facts that never change (ticket -> performance, transaction -> performance). */
+class ImmutableCache {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly max: number) {}
+  get(key: string) {
+    return this.map.get(key);
+  }
+  set(key: string, value: string) {
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(key, value);
+  }
+}
+
+const sortedJoin = (ids: readonly string[] | undefined) => (ids ? [...ids].sort().join(',') : '');
+
+export class RedisLockStore implements LockStore {
+  private readonly ticketPerformance = new ImmutableCache(500_000);
+  private readonly transactionPerformanceCache = new ImmutableCache(200_000);
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly settings: DomainSettings,
+  ) {}
+
+  /** ttl of a transaction record while it may still be extended (ms) */
+  private get openRecordTtlMs() {
+    return (this.settings.maxHoldSeconds + this.settings.recordRetentionSeconds) * 1000;
+  }
+
+  private get retentionMs() {
+    return this.settings.recordRetentionSeconds * 1000;
+  }
+
+  private perfKeys(performanceId: string) {
+    const k = performanceKeys(performanceId);
+    return [k.performance, k.tickets, k.available, k.holds, k.sold];
+  }
+
+  private txKeys(performanceId: string, transactionId: string) {
+    const k = performanceKeys(performanceId);
+    return [...this.perfKeys(performanceId), transactionKey(performanceId, transactionId), k.lockPrefix, k.outbox];
+  }
+
+  private run(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<ScriptReply> {
+    return guarded(async () => checkReply(await runScript(this.redis, name, keys, args)));
+  }
+
+  /**
+   * Runs a transaction script together with a refresh of the global transaction index, in one round trip.
+   * The index outlives the record, so any replica can find the transaction's performance.
+   */
+  private async runTx(name: ScriptName, performanceId: string, transactionId: string, args: ScriptArg[]) {
+    this.transactionPerformanceCache.set(transactionId, performanceId);
+    return guarded(async () => {
+      const pipeline = this.redis.pipeline();
+      pipeline.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs);
+      runScript(pipeline, name, this.txKeys(performanceId, transactionId), args);
+      const results = (await pipeline.exec()) ?? [];
+      for (const [err] of results) if (err) throw err;
+      try {
+        return parseTransaction(transactionId, checkReply(results[1]?.[1] as ScriptReply));
+      } catch (err) {
+        // A hold that failed created no transaction: drop the index entry written for it.
+        if (name === 'hold' || name === 'hold_best') await this.redis.del(transactionIndexKey(transactionId)).catch(() => 0);
+        throw err;
+      }
+    });
+  }
+
+  async ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unknown = ticketIds.filter((id) => {
+      const cached = this.ticketPerformance.get(id);
+      if (cached !== undefined) found.set(id, cached);
+      return cached === undefined;
+    });
+    if (unknown.length === 0) return found;
+    await guarded(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const id of unknown) pipeline.hget(ticketIndexKey(id), id);
+      const results = (await pipeline.exec()) ?? [];
+      results.forEach(([err, value], i) => {
+        if (err) throw err;
+        const id = unknown[i] as string;
+        if (typeof value === 'string') {
+          found.set(id, value);
+          this.ticketPerformance.set(id, value);
+        }
+      });
+    });
+    return found;
+  }
+
+  async claimTickets(performanceId: string, ticketIds: readonly string[]): Promise<string[]> {
+    const known = await this.ticketPerformances(ticketIds);
+    const others = ticketIds.filter((id) => known.has(id) && known.get(id) !== performanceId);
+    if (others.length > 0) return others;
+    const unclaimed = ticketIds.filter((id) => !known.has(id));
+    return guarded(async () => {
+      const conflicts: string[] = [];
+      for (let i = 0; i < unclaimed.length; i += 5000) {
+        const slice = unclaimed.slice(i, i + 5000);
+        const pipeline = this.redis.pipeline();
+        for (const id of slice) pipeline.hsetnx(ticketIndexKey(id), id, performanceId);
+        for (const id of slice) pipeline.hget(ticketIndexKey(id), id);
+        const results = (await pipeline.exec()) ?? [];
+        slice.forEach((id, j) => {
+          const [err, owner] = results[slice.length + j] ?? [];
+          if (err) throw err;
+          if (owner !== performanceId) conflicts.push(id);
+        });
+      }
+      return conflicts;
+    });
+  }
+
+  async transactionPerformance(transactionId: string): Promise<string | undefined> {
+    const cached = this.transactionPerformanceCache.get(transactionId);
+    if (cached !== undefined) return cached;
+    const value = await guarded(() => this.redis.get(transactionIndexKey(transactionId)));
+    if (value !== null) this.transactionPerformanceCache.set(transactionId, value);
+    return value ?? undefined;
+  }
+
+  nextPerformanceCode(): Promise<number> {
+    return guarded(() => this.redis.incr(performanceSequenceKey));
+  }
+
+  async loadInventory(
+    performanceId: string,
+    settings: PerformanceSettings & { code?: number },
+    tickets: readonly (InventoryTicket & { relativeOrd: number })[],
+    ordSpan: number,
+  ) {
+    const args: ScriptArg[] = [JSON.stringify(settings), ordSpan];
+    for (const t of tickets) {
+      args.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
+    }
+    const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
+    await guarded(() => this.redis.sadd(performanceSetKey, performanceId));
+    return { added: Number(reply[1]), updated: Number(reply[2]), skippedSold: Number(reply[3]) };
+  }
+
+  async performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined> {
+    const r = await this.run('performance_info', this.perfKeys(performanceId), []);
+    if (Number(r[0]) === 0) return undefined;
+    const str = (v: unknown) => (v === '' || v === null || v === undefined ? undefined : String(v));
+    const num = (v: unknown) => (str(v) === undefined ? undefined : Number(v));
+    return {
+      id: performanceId,
+      name: str(r[1]),
+      starts_at: str(r[2]),
+      hold_seconds: num(r[3]),
+      max_tickets_per_transaction: num(r[4]),
+      created_at_ms: num(r[5]),
+      updated_at_ms: num(r[6]),
+      code: num(r[7]),
+      counts: { total: Number(r[8]), available: Number(r[9]), locked: Number(r[10]), sold: Number(r[11]) },
+    };
+  }
+
+  private bestArgs(query: BestAvailableQuery): ScriptArg[] {
+    // Scores are price * 2^22 + ord, so "price <= max" is "score < (max + 1) * 2^22".
+    const maxScore = query.max_price === undefined ? '+inf' : `(${(query.max_price + 1) * ORD_SPAN}`;
+    return [query.quantity, maxScore, query.section ?? '', query.price_level ?? ''];
+  }
+
+  async search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]> {
+    const r = await this.run('search', this.perfKeys(performanceId), this.bestArgs(query));
+    const out: TicketState[] = [];
+    for (let i = 1; i + 1 < r.length; i += 2) {
+      out.push({
+        id: String(r[i]),
+        performance_id: performanceId,
+        ...parseRecord(String(r[i + 1])),
+        order_number: undefined,
+        sold_by_transaction: undefined,
+        holder: undefined,
+        lock_expires_ms: undefined,
+      });
+    }
+    return out;
+  }
+
+  async listTickets(performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
+    const k = performanceKeys(performanceId);
+    const r = await this.run('list_tickets', [...this.perfKeys(performanceId), k.lockPrefix], [state ?? '', limit, cursor]);
+    return { nextCursor: r[1] ? String(r[1]) : undefined, tickets: parseTicketStates(performanceId, r.slice(2)) };
+  }
+
+  async readTicket(performanceId: string, ticketId: string): Promise<TicketState | undefined> {
+    const k = performanceKeys(performanceId);
+    const r = await this.run('read_ticket', [k.tickets, k.sold, k.holds, k.lockPrefix, k.transactionPrefix], [ticketId]);
+    if (Number(r[0]) === 0) return undefined;
+    const [state] = parseTicketStates(performanceId, [ticketId, ...r.slice(1, 5)]);
+    if (!state) return undefined;
+    return { ...state, holder_client: r[5] ? String(r[5]) : undefined, holder_ip: r[6] ? String(r[6]) : undefined };
+  }
+
+  private holdArgs(o: HoldOptions): ScriptArg[] {
+    return [
+      o.transactionId,
+      o.performanceId,
+      o.caller.name,
+      o.caller.ip,
+      o.holdSeconds ?? 0,
+      this.settings.lockTtlSeconds,
+      this.settings.maxTicketsPerTransaction,
+      this.openRecordTtlMs,
+    ];
+  }
+
+  hold(o: HoldOptions, ticketIds: readonly string[]): Promise<TransactionState> {
+    return this.runTx('hold', o.performanceId, o.transactionId, [...this.holdArgs(o), ...ticketIds]);
+  }
+
+  holdBest(o: HoldOptions, query: BestAvailableQuery): Promise<TransactionState> {
+    return this.runTx('hold_best', o.performanceId, o.transactionId, [...this.holdArgs(o), ...this.bestArgs(query)]);
+  }
+
+  private accessArgs(a: Access): ScriptArg[] {
+    return [a.transactionId, a.caller.name, a.caller.role === 'admin' ? '1' : '0'];
+  }
+
+  extend(a: Access, ticketIds: readonly string[] | undefined): Promise<TransactionState> {
+    return this.runTx('extend', a.performanceId, a.transactionId, [
+      ...this.accessArgs(a),
+      sortedJoin(ticketIds),
+      this.settings.maxHoldSeconds,
+      this.retentionMs,
+      this.openRecordTtlMs,
+    ]);
+  }
+
+  complete(a: Access, ticketIds: readonly string[] | undefined, c: Completion): Promise<TransactionState> {
+    return this.runTx('complete', a.performanceId, a.transactionId, [
+      ...this.accessArgs(a),
+      sortedJoin(ticketIds),
+      this.retentionMs,
+      c.customer ? JSON.stringify(c.customer) : '',
+      c.paymentReference ?? '',
+    ]);
+  }
+
+  release(a: Access): Promise<TransactionState> {
+    return this.runTx('release', a.performanceId, a.transactionId, [...this.accessArgs(a), this.retentionMs]);
+  }
+
+  async readTransaction(a: Access): Promise<TransactionState> {
+    const [txid, caller, admin] = this.accessArgs(a);
+    const r = await this.run('read_transaction', this.txKeys(a.performanceId, a.transactionId), [caller!, admin!]);
+    return parseTransaction(String(txid), r);
+  }
+
+  async ping(): Promise<void> {
+    await guarded(() => this.redis.ping());
+  }
+}
