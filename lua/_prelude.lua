@@ -113,8 +113,8 @@ local function split_record(rec)
   return f
 end
 
--- Picks quantity tickets from the available index: the first run of quantity adjacent seats among the best
--- `window` candidates, else the best quantity candidates. Filters: max score (exclusive), section and
+-- Picks quantity tickets from the available index: the cheapest quantity candidates, or the first run of
+-- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max score (exclusive), section and
 -- price level ('' = any). Returns the picked ids (fewer than quantity when not enough) and how many matching
 -- tickets were seen.
 local function pick_best(k_avail, k_tickets, quantity, max_score, section, level)
@@ -146,17 +146,21 @@ local function pick_best(k_avail, k_tickets, quantity, max_score, section, level
     if #page / 2 < chunk then break end
   end
   if #ids < quantity then return ids, #ids end
+  -- Cheapest first: a run of adjacent seats wins only when it costs no more than the cheapest pick.
+  -- Scores ascend, so the first run found is the cheapest run.
+  local cheapest_total = 0
+  for j = 1, quantity do cheapest_total = cheapest_total + math.floor(scores[j] / ORD_SPAN) end
+  local first = 1
   local run_start = 1
   for i = 1, #ids do
     if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
     if i - run_start + 1 == quantity then
-      local out = {}
-      for j = run_start, i do out[#out + 1] = ids[j] end
-      return out, #ids
+      if quantity * math.floor(scores[i] / ORD_SPAN) <= cheapest_total then first = run_start end
+      break
     end
   end
   local out = {}
-  for j = 1, quantity do out[j] = ids[j] end
+  for j = first, first + quantity - 1 do out[#out + 1] = ids[j] end
   return out, #ids
 end
 

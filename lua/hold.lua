@@ -1,6 +1,7 @@
 -- hold.lua: begin a transaction holding the given tickets, all or nothing.
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
+-- KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)

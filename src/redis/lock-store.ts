@@ -29,15 +29,15 @@ import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './
 
 const ORD_SPAN = 2 ** 22;
 
-/** Redis errors that mean "try again later" rather than a bug in tixlock. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM)/;
+/** Failures that mean "Redis is not answering now" rather than a bug in tixlock. */
+const TRANSIENT =
+  /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM)|Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|connect/;
 
-/** Maps a failure to talk to Redis to Unavailable (503); domain errors and script bugs pass through. */
-function toStoreError(err: unknown): Error {
+/** Maps a failure to talk to Redis to Unavailable (503); domain errors and bugs pass through. */
+function toStoreError(err: unknown): unknown {
   if (err instanceof AppError) return err;
-  const e = err as Error & { name?: string };
-  if (e?.name === 'ReplyError' && !TRANSIENT_REPLY.test(e.message)) return e;
-  return new Unavailable('Redis is unavailable; retry shortly.');
+  const message = (err as Error)?.message ?? '';
+  return TRANSIENT.test(message) ? new Unavailable('Redis is unavailable; retry shortly.') : err;
 }
 
 async function guarded<T>(work: () => Promise<T>): Promise<T> {

@@ -1,0 +1,93 @@
+// A private redis-server child process, for `npm start` without REDIS_URL and for the test suite.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface EmbeddedRedis {
+  url: string;
+  port: number;
+  pid: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export class RedisServerMissing extends Error {}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * Starts redis-server on a free loopback port with AOF on and its data in `dir`; resolves once it answers PING.
+ * Options as production wants them: noeviction, appendfsync everysec.
+ */
+export async function startRedisServer(bin: string, dir: string, port?: number): Promise<EmbeddedRedis> {
+  fs.mkdirSync(dir, { recursive: true });
+  const chosen = port ?? (await freePort());
+  const args = [
+    '--port', String(chosen), '--bind', '127.0.0.1', '--dir', path.resolve(dir),
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+    '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning',
+  ];
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const early = await Promise.race([
+      spawnError,
+      exited.then((code) => new Error(`redis-server exited with code ${code}: ${stderr.trim()}`)),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)),
+    ]);
+    if (early instanceof Error) {
+      if ((early as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new RedisServerMissing(
+          `redis-server was not found on PATH (${bin}). Install it (apt-get install -y redis-server) or set REDIS_URL.`,
+        );
+      }
+      throw early;
+    }
+    if (await ping(chosen)) {
+      return {
+        url: `redis://127.0.0.1:${chosen}`,
+        port: chosen,
+        pid: child.pid ?? 0,
+        dir,
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        },
+      };
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not answer within 10 s');
+}
