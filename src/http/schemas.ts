@@ -12,6 +12,7 @@ export const transactionId = z.string().regex(UUID, 'must be a UUID');
 const attribute = z
   .string()
   .max(64)
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   .regex(/^[^|\u0000-\u001f\u007f]*$/, "must not contain '|' or control characters");
 const text = (max: number) => z.string().trim().min(1).max(max);
 
