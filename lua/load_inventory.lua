@@ -3,35 +3,45 @@
 -- KEYS[4] holds zset (id -> lock expiry ms)                           KEYS[5] sold hash
 -- ARGV[1] performance settings as JSON: {code?, name?, starts_at?, hold_seconds?, max_tickets_per_transaction?}
 --         (code is written only when the performance has none yet)
--- ARGV[2] ord span this batch needs (the batch's relative ords are 0 .. span-1)
--- ARGV[3..] 7 values per ticket: id, relative ord, price cents ('' = keep/0), section, row, seat, price_level
+-- ARGV[2..] 7 values per ticket, in seat order: id, relative ord, price cents ('' = keep/0), section, row, seat, price_level
 --         ('' = keep the current value, or empty for a new ticket)
 -- Returns {1, added, updated, skipped_sold} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local settings = cjson.decode(ARGV[1])
-local span = tonumber(ARGV[2])
 local now = now_ms()
 
-if redis.call('EXISTS', k_perf) == 0 then redis.call('HSET', k_perf, 'created_at', now, 'next_ord', 0) end
+-- Ords are spent on new tickets only: their relative ords shifted so the first new one gets next_ord, plus a gap
+-- of 2 so the next batch never looks adjacent to this one. Refuse before writing anything.
+local next_ord = tonumber(redis.call('HGET', k_perf, 'next_ord') or 0)
+local first_rel, last_rel = nil, nil
+for i = 2, #ARGV, 7 do
+  if redis.call('HEXISTS', k_tickets, ARGV[i]) == 0 then
+    first_rel = first_rel or tonumber(ARGV[i + 1])
+    last_rel = tonumber(ARGV[i + 1])
+  end
+end
+local used = 0
+if first_rel then used = last_rel - first_rel + 2 end
+if next_ord + used > ORD_SPAN then return {-30, ORD_SPAN} end
+
+if redis.call('EXISTS', k_perf) == 0 then redis.call('HSET', k_perf, 'created_at', now) end
+redis.call('HSET', k_perf, 'next_ord', next_ord + used)
 if settings.code then redis.call('HSETNX', k_perf, 'code', settings.code) end
 for _, field in ipairs({'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction'}) do
   if settings[field] ~= nil then redis.call('HSET', k_perf, field, settings[field]) end
 end
 redis.call('HSET', k_perf, 'updated_at', now)
 
-local next_ord = tonumber(redis.call('HGET', k_perf, 'next_ord'))
-if next_ord + span > ORD_SPAN then return {-30, ORD_SPAN} end
-redis.call('HSET', k_perf, 'next_ord', next_ord + span)
 
 local added, updated, skipped = 0, 0, 0
-for i = 3, #ARGV, 7 do
+for i = 2, #ARGV, 7 do
   local tid = ARGV[i]
   if redis.call('HEXISTS', k_sold, tid) == 1 then
     skipped = skipped + 1
   else
     local old = redis.call('HGET', k_tickets, tid)
     local f
-    if old then f = split_record(old) else f = {tostring(next_ord + tonumber(ARGV[i + 1])), '0', '', '', '', ''} end
+    if old then f = split_record(old) else f = {tostring(next_ord + tonumber(ARGV[i + 1]) - first_rel), '0', '', '', '', ''} end
     for j = 2, 6 do
       local v = ARGV[i + j]
       if v ~= '' then f[j] = v end

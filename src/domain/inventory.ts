@@ -68,9 +68,9 @@ export class InventoryService {
     const totals = { added: 0, updated: 0, skipped_sold: 0 };
     const chunks = tickets.length === 0 ? [[]] : chunk(tickets, LOAD_CHUNK);
     for (const [i, part] of chunks.entries()) {
-      const { ordered, span } = assignRelativeOrds(part);
+      const ordered = assignRelativeOrds(part);
       // settings ride along with the first chunk; later chunks only add tickets
-      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, ordered, span);
+      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, ordered);
       totals.added += result.added;
       totals.updated += result.updated;
       totals.skipped_sold += result.skippedSold;

@@ -5,10 +5,7 @@ import type { InventoryTicket } from './types';
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
-export function assignRelativeOrds(tickets: readonly InventoryTicket[]): {
-  ordered: (InventoryTicket & { relativeOrd: number })[];
-  span: number;
-} {
+export function assignRelativeOrds(tickets: readonly InventoryTicket[]): (InventoryTicket & { relativeOrd: number })[] {
   const sorted = [...tickets].sort(
     (a, b) =>
       collator.compare(a.section ?? '', b.section ?? '') ||
@@ -18,12 +15,11 @@ export function assignRelativeOrds(tickets: readonly InventoryTicket[]): {
   );
   let ord = -2;
   let prev: InventoryTicket | undefined;
-  const ordered = sorted.map((t) => {
+  return sorted.map((t) => {
     ord += prev && adjacent(prev, t) ? 1 : 2;
     prev = t;
     return { ...t, relativeOrd: ord };
   });
-  return { ordered, span: Math.max(0, ord + 1) };
 }
 
 /** Same section and row, and seats one apart (numbered seats) or next in order (named seats). */

@@ -110,8 +110,8 @@ export interface LockStore {
   loadInventory(
     performanceId: string,
     settings: PerformanceSettings & { code?: number },
+    /** in seat order, relative ords ascending (see seat-order.ts) */
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
-    ordSpan: number,
   ): Promise<{ added: number; updated: number; skippedSold: number }>;
   performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined>;
   search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]>;

@@ -180,9 +180,8 @@ export class RedisLockStore implements LockStore {
     performanceId: string,
     settings: PerformanceSettings & { code?: number },
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
-    ordSpan: number,
   ) {
-    const args: ScriptArg[] = [JSON.stringify(settings), ordSpan];
+    const args: ScriptArg[] = [JSON.stringify(settings)];
     for (const t of tickets) {
       args.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
     }
