@@ -7,6 +7,11 @@
 --   price : integer cents (0 .. 2^31-1).
 -- Availability score = price * 2^22 + ord: cheapest first, then seat order; adjacent seats of one price have
 -- consecutive scores. Lock expiry times are integer milliseconds of the Redis clock.
+--
+-- The available index is partitioned by (section, price level), so a filtered search reads only the partitions it
+-- wants and never scans past tickets it does not want: k_avail is a set of partition names "section|price_level",
+-- and each partition is a zset named k_avail .. ':' .. name. The number of partitions follows the venue's layout,
+-- not the inventory's size.
 
 local ORD_SPAN = 4194304 -- 2^22
 
@@ -28,6 +33,37 @@ local function split(s, sep)
   return out
 end
 
+-- Fields of a ticket record, empty ones kept: {ord, price, section, row, seat, price_level}.
+local function split_record(rec)
+  local f = {}
+  for part in string.gmatch((rec or '') .. '|', '([^|]*)|') do f[#f + 1] = part end
+  return f
+end
+
+local function partition_of(rec)
+  local f = split_record(rec)
+  return f[3] .. '|' .. f[6]
+end
+
+-- Puts a ticket into (or back into) the available index.
+local function avail_add(k_avail, tid, rec)
+  local part = partition_of(rec)
+  redis.call('SADD', k_avail, part)
+  redis.call('ZADD', k_avail .. ':' .. part, score_of(rec), tid)
+end
+
+-- Takes a ticket out of the available index (a no-op when it is not there).
+local function avail_remove(k_avail, tid, rec)
+  redis.call('ZREM', k_avail .. ':' .. partition_of(rec), tid)
+end
+
+-- Available tickets in all partitions.
+local function avail_count(k_avail)
+  local n = 0
+  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do n = n + redis.call('ZCARD', k_avail .. ':' .. part) end
+  return n
+end
+
 -- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
 -- available index. Cost: the number of holds that expired since the last call.
 local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
@@ -35,7 +71,7 @@ local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
   for _, tid in ipairs(expired) do
     if redis.call('HEXISTS', k_sold, tid) == 0 then
       local rec = redis.call('HGET', k_tickets, tid)
-      if rec then redis.call('ZADD', k_avail, score_of(rec), tid) end
+      if rec then avail_add(k_avail, tid, rec) end
     end
   end
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now) end
@@ -91,10 +127,10 @@ end
 
 -- Locks every ticket of ids for txid until expires (ms): lock key with the same expiry, out of the available
 -- index, into the holds index.
-local function lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+local function lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
   for _, tid in ipairs(ids) do
     redis.call('SET', lock_prefix .. tid, txid, 'PXAT', expires)
-    redis.call('ZREM', k_avail, tid)
+    avail_remove(k_avail, tid, redis.call('HGET', k_tickets, tid))
     redis.call('ZADD', k_holds, expires, tid)
   end
 end
@@ -106,44 +142,26 @@ local function may_access(k_tx, caller, is_admin)
   return is_admin == '1' or owner == caller
 end
 
--- Fields of a ticket record, empty ones kept: {ord, price, section, row, seat, price_level}.
-local function split_record(rec)
-  local f = {}
-  for part in string.gmatch((rec or '') .. '|', '([^|]*)|') do f[#f + 1] = part end
-  return f
-end
-
 -- Picks quantity tickets from the available index: the cheapest quantity candidates, or the first run of
--- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max score (exclusive), section and
--- price level ('' = any). Returns the picked ids (fewer than quantity when not enough) and how many matching
--- tickets were seen.
-local function pick_best(k_avail, k_tickets, quantity, max_score, section, level)
+-- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max score
+-- (exclusive, or '+inf'), section and price level ('' = any) choose the partitions read. Reads at most `window`
+-- entries of each chosen partition. Returns the picked ids (fewer than quantity when not enough) and how many
+-- matching tickets were seen (exact when fewer than quantity).
+local function pick_best(k_avail, quantity, max_score, section, level)
   local window = math.max(64, quantity * 8)
-  local filtered = section ~= '' or level ~= ''
+  local candidates = {}
+  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do
+    local part_section, part_level = string.match(part, '^(.-)|(.*)$')
+    if (section == '' or part_section == section) and (level == '' or part_level == level) then
+      local page = redis.call('ZRANGEBYSCORE', k_avail .. ':' .. part, '-inf', max_score, 'WITHSCORES', 'LIMIT', 0, window)
+      for i = 1, #page, 2 do candidates[#candidates + 1] = {page[i], tonumber(page[i + 1])} end
+    end
+  end
+  table.sort(candidates, function(a, b) return a[2] < b[2] end)
   local ids, scores = {}, {}
-  local offset, chunk = 0, window
-  while #ids < window do
-    local page = redis.call('ZRANGEBYSCORE', k_avail, '-inf', max_score, 'WITHSCORES', 'LIMIT', offset, chunk)
-    if #page == 0 then break end
-    offset = offset + #page / 2
-    local recs = nil
-    if filtered then
-      local page_ids = {}
-      for i = 1, #page, 2 do page_ids[#page_ids + 1] = page[i] end
-      recs = redis.call('HMGET', k_tickets, unpack(page_ids))
-    end
-    for i = 1, #page, 2 do
-      local ok = true
-      if filtered then
-        local f = split_record(recs[(i + 1) / 2])
-        ok = (section == '' or f[3] == section) and (level == '' or f[6] == level)
-      end
-      if ok then
-        ids[#ids + 1] = page[i]; scores[#scores + 1] = tonumber(page[i + 1])
-        if #ids >= window then break end
-      end
-    end
-    if #page / 2 < chunk then break end
+  for i = 1, math.min(#candidates, window) do
+    ids[i] = candidates[i][1]
+    scores[i] = candidates[i][2]
   end
   if #ids < quantity then return ids, #ids end
   -- Cheapest first: a run of adjacent seats wins only when it costs no more than the cheapest pick.
@@ -173,9 +191,9 @@ local function hold_settings(k_perf, requested_hold, default_hold, default_max)
 end
 
 -- Locks ids for txid and writes the transaction record (status open); the record outlives the longest hold.
-local function open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms)
+local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms)
   local expires = now + hold * 1000
-  lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+  lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
   redis.call('HSET', k_tx, 'status', 'open', 'client', client, 'ip', ip, 'created_at', now,
     'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','))
   redis.call('PEXPIRE', k_tx, ttl_ms)

@@ -1,6 +1,6 @@
 -- complete.lua: sell every ticket of a transaction, allocate its order number and append the sale to the
 -- performance's outbox stream, in one step. A lapsed lock is fine when every ticket is still free.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
@@ -47,7 +47,7 @@ for i, tid in ipairs(ids) do
   redis.call('HSET', k_sold, tid, order_number .. '|' .. txid)
   redis.call('DEL', lock_prefix .. tid)
   redis.call('ZREM', k_holds, tid)
-  redis.call('ZREM', k_avail, tid)
+  avail_remove(k_avail, tid, recs[i])
 end
 redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now,
   'customer', ARGV[6], 'payment_reference', ARGV[7])

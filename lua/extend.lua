@@ -1,6 +1,6 @@
 -- extend.lua: checkout; resets the lock of every ticket of a transaction to now + its hold time, capped at
 -- created_at + max hold. A lapsed lock is taken again when every ticket is still free.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] max hold seconds
@@ -24,7 +24,7 @@ local expires = math.min(now + tonumber(f[2]) * 1000, cap)
 local taken = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[6])) end
 
-lock_all(k_avail, k_holds, lock_prefix, ids, txid, expires)
+lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
 redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires)
 redis.call('PEXPIRE', k_tx, tonumber(ARGV[7]))
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -1,5 +1,5 @@
 -- hold.lua: begin a transaction holding the given tickets, all or nothing.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
 -- KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
@@ -7,13 +7,17 @@
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
 -- ARGV[9..] ticket ids (distinct)
 -- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
--- exists (a re-sent command); {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
+-- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
 -- {-4, max tickets per transaction}.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
-if redis.call('EXISTS', k_tx) == 1 then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now) end
+if redis.call('EXISTS', k_tx) == 1 then
+  -- a re-sent command: the same answer again, but only to the client that began it
+  if not may_access(k_tx, ARGV[3], '0') then return {-10} end
+  return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+end
 
 local ids = {}
 for i = 9, #ARGV do ids[#ids + 1] = ARGV[i] end
@@ -29,5 +33,5 @@ if #missing > 1 then return missing end
 local taken = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then table.insert(taken, 1, -1); return taken end
 
-open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
+open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

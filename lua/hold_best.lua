@@ -1,5 +1,5 @@
 -- hold_best.lua: begin a transaction holding the best available tickets, picked and locked in one step.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
 -- KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
@@ -7,13 +7,18 @@
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
 -- ARGV[9] quantity   ARGV[10] max score, exclusive ('+inf' = no price limit)   ARGV[11] section ('' = any)
 -- ARGV[12] price level ('' = any)
--- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists;
+-- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
+-- this client (a re-sent command); {-10} it exists for another client;
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
-if redis.call('EXISTS', k_tx) == 1 then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now) end
+if redis.call('EXISTS', k_tx) == 1 then
+  -- a re-sent command: the same answer again, but only to the client that began it
+  if not may_access(k_tx, ARGV[3], '0') then return {-10} end
+  return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+end
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 
 local quantity = tonumber(ARGV[9])
@@ -21,8 +26,8 @@ local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if quantity > max_tickets then return {-4, max_tickets} end
 
 reclaim(k_holds, k_avail, k_tickets, k_sold, now)
-local ids, seen = pick_best(k_avail, k_tickets, quantity, ARGV[10], ARGV[11], ARGV[12])
+local ids, seen = pick_best(k_avail, quantity, ARGV[10], ARGV[11], ARGV[12])
 if #ids < quantity then return {-20, seen} end
 
-open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
+open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -1,8 +1,8 @@
 -- list_tickets.lua: one page of a performance's tickets, optionally of one state (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] lock key prefix (a prefix, not a key)
--- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)   ARGV[2] page size   ARGV[3] cursor ('' = first page;
--- otherwise the next_cursor of the previous page)
+-- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)   ARGV[2] page size (a page holds at most this many)
+-- ARGV[3] cursor ('' = first page; otherwise the next_cursor of the previous page)
 -- Returns {-2} unknown performance; else {1, next_cursor ('' = last page), then 5 values per ticket:
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
 local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -13,9 +13,15 @@ local ids, next_cursor = {}, ''
 if state == 'available' then
   local min = '-inf'
   if cursor ~= '' then min = '(' .. cursor end
-  local page = redis.call('ZRANGEBYSCORE', k_avail, min, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
-  for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
-  if #ids == limit then next_cursor = page[#page] end
+  -- the next `limit` by score over every partition: the first `limit` of each, merged
+  local merged = {}
+  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do
+    local page = redis.call('ZRANGEBYSCORE', k_avail .. ':' .. part, min, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+    for i = 1, #page, 2 do merged[#merged + 1] = {page[i], tonumber(page[i + 1]), page[i + 1]} end
+  end
+  table.sort(merged, function(a, b) return a[2] < b[2] end)
+  for i = 1, math.min(limit, #merged) do ids[i] = merged[i][1] end
+  if #ids == limit then next_cursor = merged[limit][3] end
 elseif state == 'locked' then
   local offset = tonumber(cursor) or 0
   ids = redis.call('ZRANGE', k_holds, offset, offset + limit - 1)
@@ -23,10 +29,19 @@ elseif state == 'locked' then
 else
   local k_scan = k_tickets
   if state == 'sold' then k_scan = k_sold end
-  if cursor == '' then cursor = '0' end
-  local page = redis.call('HSCAN', k_scan, cursor, 'COUNT', limit)
-  for i = 1, #page[2], 2 do ids[#ids + 1] = page[2][i] end
-  if page[1] ~= '0' then next_cursor = page[1] end
+  -- cursor "<hscan cursor>.<entries of that HSCAN batch already given>": HSCAN's COUNT is only a hint (a small
+  -- hash comes back whole), so a batch longer than the page is handed out over several pages.
+  local scan_cursor, skip = string.match(cursor, '^(%d+)%.?(%d*)$')
+  if not scan_cursor then scan_cursor, skip = '0', '' end
+  skip = tonumber(skip) or 0
+  local page = redis.call('HSCAN', k_scan, scan_cursor, 'COUNT', limit)
+  local batch = #page[2] / 2
+  for j = skip + 1, math.min(batch, skip + limit) do ids[#ids + 1] = page[2][2 * j - 1] end
+  if skip + limit < batch then
+    next_cursor = scan_cursor .. '.' .. (skip + limit)
+  elseif page[1] ~= '0' then
+    next_cursor = page[1]
+  end
 end
 local out = {1, next_cursor}
 append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, ids)

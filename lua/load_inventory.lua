@@ -1,5 +1,5 @@
 -- load_inventory.lua: add tickets to a performance or update unsold ones (upsert); sold tickets never change.
--- KEYS[1] performance hash      KEYS[2] tickets hash (id -> record)   KEYS[3] available zset
+-- KEYS[1] performance hash      KEYS[2] tickets hash (id -> record)   KEYS[3] available index (set of partitions)
 -- KEYS[4] holds zset (id -> lock expiry ms)                           KEYS[5] sold hash
 -- ARGV[1] performance settings as JSON: {code?, name?, starts_at?, hold_seconds?, max_tickets_per_transaction?}
 --         (code is written only when the performance has none yet)
@@ -50,11 +50,14 @@ for i = 2, #ARGV, 7 do
     redis.call('HSET', k_tickets, tid, rec)
     if old then
       updated = updated + 1
-      -- keep a free ticket's place in the available index in step with its (maybe new) price
-      if redis.call('ZSCORE', k_avail, tid) then redis.call('ZADD', k_avail, score_of(rec), tid) end
+      -- keep a free ticket's place in the available index in step with its (maybe new) price and partition
+      if redis.call('ZSCORE', k_avail .. ':' .. partition_of(old), tid) then
+        avail_remove(k_avail, tid, old)
+        avail_add(k_avail, tid, rec)
+      end
     else
       added = added + 1
-      redis.call('ZADD', k_avail, score_of(rec), tid)
+      avail_add(k_avail, tid, rec)
     end
   end
 end

@@ -1,5 +1,5 @@
 -- performance_info.lua: a performance's settings and live counts (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- ARGV: none
 -- Returns {0} when the performance does not exist, else
 --   {1, name, starts_at, hold_seconds, max_tickets_per_transaction, created_at, updated_at, code,
@@ -10,5 +10,5 @@ reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
 local f = redis.call('HMGET', k_perf, 'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction',
   'created_at', 'updated_at', 'code')
 return {1, f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or '',
-  redis.call('HLEN', k_tickets), redis.call('ZCARD', k_avail), redis.call('ZCARD', k_holds),
+  redis.call('HLEN', k_tickets), avail_count(k_avail), redis.call('ZCARD', k_holds),
   redis.call('HLEN', k_sold)}

@@ -1,5 +1,5 @@
 -- read_transaction.lua: a transaction and the live state of its tickets (reads only).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream
 -- (KEYS 1, 3 and 8 unused here)
 -- ARGV[1] caller's client name   ARGV[2] '1' when the caller is an admin

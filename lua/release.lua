@@ -1,5 +1,5 @@
 -- release.lua: end a transaction without checkout; every ticket it still locks is free again at once.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] record retention after the end (ms)
@@ -18,7 +18,7 @@ if status ~= 'released' then
       redis.call('DEL', lock_prefix .. tid)
       redis.call('ZREM', k_holds, tid)
       if redis.call('HEXISTS', k_sold, tid) == 0 then
-        redis.call('ZADD', k_avail, score_of(redis.call('HGET', k_tickets, tid)), tid)
+        avail_add(k_avail, tid, redis.call('HGET', k_tickets, tid))
       end
     end
   end

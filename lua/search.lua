@@ -1,5 +1,5 @@
 -- search.lua: the best available tickets of a performance, locking nothing (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available zset   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
 -- ARGV[1] quantity   ARGV[2] max score, exclusive ('+inf' = no price limit)   ARGV[3] section ('' = any)
 -- ARGV[4] price level ('' = any)
 -- Returns {-2} unknown performance; {-20, available} fewer than quantity match; else {1, id, record, id, record...}
@@ -7,7 +7,7 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], K
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
 local quantity = tonumber(ARGV[1])
-local ids, seen = pick_best(k_avail, k_tickets, quantity, ARGV[2], ARGV[3], ARGV[4])
+local ids, seen = pick_best(k_avail, quantity, ARGV[2], ARGV[3], ARGV[4])
 if #ids < quantity then return {-20, seen} end
 local recs = redis.call('HMGET', k_tickets, unpack(ids))
 local out = {1}

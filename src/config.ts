@@ -1,5 +1,7 @@
 // The only reader of process.env: every setting, parsed once by a zod schema and frozen.
 // The README's configuration table lists the same variables.
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -33,16 +35,38 @@ const keyList = z
     return out;
   });
 
+/** A `trust proxy` list entry Express accepts: loopback, linklocal, uniquelocal, an IP, IP/bits or IP/netmask. */
+function proxyEntryValid(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  // a netmask: IPv4, ones then zeros
+  const bits = range.split('.').map((n) => Number(n).toString(2).padStart(8, '0')).join('');
+  return family === 4 && isIP(range) === 4 && /^1*0*$/.test(bits);
+}
+
 /** Express's `trust proxy`: false (default), true, a hop count, or a comma list of addresses/subnets. */
 const trustProxy = z
   .string()
   .trim()
   .optional()
-  .transform((raw): boolean | number | string[] => {
+  .transform((raw, ctx): boolean | number | string[] => {
     if (raw === undefined || raw === '' || raw === 'false') return false;
     if (raw === 'true') return true;
     if (/^\d+$/.test(raw)) return Number(raw);
-    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = list.filter((entry) => !proxyEntryValid(entry));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be true, false, a hop count or a comma list of loopback, linklocal, uniquelocal, IP, IP/bits (not ${bad[0]})`,
+      });
+      return z.NEVER;
+    }
+    return list;
   });
 
 const schema = z
@@ -66,7 +90,17 @@ const schema = z
     TIXLOCK_API_KEYS: keyList,
     TIXLOCK_ADMIN_KEYS: keyList,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).optional(),
-    DOCUMENT_STORE_URL: z.string().min(1).optional(),
+    DOCUMENT_STORE_URL: z
+      .string()
+      .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite:, postgres:// or postgresql://')
+      .optional(),
+    WRITER_BATCH_SIZE: int(100, 1, 10000),
+    WRITER_BLOCK_MS: int(1000, 10, 60000),
+    WRITER_CLAIM_IDLE_MS: int(30000, 100, 3600000),
+    WRITER_MAX_DELIVERIES: int(10, 1, 1000),
+    WRITER_SWEEP_INTERVAL_MS: int(5000, 50, 3600000),
+    WRITER_CONSUMER: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9._:-]').optional(),
+    WRITER_FAULT: z.enum(['kill-after-write']).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.MIN_HOLD_SECONDS > c.MAX_HOLD_SECONDS)
@@ -94,6 +128,20 @@ export interface Config {
   readonly adminKeys: readonly { name: string; key: string }[];
   readonly logLevel: string;
   readonly documentStoreUrl: string | undefined;
+  readonly writer: WriterConfig;
+}
+
+export interface WriterConfig {
+  readonly batchSize: number;
+  readonly blockMs: number;
+  /** a pending sale idle this long is claimed by a live writer */
+  readonly claimIdleMs: number;
+  /** deliveries after which a sale moves to the dead-letter stream */
+  readonly maxDeliveries: number;
+  readonly sweepIntervalMs: number;
+  readonly consumer: string;
+  /** test-only fault injection: 'kill-after-write' SIGKILLs the writer between the document write and XACK */
+  readonly fault: 'kill-after-write' | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -128,5 +176,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKeys: Object.freeze(c.TIXLOCK_ADMIN_KEYS),
     logLevel: c.LOG_LEVEL ?? (c.NODE_ENV === 'test' ? 'silent' : 'info'),
     documentStoreUrl: c.DOCUMENT_STORE_URL,
+    writer: Object.freeze({
+      batchSize: c.WRITER_BATCH_SIZE,
+      blockMs: c.WRITER_BLOCK_MS,
+      claimIdleMs: c.WRITER_CLAIM_IDLE_MS,
+      maxDeliveries: c.WRITER_MAX_DELIVERIES,
+      sweepIntervalMs: c.WRITER_SWEEP_INTERVAL_MS,
+      consumer: c.WRITER_CONSUMER ?? `${hostname()}-${process.pid}`,
+      fault: c.WRITER_FAULT,
+    }),
   });
 }

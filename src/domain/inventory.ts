@@ -66,11 +66,12 @@ export class InventoryService {
     const existing = await this.store.performanceInfo(performanceId);
     const code = existing?.code ?? (await this.store.nextPerformanceCode());
     const totals = { added: 0, updated: 0, skipped_sold: 0 };
-    const chunks = tickets.length === 0 ? [[]] : chunk(tickets, LOAD_CHUNK);
+    // seat order over the whole request, then chunks of it: a request in any order loads in seat order
+    const ordered = assignRelativeOrds(tickets);
+    const chunks = ordered.length === 0 ? [[]] : chunk(ordered, LOAD_CHUNK);
     for (const [i, part] of chunks.entries()) {
-      const ordered = assignRelativeOrds(part);
       // settings ride along with the first chunk; later chunks only add tickets
-      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, ordered);
+      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, part);
       totals.added += result.added;
       totals.updated += result.updated;
       totals.skipped_sold += result.skippedSold;

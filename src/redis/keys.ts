@@ -10,14 +10,19 @@ export function performanceKeys(performanceId: string) {
   return {
     performance: `${t}:perf`, // hash: settings, code, next_ord, order_seq, created_at, updated_at
     tickets: `${t}:tickets`, // hash: ticket id -> "ord|price|section|row|seat|price_level"
-    available: `${t}:avail`, // zset: ticket id by price * 2^22 + ord
+    available: `${t}:avail`, // set of partition names "section|price_level" (see availablePartitionKey)
     holds: `${t}:holds`, // zset: locked ticket id by lock expiry (ms)
     sold: `${t}:sold`, // hash: ticket id -> "order_number|transaction_id"
     lockPrefix: `${t}:lock:`, // string per locked ticket: transaction id, PX TTL = the hold
     transactionPrefix: `${t}:tx:`, // hash per transaction
     outbox: `${t}:outbox`, // stream of completed sales, read by the order writer
+    deadLetters: `${t}:outbox-dead`, // stream of sales the order writer gave up on, with their error
   };
 }
+
+/** zset of a performance's available tickets of one section and price level, by price * 2^22 + ord. */
+export const availablePartitionKey = (performanceId: string, section: string, priceLevel: string) =>
+  `${performanceKeys(performanceId).available}:${section}|${priceLevel}`;
 
 export const transactionKey = (performanceId: string, transactionId: string) =>
   `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;
@@ -37,3 +42,14 @@ export const performanceSequenceKey = 'tix:perf-seq';
 
 /** Global: set of every performance id (the order writer finds outboxes here). */
 export const performanceSetKey = 'tix:performances';
+
+/** Consumer group of the order writers on every outbox stream (a group name, not a key). */
+export const outboxGroup = 'order-writer';
+
+/** redlock resource: the one order-writer replica that runs the periodic reclaim and sweep. */
+export const writerSweepLockKey = 'tix:lock:writer-sweep';
+
+/** The performance id of an outbox or dead-letter stream key. */
+export function performanceOfStream(key: string): string | undefined {
+  return /^tix:\{p:(.+)\}:outbox(-dead)?$/.exec(key)?.[1];
+}

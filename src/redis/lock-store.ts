@@ -110,8 +110,12 @@ export class RedisLockStore implements LockStore {
       try {
         return parseTransaction(transactionId, checkReply(results[1]?.[1] as ScriptReply));
       } catch (err) {
-        // A hold that failed created no transaction: drop the index entry written for it.
-        if (name === 'hold' || name === 'hold_best') await this.redis.del(transactionIndexKey(transactionId)).catch(() => 0);
+        // A hold that failed created no transaction: drop the index entry written for it (unless the id
+        // belongs to an existing transaction of someone else).
+        const foreign = err instanceof AppError && err.code === 'TRANSACTION_NOT_FOUND';
+        if ((name === 'hold' || name === 'hold_best') && !foreign) {
+          await this.redis.del(transactionIndexKey(transactionId)).catch(() => 0);
+        }
         throw err;
       }
     });
@@ -152,13 +156,16 @@ export class RedisLockStore implements LockStore {
         const slice = unclaimed.slice(i, i + 5000);
         const pipeline = this.redis.pipeline();
         for (const id of slice) pipeline.hsetnx(ticketIndexKey(id), id, performanceId);
-        for (const id of slice) pipeline.hget(ticketIndexKey(id), id);
         const results = (await pipeline.exec()) ?? [];
-        slice.forEach((id, j) => {
-          const [err, owner] = results[slice.length + j] ?? [];
+        // HSETNX 0: someone claimed it since we looked (a concurrent PUT); it is ours only if they claimed it for us
+        const raced = slice.filter((_, j) => {
+          const [err, set] = results[j] ?? [];
           if (err) throw err;
-          if (owner !== performanceId) conflicts.push(id);
+          if (Number(set) === 1) this.ticketPerformance.set(slice[j] as string, performanceId);
+          return Number(set) === 0;
         });
+        const owners = raced.length ? await this.ticketPerformances(raced) : new Map<string, string>();
+        for (const id of raced) if (owners.get(id) !== performanceId) conflicts.push(id);
       }
       return conflicts;
     });
@@ -234,7 +241,24 @@ export class RedisLockStore implements LockStore {
   async listTickets(performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
     const k = performanceKeys(performanceId);
     const r = await this.run('list_tickets', [...this.perfKeys(performanceId), k.lockPrefix], [state ?? '', limit, cursor]);
-    return { nextCursor: r[1] ? String(r[1]) : undefined, tickets: parseTicketStates(performanceId, r.slice(2)) };
+    const tickets = parseTicketStates(performanceId, r.slice(2));
+    // who holds each locked ticket (the view shows it to admins and to the holder), in one round trip
+    const locked = tickets.filter((t) => t.holder !== undefined);
+    if (locked.length > 0) {
+      await guarded(async () => {
+        const pipeline = this.redis.pipeline();
+        for (const t of locked) pipeline.hmget(transactionKey(performanceId, t.holder as string), 'client', 'ip');
+        const results = (await pipeline.exec()) ?? [];
+        results.forEach(([err, value], i) => {
+          if (err) throw err;
+          const [client, ip] = (value as (string | null)[] | null) ?? [];
+          const t = locked[i] as TicketState;
+          if (client) t.holder_client = client;
+          if (ip) t.holder_ip = ip;
+        });
+      });
+    }
+    return { nextCursor: r[1] ? String(r[1]) : undefined, tickets };
   }
 
   async readTicket(performanceId: string, ticketId: string): Promise<TicketState | undefined> {

@@ -10,6 +10,7 @@ import { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger } from '../../src/logger';
 import { connectRedis } from '../../src/redis/connection';
+import { availablePartitionKey, performanceKeys } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
 
 export const KEYS = {
@@ -89,3 +90,53 @@ export async function createPerformance(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- helpers for the HTTP tests (test/http-*.test.ts) ----
+
+/** An ISO-8601 UTC time with milliseconds, as API.md requires. */
+export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Asserts status, code and API.md's error shape (request_id = the X-Request-Id header); returns `error`. */
+export function expectError(res: request.Response, status: number, code: string): Record<string, unknown> {
+  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.body).toEqual({
+    status: 'ERROR',
+    error: expect.objectContaining({ code, message: expect.any(String), request_id: res.headers['x-request-id'] }),
+  });
+  expect(res.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+  return res.body.error;
+}
+
+/** Live counts of a performance, read as admin. */
+export async function countsOf(t: TestApp, performanceId: string) {
+  const res = await request(t.app).get(`/performances/${performanceId}`).set(as(KEYS.admin));
+  if (res.status !== 200) throw new Error(`countsOf: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.performance.counts as { total: number; available: number; locked: number; sold: number };
+}
+
+// ---- helpers for the Redis-level tests (test/scripts-*, race, expiry) ----
+
+/** A caller as the auth layer makes it from an API key, for calling the lock store directly. */
+export const callerOf = (name: string, role: 'client' | 'admin' = 'client', ip = '10.0.0.1') => ({ name, role, ip });
+
+/** PUT /performances/{id} as admin with these tickets and settings; returns the answer's `performance`. */
+export async function putPerformance(
+  t: TestApp,
+  id: string,
+  tickets: Record<string, unknown>[],
+  settings: Record<string, unknown> = {},
+) {
+  const res = await request(t.app).put(`/performances/${id}`).set(as(KEYS.admin)).send({ ...settings, tickets });
+  if (res.status !== 200) throw new Error(`putPerformance: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.performance;
+}
+
+/** A ticket's score in the available index (its section/price-level partition), or null when not available. */
+export async function availableScore(redis: Redis, performanceId: string, ticketId: string): Promise<number | null> {
+  const rec = await redis.hget(performanceKeys(performanceId).tickets, ticketId);
+  if (rec === null) return null;
+  const f = rec.split('|');
+  const score = await redis.zscore(availablePartitionKey(performanceId, f[2] ?? '', f[5] ?? ''), ticketId);
+  return score === null ? null : Number(score);
+}

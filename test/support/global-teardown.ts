@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import type { EmbeddedRedis } from '../../src/redis/embedded';
+import type { TestPostgres } from './postgres';
 
 export default async function globalTeardown(): Promise<void> {
-  const redis = (globalThis as Record<string, unknown>).__tixlockRedis as EmbeddedRedis | undefined;
+  const g = globalThis as Record<string, unknown>;
+  const postgres = g.__tixlockPostgres as TestPostgres | undefined;
+  if (postgres) await postgres.destroy();
+  const redis = g.__tixlockRedis as EmbeddedRedis | undefined;
   if (!redis) return;
   await redis.stop();
   fs.rmSync(redis.dir, { recursive: true, force: true });

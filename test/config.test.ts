@@ -1,0 +1,183 @@
+// Pure tests of configuration (src/config.ts) and API keys (src/credentials.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { ConfigError, loadConfig } from '../src/config';
+import { NoKeysInProduction, resolveKeys } from '../src/credentials';
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      nodeEnv: 'development',
+      production: false,
+      host: '0.0.0.0',
+      port: 3000,
+      redisUrl: undefined,
+      redisServerBin: 'redis-server',
+      redisCommandTimeoutMs: 2000,
+      dataDir: './data',
+      lockTtlSeconds: 180,
+      minHoldSeconds: 1,
+      maxHoldSeconds: 900,
+      maxTicketsPerTransaction: 10,
+      recordRetentionSeconds: 86400,
+      trustProxy: false,
+      apiKeys: [],
+      adminKeys: [],
+      logLevel: 'info',
+      documentStoreUrl: undefined,
+    });
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  test('reads only the environment it is given; empty strings count as unset', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '1234';
+    try {
+      expect(loadConfig({}).port).toBe(3000);
+      expect(loadConfig({ PORT: '', LOCK_TTL_SECONDS: '', REDIS_URL: '' })).toMatchObject({
+        port: 3000,
+        lockTtlSeconds: 180,
+        redisUrl: undefined,
+      });
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+
+  test('valid values are parsed', () => {
+    const c = loadConfig({
+      PORT: ' 8080 ',
+      REDIS_URL: 'rediss://cache.example:6380/2',
+      DATA_DIR: '/var/lib/tixlock',
+      LOCK_TTL_SECONDS: '120',
+      MIN_HOLD_SECONDS: '30',
+      MAX_HOLD_SECONDS: '600',
+      MAX_TICKETS_PER_TRANSACTION: '8',
+      TIXLOCK_API_KEYS: 'shop:abcdefgh12, app.two:k:with:colons',
+      TIXLOCK_ADMIN_KEYS: 'ops:12345678',
+      LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      redisUrl: 'rediss://cache.example:6380/2',
+      dataDir: '/var/lib/tixlock',
+      lockTtlSeconds: 120,
+      minHoldSeconds: 30,
+      maxHoldSeconds: 600,
+      maxTicketsPerTransaction: 8,
+      logLevel: 'debug',
+      apiKeys: [
+        { name: 'shop', key: 'abcdefgh12' },
+        { name: 'app.two', key: 'k:with:colons' },
+      ],
+      adminKeys: [{ name: 'ops', key: '12345678' }],
+    });
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ LOCK_TTL_SECONDS: '0' }, 'LOCK_TTL_SECONDS'],
+    [{ LOCK_TTL_SECONDS: '1.5' }, 'LOCK_TTL_SECONDS'],
+    [{ LOCK_TTL_SECONDS: '901' }, 'LOCK_TTL_SECONDS'], // above the default MAX_HOLD_SECONDS
+    [{ LOCK_TTL_SECONDS: '60', MAX_HOLD_SECONDS: '30' }, 'LOCK_TTL_SECONDS'],
+    [{ LOCK_TTL_SECONDS: '5', MIN_HOLD_SECONDS: '10' }, 'LOCK_TTL_SECONDS'],
+    [{ MIN_HOLD_SECONDS: '100', MAX_HOLD_SECONDS: '50', LOCK_TTL_SECONDS: '60' }, 'MIN_HOLD_SECONDS'],
+    [{ MAX_TICKETS_PER_TRANSACTION: '0' }, 'MAX_TICKETS_PER_TRANSACTION'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ REDIS_COMMAND_TIMEOUT_MS: '10' }, 'REDIS_COMMAND_TIMEOUT_MS'],
+    [{ TIXLOCK_API_KEYS: 'nocolon' }, 'TIXLOCK_API_KEYS'],
+    [{ TIXLOCK_API_KEYS: 'shop:short' }, 'TIXLOCK_API_KEYS'],
+    [{ TIXLOCK_API_KEYS: ':12345678' }, 'TIXLOCK_API_KEYS'],
+    [{ TIXLOCK_API_KEYS: 'bad name:12345678' }, 'TIXLOCK_API_KEYS'],
+    [{ TIXLOCK_ADMIN_KEYS: 'ok:12345678,nocolon' }, 'TIXLOCK_ADMIN_KEYS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: 'loopback, 10.0.0.0/33' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/255.0.255.0' }, 'TRUST_PROXY'],
+  ])('invalid %j: ConfigError, one line naming %s', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env as Record<string, string>);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(new RegExp(`^Invalid configuration: ${variable}: \\S`));
+    expect(message).not.toContain('\n');
+    // never echoes a key
+    if (variable.startsWith('TIXLOCK_')) expect(message).not.toContain('12345678');
+  });
+
+  test.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['0', 0],
+    ['2', 2],
+    [' loopback, 10.0.0.0/8 ', ['loopback', '10.0.0.0/8']],
+    ['::1,fd00::/8', ['::1', 'fd00::/8']],
+    ['linklocal,uniquelocal,192.168.0.0/255.255.0.0', ['linklocal', 'uniquelocal', '192.168.0.0/255.255.0.0']],
+  ])('TRUST_PROXY %j → %j, which Express accepts', (raw, parsed) => {
+    const c = loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw });
+    expect(c.trustProxy).toEqual(parsed);
+    expect(() => express().set('trust proxy', c.trustProxy)).not.toThrow();
+  });
+
+  test('the result is frozen', () => {
+    const c = loadConfig({ TIXLOCK_API_KEYS: 'shop:abcdefgh', TRUST_PROXY: 'loopback' });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.apiKeys)).toBe(true);
+    expect(Object.isFrozen(c.trustProxy)).toBe(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => (c.apiKeys as { name: string; key: string }[]).push({ name: 'x', key: 'yyyyyyyy' })).toThrow(TypeError);
+  });
+});
+
+describe('resolveKeys', () => {
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-keys-'));
+
+  test('configured keys are used as they are', () => {
+    const keys = resolveKeys(loadConfig({ TIXLOCK_API_KEYS: 'shop:abcdefgh', TIXLOCK_ADMIN_KEYS: 'ops:12345678' }));
+    expect(keys).toEqual({ clients: [{ name: 'shop', key: 'abcdefgh' }], admins: [{ name: 'ops', key: '12345678' }] });
+  });
+
+  test('production with no keys refuses to start and writes nothing', () => {
+    const dir = path.join(tmp(), 'data');
+    expect(() => resolveKeys(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(NoKeysInProduction);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  test('outside production: dev keys made once in DATA_DIR (mode 0600) and reused', () => {
+    const dir = path.join(tmp(), 'nested', 'data');
+    const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+    const first = resolveKeys(config);
+    expect(first.devKeysFile).toBe(path.join(dir, 'dev-keys.json'));
+    expect(fs.statSync(first.devKeysFile!).mode & 0o777).toBe(0o600);
+    expect(first.clients).toEqual([{ name: 'dev-client', key: expect.stringMatching(/^tix_[A-Za-z0-9_-]{20,}$/) }]);
+    expect(first.admins).toEqual([{ name: 'dev-admin', key: expect.stringMatching(/^tix_[A-Za-z0-9_-]{20,}$/) }]);
+    expect(first.clients[0]!.key).not.toBe(first.admins[0]!.key);
+
+    const second = resolveKeys(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }));
+    expect(second).toEqual(first);
+    // the generated keys would pass as configured keys too
+    const asConfigured = loadConfig({
+      TIXLOCK_API_KEYS: `dev-client:${first.clients[0]!.key}`,
+      TIXLOCK_ADMIN_KEYS: `dev-admin:${first.admins[0]!.key}`,
+    });
+    expect(asConfigured.apiKeys).toEqual(first.clients);
+
+    // another data directory gets other keys
+    const other = resolveKeys(loadConfig({ DATA_DIR: path.join(tmp(), 'data') }));
+    expect(other.clients[0]!.key).not.toBe(first.clients[0]!.key);
+  });
+});
