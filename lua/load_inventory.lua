@@ -5,7 +5,8 @@
 --         (code is written only when the performance has none yet)
 -- ARGV[2..] 7 values per ticket, in seat order: id, relative ord, price cents ('' = keep/0), section, row, seat, price_level
 --         ('' = keep the current value, or empty for a new ticket)
--- Returns {1, added, updated, skipped_sold} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
+-- Returns {1, added, updated, skipped_sold, then each ticket's record as now stored, in ARGV order (a sold
+-- ticket's unchanged one)} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local settings = cjson.decode(ARGV[1])
 local now = now_ms()
@@ -34,10 +35,12 @@ redis.call('HSET', k_perf, 'updated_at', now)
 
 
 local added, updated, skipped = 0, 0, 0
+local records = {}
 for i = 2, #ARGV, 7 do
   local tid = ARGV[i]
   if redis.call('HEXISTS', k_sold, tid) == 1 then
     skipped = skipped + 1
+    records[#records + 1] = redis.call('HGET', k_tickets, tid)
   else
     local old = redis.call('HGET', k_tickets, tid)
     local f
@@ -47,6 +50,7 @@ for i = 2, #ARGV, 7 do
       if v ~= '' then f[j] = v end
     end
     local rec = table.concat(f, '|')
+    records[#records + 1] = rec
     redis.call('HSET', k_tickets, tid, rec)
     if old then
       updated = updated + 1
@@ -61,4 +65,6 @@ for i = 2, #ARGV, 7 do
     end
   end
 end
-return {1, added, updated, skipped}
+local out = {1, added, updated, skipped}
+for _, rec in ipairs(records) do out[#out + 1] = rec end
+return out

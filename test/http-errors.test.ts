@@ -169,7 +169,7 @@ describe('Redis unavailable', () => {
 
       const ready = await request(down.app).get('/readyz');
       const error = expectError(ready, 503, 'UNAVAILABLE');
-      expect(error.checks).toEqual({ redis: 'unavailable' });
+      expect(error.checks).toEqual({ redis: 'unavailable', document_store: 'ok' });
       expect(ready.headers['retry-after']).toBeTruthy();
 
       expect((await request(down.app).get('/healthz')).status).toBe(200);

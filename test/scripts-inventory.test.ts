@@ -75,7 +75,7 @@ describe('load_inventory', () => {
       seat(perf, 'A', 2, 5000, { price_level: 'P1' }),
       seat(perf, 'A', 1),
     ];
-    expect(await load(perf, tickets, { name: 'Show', hold_seconds: 30, max_tickets_per_transaction: 4 })).toEqual({
+    expect(await load(perf, tickets, { name: 'Show', hold_seconds: 30, max_tickets_per_transaction: 4 })).toMatchObject({
       added: 4,
       updated: 0,
       skippedSold: 0,
@@ -121,7 +121,7 @@ describe('load_inventory', () => {
     const nextOrd = await t.redis.hget(performanceKeys(perf).performance, 'next_ord');
 
     const r = await load(perf, [{ id: `${perf}-A1`, price: 4000 }, { id: `${perf}-A2`, section: 'BALC' }]);
-    expect(r).toEqual({ added: 0, updated: 2, skippedSold: 0 });
+    expect(r).toMatchObject({ added: 0, updated: 2, skippedSold: 0 });
     const after = await record(perf, `${perf}-A1`);
     expect(after).toMatchObject({ ord: before!.ord, price: 4000, section: 'ORCH', row: 'A', seat: '1', price_level: 'P1' });
     expect((await record(perf, `${perf}-A2`))?.section).toBe('BALC');
@@ -156,7 +156,7 @@ describe('load_inventory', () => {
       { id: `${perf}-A1`, price: 1, section: 'X', row: 'Z', seat: '99' },
       { id: `${perf}-A2`, price: 10 },
     ]);
-    expect(r).toEqual({ added: 0, updated: 1, skippedSold: 1 });
+    expect(r).toMatchObject({ added: 0, updated: 1, skippedSold: 1 });
     expect(await record(perf, `${perf}-A1`)).toEqual(before);
     expect(await availScore(perf, `${perf}-A1`)).toBeNull();
     expect(await t.redis.hget(performanceKeys(perf).sold, `${perf}-A1`)).toMatch(new RegExp(`\\|${tx.id}$`));
@@ -185,7 +185,7 @@ describe('load_inventory', () => {
     expect(await t.redis.hexists(k.tickets, `${perf}-B1`)).toBe(0);
     expect(await t.redis.hget(k.performance, 'next_ord')).toBe(String(ORD_SPAN - 2));
     // updating existing tickets needs no new places
-    expect(await load(perf, [{ id: `${perf}-A1`, price: 100 }])).toEqual({ added: 0, updated: 1, skippedSold: 0 });
+    expect(await load(perf, [{ id: `${perf}-A1`, price: 100 }])).toMatchObject({ added: 0, updated: 1, skippedSold: 0 });
   });
 });
 

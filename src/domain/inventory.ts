@@ -1,5 +1,6 @@
 // Inventory use cases: load performances and their tickets, counts, ticket lookup and search.
 import { Conflict, InvalidRequest, NotFound, performanceNotFound } from '../errors';
+import type { DocumentStore, TicketDoc } from './documents';
 import { assignRelativeOrds } from './seat-order';
 import type {
   BestAvailableQuery,
@@ -44,10 +45,14 @@ function performanceView(p: PerformanceInfo): PerformanceView {
 export class InventoryService {
   constructor(
     private readonly store: LockStore,
+    private readonly documents: DocumentStore,
     private readonly settings: DomainSettings,
   ) {}
 
-  /** Creates a performance or adds to it; unsold tickets are updated, sold ones never change. */
+  /**
+   * Creates a performance or adds to it; unsold tickets are updated, sold ones never change. Redis first (it
+   * assigns seat order), then the document store; a retry after a failure in between is harmless (upsert).
+   */
   async upsertPerformance(
     performanceId: string,
     settings: PerformanceSettings,
@@ -66,6 +71,7 @@ export class InventoryService {
     const existing = await this.store.performanceInfo(performanceId);
     const code = existing?.code ?? (await this.store.nextPerformanceCode());
     const totals = { added: 0, updated: 0, skipped_sold: 0 };
+    const stored: TicketDoc[] = [];
     // seat order over the whole request, then chunks of it: a request in any order loads in seat order
     const ordered = assignRelativeOrds(tickets);
     const chunks = ordered.length === 0 ? [[]] : chunk(ordered, LOAD_CHUNK);
@@ -75,8 +81,22 @@ export class InventoryService {
       totals.added += result.added;
       totals.updated += result.updated;
       totals.skipped_sold += result.skippedSold;
+      stored.push(...result.tickets);
     }
-    return { ...(await this.getPerformance(performanceId)), ...totals };
+    const info = await this.store.performanceInfo(performanceId);
+    if (!info) throw performanceNotFound();
+    await this.documents.upsertInventory(
+      {
+        id: performanceId,
+        code,
+        name: info.name,
+        starts_at: info.starts_at,
+        hold_seconds: info.hold_seconds,
+        max_tickets_per_transaction: info.max_tickets_per_transaction,
+      },
+      stored,
+    );
+    return { ...performanceView(info), ...totals };
   }
 
   private checkSettings(s: PerformanceSettings) {

@@ -1,4 +1,5 @@
 // Domain objects and the ports (interfaces) the use cases run over. No HTTP, no Redis, no process.env here.
+import type { PerformanceDoc, TicketDoc } from './documents';
 
 export type Role = 'client' | 'admin';
 
@@ -112,7 +113,12 @@ export interface LockStore {
     settings: PerformanceSettings & { code?: number },
     /** in seat order, relative ords ascending (see seat-order.ts) */
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
-  ): Promise<{ added: number; updated: number; skippedSold: number }>;
+  ): Promise<{ added: number; updated: number; skippedSold: number; tickets: TicketDoc[] }>;
+  /** Rebuilds a performance's state from the document store (see rehydrate.ts); keeps live holds and sales. */
+  restoreInventory(
+    performance: PerformanceDoc & { next_ord: number; order_seq: number },
+    tickets: readonly (TicketDoc & { sold: string | undefined })[],
+  ): Promise<void>;
   performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined>;
   search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]>;
   listTickets(

@@ -2,20 +2,23 @@
 import express from 'express';
 import { AppError, Unavailable } from '../errors';
 import type { InventoryService } from '../domain/inventory';
+import type { OrderService } from '../domain/orders';
 import type { TransactionService } from '../domain/transactions';
 import type { Logger } from '../logger';
 import { authenticate, type KeyRing } from './auth';
 import { errorHandler } from './errors';
 import { requestId, requestLog } from './middleware';
 import { inventoryRoutes } from './routes/inventory';
+import { orderRoutes } from './routes/orders';
 import { transactionRoutes } from './routes/transactions';
 
 export interface AppDeps {
   transactions: TransactionService;
   inventory: InventoryService;
+  orders: OrderService;
   keys: KeyRing;
   logger: Logger;
-  /** Each resolves when its backing service answers (Redis, later the document store). */
+  /** Each resolves when its backing service answers (Redis, the document store). */
   readinessChecks: Record<string, () => Promise<void>>;
   trustProxy: boolean | number | readonly string[];
 }
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(authenticate(deps.keys));
   app.use(transactionRoutes(deps.transactions));
   app.use(inventoryRoutes(deps.inventory));
+  app.use(orderRoutes(deps.orders));
   app.use(() => {
     throw new AppError('NOT_FOUND', 'No such route.');
   });

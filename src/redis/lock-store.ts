@@ -24,7 +24,8 @@ import {
   transactionIndexKey,
   transactionKey,
 } from './keys';
-import { parseRecord, parseTicketStates, parseTransaction } from './records';
+import type { PerformanceDoc, TicketDoc } from '../domain/documents';
+import { formatRecord, parseRecord, parseTicketDoc, parseTicketStates, parseTransaction } from './records';
 import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
 
 const ORD_SPAN = 2 ** 22;
@@ -194,7 +195,24 @@ export class RedisLockStore implements LockStore {
     }
     const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
     await guarded(() => this.redis.sadd(performanceSetKey, performanceId));
-    return { added: Number(reply[1]), updated: Number(reply[2]), skippedSold: Number(reply[3]) };
+    return {
+      added: Number(reply[1]),
+      updated: Number(reply[2]),
+      skippedSold: Number(reply[3]),
+      tickets: tickets.map((t, i) => parseTicketDoc(performanceId, t.id, String(reply[4 + i]))),
+    };
+  }
+
+  async restoreInventory(
+    performance: PerformanceDoc & { next_ord: number; order_seq: number },
+    tickets: readonly (TicketDoc & { sold: string | undefined })[],
+  ): Promise<void> {
+    const k = performanceKeys(performance.id);
+    const args: ScriptArg[] = [JSON.stringify(performance)];
+    for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');
+    await this.run('restore_inventory', [...this.perfKeys(performance.id), k.lockPrefix], args);
+    await this.run('raise_counter', [performanceSequenceKey], [performance.code]);
+    await guarded(() => this.redis.sadd(performanceSetKey, performance.id));
   }
 
   async performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined> {

@@ -1,6 +1,16 @@
 // Parsing of what the scripts return: ticket records and transaction replies (see lua/_prelude.lua).
+import type { TicketDoc } from '../domain/documents';
 import type { TicketAttributes, TicketState, TransactionState, TransactionStatus } from '../domain/types';
 import type { ScriptReply } from './scripts';
+
+/** Record "ord|price|section|row|seat|price_level" -> the ticket as the document store keeps it. */
+export function parseTicketDoc(performanceId: string, id: string, rec: string): TicketDoc {
+  const [ord = '0'] = rec.split('|');
+  return { id, performance_id: performanceId, ord: Number(ord), ...parseRecord(rec) };
+}
+
+/** Ticket -> record "ord|price|section|row|seat|price_level". */
+export const formatRecord = (t: TicketDoc) => [t.ord, t.price, t.section, t.row, t.seat, t.price_level].join('|');
 
 /** Record "ord|price|section|row|seat|price_level" -> attributes. */
 export function parseRecord(rec: string): TicketAttributes {

@@ -6,6 +6,8 @@ import type { Redis, ChainableCommander } from 'ioredis';
 /** Script name -> number of KEYS it takes. */
 export const SCRIPTS = {
   load_inventory: 5,
+  restore_inventory: 6,
+  raise_counter: 1,
   performance_info: 5,
   search: 5,
   list_tickets: 6,

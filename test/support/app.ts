@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { domainSettings } from '../../src/cli';
-import { loadConfig, type Config } from '../../src/config';
+import Redlock from 'redlock';
+import { loadConfig, type Config, type WriterConfig } from '../../src/config';
+import type { DocumentStore } from '../../src/domain/documents';
+import { OrderService } from '../../src/domain/orders';
+import { openDocumentStore } from '../../src/store';
+import { OrderWriter } from '../../src/writer/order-writer';
 import { InventoryService } from '../../src/domain/inventory';
 import { TransactionService } from '../../src/domain/transactions';
 import { createApp } from '../../src/http/app';
@@ -39,6 +44,7 @@ export interface TestApp {
   app: ReturnType<typeof createApp>;
   redis: Redis;
   store: RedisLockStore;
+  documents: DocumentStore;
   config: Config;
   close(): Promise<void>;
 }
@@ -47,15 +53,39 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({ ...BASE_ENV, REDIS_URL: testRedisUrl(), ...env });
   const redis = await connectRedis(config.redisUrl as string, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const store = new RedisLockStore(redis, domainSettings(config));
+  // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
+  const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
   const app = createApp({
     transactions: new TransactionService(store, domainSettings(config)),
-    inventory: new InventoryService(store, domainSettings(config)),
+    inventory: new InventoryService(store, documents, domainSettings(config)),
+    orders: new OrderService(documents),
     keys: new KeyRing(config.apiKeys, config.adminKeys),
     logger: createLogger('silent'),
-    readinessChecks: { redis: () => store.ping() },
+    readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
     trustProxy: config.trustProxy,
   });
-  return { app, redis, store, config, close: async () => void (await redis.quit()) };
+  const close = async () => {
+    await documents.close();
+    await redis.quit();
+  };
+  return { app, redis, store, documents, config, close };
+}
+
+/** An order writer in this process over the test app's Redis and document store; stop it when done. */
+export async function startTestWriter(t: TestApp, overrides: Partial<WriterConfig> = {}): Promise<OrderWriter> {
+  const blocking = t.redis.duplicate({ commandTimeout: 5000 });
+  blocking.on('error', () => undefined);
+  await blocking.connect();
+  const writer = new OrderWriter({
+    redis: t.redis,
+    blocking,
+    store: t.documents,
+    redlock: new Redlock([t.redis], { retryCount: 0 }),
+    logger: createLogger('silent'),
+    config: { ...t.config.writer, blockMs: 200, sweepIntervalMs: 500, claimIdleMs: 1000, ...overrides },
+  });
+  writer.start();
+  return writer;
 }
 
 /** A performance id no other test uses. */

@@ -1,0 +1,38 @@
+-- restore_inventory.lua: rebuild a performance's Redis state from the document store (tixlock rehydrate).
+-- Keeps what Redis knows that the store may not yet: a ticket Redis has as sold or locked stays so.
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[6] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
+-- ARGV[1] performance as JSON: {code, next_ord, order_seq, name?, starts_at?, hold_seconds?,
+--         max_tickets_per_transaction?}; next_ord and order_seq only ever raise the stored values
+-- ARGV[2..] 3 values per ticket: id, record ("ord|price|section|row|seat|price_level"),
+--         sold value ('order_number|transaction_id', or '' when the store has it unsold)
+-- Returns {1, tickets restored, of which sold}
+local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local p = cjson.decode(ARGV[1])
+local now = now_ms()
+if redis.call('EXISTS', k_perf) == 0 then redis.call('HSET', k_perf, 'created_at', now) end
+redis.call('HSETNX', k_perf, 'code', p.code)
+for _, field in ipairs({'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction'}) do
+  if p[field] ~= nil then redis.call('HSET', k_perf, field, p[field]) end
+end
+for _, field in ipairs({'next_ord', 'order_seq'}) do
+  local current = tonumber(redis.call('HGET', k_perf, field) or 0)
+  if tonumber(p[field]) > current then redis.call('HSET', k_perf, field, p[field]) end
+end
+redis.call('HSET', k_perf, 'updated_at', now)
+
+local restored, sold = 0, 0
+for i = 2, #ARGV, 3 do
+  local tid, rec, sold_value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('HSET', k_tickets, tid, rec)
+  restored = restored + 1
+  if sold_value ~= '' then
+    redis.call('HSET', k_sold, tid, sold_value)
+    avail_remove(k_avail, tid, rec)
+    redis.call('ZREM', k_holds, tid)
+    sold = sold + 1
+  elseif redis.call('HEXISTS', k_sold, tid) == 0 and redis.call('EXISTS', lock_prefix .. tid) == 0 then
+    avail_add(k_avail, tid, rec)
+  end
+end
+return {1, restored, sold}

@@ -1,0 +1,129 @@
+// The document store port: where completed sales, orders, people and inventory are persisted.
+// Two adapters pass one contract suite: SQLite (embedded default) and PostgreSQL (src/store/).
+
+export interface SaleTicket {
+  id: string;
+  price: number; // cents
+  section: string;
+  row: string;
+  seat: string;
+  price_level: string;
+}
+
+export interface Customer {
+  email: string;
+  first_name?: string;
+  last_name?: string;
+  phone?: string;
+}
+
+/** One completed sale, as the complete script appends it to the performance's outbox stream. */
+export interface Sale {
+  order_number: string;
+  transaction_id: string;
+  performance_id: string;
+  client: string;
+  ip: string;
+  completed_at: string; // ISO-8601
+  tickets: SaleTicket[];
+  total: number; // cents
+  customer: Customer | undefined;
+  payment_reference: string | undefined;
+}
+
+/** The ORDER document (API.md, Orders and people). */
+export interface OrderDoc {
+  order_number: string;
+  transaction_id: string;
+  performance_id: string;
+  tickets: SaleTicket[];
+  total: number;
+  customer: Customer | null;
+  person_id: string | null; // the lower-cased email
+  payment_reference: string | null;
+  client: string;
+  ip: string;
+  completed_at: string;
+  created_at: string; // when the document store first recorded it
+}
+
+/** The PEOPLE document, keyed by lower-cased email. */
+export interface PersonDoc {
+  person_id: string; // lower-cased email
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  phone: string | null;
+  order_numbers: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PerformanceDoc {
+  id: string;
+  code: number; // the performance's number (prefix of its order numbers)
+  name?: string;
+  starts_at?: string;
+  hold_seconds?: number;
+  max_tickets_per_transaction?: number;
+}
+
+export interface TicketDoc {
+  id: string;
+  performance_id: string;
+  section: string;
+  row: string;
+  seat: string;
+  price: number;
+  price_level: string;
+  /** place in seat order within the performance (keeps best-available order across a rehydrate) */
+  ord: number;
+}
+
+/** A sale refused because a ticket was already sold to a different order (a lost Redis lock would show so). */
+export interface SaleConflict {
+  order_number: string;
+  transaction_id: string;
+  performance_id: string;
+  tickets: { id: string; sold_to_order: string }[];
+  sale: Sale;
+  recorded_at: string;
+}
+
+export type RecordOutcome =
+  | { outcome: 'written' } // order, person and sales written now
+  | { outcome: 'duplicate' } // this order was already recorded: nothing changed
+  | { outcome: 'conflict'; conflict: SaleConflict }; // refused; recorded in the conflicts collection
+
+export interface SoldTicket {
+  ticket_id: string;
+  performance_id: string;
+  order_number: string;
+  transaction_id: string;
+}
+
+export interface DocumentStore {
+  /** Creates or migrates the schema. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Upserts a performance and its tickets (ticket attributes of sold tickets are left as they are). */
+  upsertInventory(performance: PerformanceDoc, tickets: readonly TicketDoc[]): Promise<void>;
+
+  /**
+   * In one document-store transaction: if any ticket is already sold to a different order, record a conflict and
+   * write nothing else; else upsert the order (by order number), upsert the person (by lower-cased email, adding
+   * the order number once) and insert one sale per ticket. Idempotent: a redelivered sale changes nothing.
+   */
+  recordSale(sale: Sale): Promise<RecordOutcome>;
+
+  getOrder(orderNumber: string): Promise<OrderDoc | undefined>;
+  getPerson(email: string): Promise<PersonDoc | undefined>;
+  listConflicts(limit: number): Promise<SaleConflict[]>;
+
+  /** For rehydrate: every performance, its tickets and its sold tickets. */
+  listPerformances(): Promise<PerformanceDoc[]>;
+  listTickets(performanceId: string): Promise<TicketDoc[]>;
+  listSoldTickets(performanceId: string): Promise<SoldTicket[]>;
+}

@@ -1,0 +1,100 @@
+// What both document store adapters share: document builders and the person-merge rule, so SQLite and PostgreSQL
+// write the very same documents.
+import type { OrderDoc, PersonDoc, Sale, SaleConflict, SaleTicket, TicketDoc } from '../domain/documents';
+
+/** The key of the PEOPLE collection: the trimmed, lower-cased email; null for no usable email. */
+export function personIdOf(email: string | undefined | null): string | null {
+  const id = (email ?? '').trim().toLowerCase();
+  return id === '' ? null : id;
+}
+
+export function orderDocOf(sale: Sale, now: string): OrderDoc {
+  return {
+    order_number: sale.order_number,
+    transaction_id: sale.transaction_id,
+    performance_id: sale.performance_id,
+    tickets: sale.tickets,
+    total: sale.total,
+    customer: sale.customer ?? null,
+    person_id: personIdOf(sale.customer?.email),
+    payment_reference: sale.payment_reference ?? null,
+    client: sale.client,
+    ip: sale.ip,
+    completed_at: sale.completed_at,
+    created_at: now,
+  };
+}
+
+/** A new PEOPLE document for the sale's customer (who must have an email). */
+export function newPersonDoc(sale: Sale, personId: string, now: string): PersonDoc {
+  const c = sale.customer;
+  return {
+    person_id: personId,
+    email: (c?.email ?? personId).trim(),
+    first_name: c?.first_name ?? null,
+    last_name: c?.last_name ?? null,
+    phone: c?.phone ?? null,
+    order_numbers: [sale.order_number],
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The existing person with this sale merged in: names and phone when given, the order number appended once. */
+export function mergePersonDoc(existing: PersonDoc, sale: Sale, now: string): PersonDoc {
+  const c = sale.customer;
+  return {
+    ...existing,
+    first_name: c?.first_name ?? existing.first_name,
+    last_name: c?.last_name ?? existing.last_name,
+    phone: c?.phone ?? existing.phone,
+    order_numbers: existing.order_numbers.includes(sale.order_number)
+      ? existing.order_numbers
+      : [...existing.order_numbers, sale.order_number],
+    updated_at: now,
+  };
+}
+
+export function conflictOf(sale: Sale, soldTo: ReadonlyMap<string, string>, now: string): SaleConflict {
+  const tickets: SaleConflict['tickets'] = [];
+  for (const t of sale.tickets) {
+    const other = soldTo.get(t.id);
+    if (other !== undefined && other !== sale.order_number) tickets.push({ id: t.id, sold_to_order: other });
+  }
+  return {
+    order_number: sale.order_number,
+    transaction_id: sale.transaction_id,
+    performance_id: sale.performance_id,
+    tickets,
+    sale,
+    recorded_at: now,
+  };
+}
+
+/** The sale's ticket ids, distinct, sorted (a fixed lock order keeps concurrent PostgreSQL writers deadlock-free). */
+export function saleTicketIds(sale: Sale): string[] {
+  return [...new Set(sale.tickets.map((t) => t.id))].sort();
+}
+
+/** The last occurrence of each ticket id wins (one statement may not touch a row twice). */
+export function distinctTickets(tickets: readonly TicketDoc[]): TicketDoc[] {
+  const byId = new Map<string, TicketDoc>();
+  for (const t of tickets) byId.set(t.id, t);
+  return byId.size === tickets.length ? [...tickets] : [...byId.values()];
+}
+
+/** JSON of a document without undefined members (what JSONB and a re-parse would give back). */
+export const toJson = (doc: unknown): string => JSON.stringify(doc);
+
+/** The document of one SALES row: the sold ticket as it was sold. */
+export function saleDocOf(sale: Sale, ticketId: string, ticket: SaleTicket | undefined, soldAt: string) {
+  return {
+    ticket_id: ticketId,
+    performance_id: sale.performance_id,
+    order_number: sale.order_number,
+    transaction_id: sale.transaction_id,
+    ticket: ticket ?? null,
+    completed_at: sale.completed_at,
+    recorded_at: soldAt,
+  };
+}

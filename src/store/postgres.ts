@@ -1,0 +1,372 @@
+// The production document store: PostgreSQL over a `pg` Pool, JSONB documents.
+// Every wait is bounded (connect, pool queue, statement), so a PostgreSQL that is down or hung fails fast; failures
+// of the connection (refused, terminated, timed out, admin shutdown, ...) surface as Unavailable, which callers retry.
+import { Pool, type PoolClient } from 'pg';
+import type {
+  DocumentStore,
+  OrderDoc,
+  PerformanceDoc,
+  PersonDoc,
+  RecordOutcome,
+  Sale,
+  SaleConflict,
+  SoldTicket,
+  TicketDoc,
+} from '../domain/documents';
+import { Unavailable } from '../errors';
+import {
+  conflictOf,
+  distinctTickets,
+  newPersonDoc,
+  orderDocOf,
+  personIdOf,
+  saleDocOf,
+  saleTicketIds,
+  toJson,
+} from './common';
+
+/** Versioned schema steps; applied in order, each once (schema_version records them). */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE performances (id text PRIMARY KEY, doc jsonb NOT NULL);
+  CREATE TABLE tickets (
+    ticket_id text PRIMARY KEY,
+    performance_id text NOT NULL,
+    ord bigint NOT NULL,
+    doc jsonb NOT NULL
+  );
+  CREATE INDEX tickets_performance_ord ON tickets (performance_id, ord);
+  CREATE TABLE orders (order_number text PRIMARY KEY, doc jsonb NOT NULL);
+  CREATE TABLE people (person_id text PRIMARY KEY, doc jsonb NOT NULL);
+  CREATE TABLE sales (
+    ticket_id text PRIMARY KEY,
+    order_number text NOT NULL,
+    performance_id text NOT NULL,
+    transaction_id text NOT NULL,
+    doc jsonb NOT NULL
+  );
+  CREATE INDEX sales_performance ON sales (performance_id, ticket_id);
+  CREATE INDEX sales_order ON sales (order_number);
+  CREATE TABLE sale_conflicts (
+    id bigserial PRIMARY KEY,
+    order_number text NOT NULL UNIQUE,
+    doc jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL
+  );
+  `,
+];
+
+/** Ticket rows per INSERT statement of upsertInventory. */
+const TICKET_BATCH = 5000;
+/** Rows per page when listing tickets or sales. */
+const READ_PAGE = 20_000;
+
+export interface PostgresOptions {
+  /** pool size (default 10) */
+  max?: number;
+  /** bound on opening a connection and on waiting for a free pooled one, ms (default 3000) */
+  connectTimeoutMs?: number;
+  /** server-side statement_timeout, ms (default 5000); the client gives up 1 s later */
+  statementTimeoutMs?: number;
+  /** errors of idle pooled clients (the server went away); they never crash the process */
+  onIdleError?: (err: Error) => void;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+// admin_shutdown, crash_shutdown, cannot_connect_now, query_canceled (statement_timeout), too_many_connections,
+// and lock timeouts / database starting up
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '53300', '55P03']);
+const CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection error|Connection ended|not queryable|terminating connection/i;
+
+/** Is this a failure to reach or keep PostgreSQL (retry later), rather than a bug or a constraint? */
+export function isConnectionFailure(err: unknown): boolean {
+  // duck-typed: errors from node internals may come from another realm (instanceof Error fails under jest)
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  if (Array.isArray(e.errors) && e.errors.some(isConnectionFailure)) return true; // AggregateError of a dual-stack connect
+  if (typeof e.code === 'string') {
+    if (NETWORK_CODES.has(e.code) || UNAVAILABLE_SQLSTATES.has(e.code) || /^08/.test(e.code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(e.code)) return false; // any other SQLSTATE: the server answered
+  }
+  return typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message);
+}
+
+const sqlState = (err: unknown) => (err as { code?: unknown })?.code;
+
+/** unique_violation (a concurrent writer took the ticket first), deadlock, serialization: run the transaction again */
+const RETRYABLE = new Set(['23505', '40P01', '40001']);
+
+export class PostgresDocumentStore implements DocumentStore {
+  readonly pool: Pool;
+  private closed = false;
+
+  constructor(connectionString: string, opts: PostgresOptions = {}) {
+    const statementTimeout = opts.statementTimeoutMs ?? 5000;
+    this.pool = new Pool({
+      connectionString,
+      max: opts.max ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+      idleTimeoutMillis: 10_000,
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 1000,
+      idle_in_transaction_session_timeout: statementTimeout * 4,
+      keepAlive: true,
+      application_name: 'tixlock',
+    });
+    const onIdleError = opts.onIdleError ?? (() => undefined);
+    this.pool.on('error', (err) => onIdleError(err));
+  }
+
+  /** Maps connection-level failures to Unavailable. */
+  private async guard<T>(body: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Unavailable('The document store is closed.');
+    try {
+      return await body();
+    } catch (err) {
+      if (isConnectionFailure(err)) throw new Unavailable(`PostgreSQL is unavailable: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private query<R extends object>(sql: string, params: unknown[] = []) {
+    return this.guard(() => this.pool.query<R>(sql, params));
+  }
+
+  /** One transaction on one pooled client; a client whose connection failed is destroyed, not returned. */
+  private async tx<T>(body: (c: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const swallow = () => undefined; // a checked-out client's connection error surfaces through its query
+    client.on('error', swallow);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const out = await body(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      if (isConnectionFailure(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.removeListener('error', swallow);
+      client.release(broken);
+    }
+  }
+
+  migrate(): Promise<void> {
+    return this.guard(() =>
+      this.tx(async (c) => {
+        // one migrator at a time across replicas (CREATE TABLE IF NOT EXISTS alone races)
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext('tixlock.schema_version'))`);
+        await c.query(
+          'CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)',
+        );
+        const { rows } = await c.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+        const current = rows[0]?.v ?? 0;
+        for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+          await c.query(MIGRATIONS[v - 1] as string);
+          await c.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, now())', [v]);
+        }
+      }),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  upsertInventory(performance: PerformanceDoc, tickets: readonly TicketDoc[]): Promise<void> {
+    const all = distinctTickets(tickets);
+    return this.guard(() =>
+      this.tx(async (c) => {
+        await c.query(
+          'INSERT INTO performances (id, doc) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
+          [performance.id, toJson(performance)],
+        );
+        for (let i = 0; i < all.length; i += TICKET_BATCH) {
+          const batch = all.slice(i, i + TICKET_BATCH);
+          // Sold tickets keep their attributes; a ticket never moves to another performance; unchanged rows are
+          // not rewritten.
+          await c.query(
+            `INSERT INTO tickets (ticket_id, performance_id, ord, doc)
+             SELECT t.id, t.perf, t.ord, t.doc::jsonb
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS t(id, perf, ord, doc)
+             ON CONFLICT (ticket_id) DO UPDATE SET ord = excluded.ord, doc = excluded.doc
+             WHERE tickets.performance_id = excluded.performance_id
+               AND (tickets.ord <> excluded.ord OR tickets.doc <> excluded.doc)
+               AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = excluded.ticket_id)`,
+            [batch.map((t) => t.id), batch.map((t) => t.performance_id), batch.map((t) => t.ord), batch.map(toJson)],
+          );
+        }
+      }),
+    );
+  }
+
+  recordSale(sale: Sale): Promise<RecordOutcome> {
+    return this.guard(async () => {
+      // A concurrent sale of a shared ticket fails on the sales primary key (23505); run again, it then reads the
+      // committed sale and records a conflict.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.tx((c) => this.recordSaleTx(c, sale));
+        } catch (err) {
+          if (attempt < 3 && RETRYABLE.has(sqlState(err) as string)) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  private async recordSaleTx(c: PoolClient, sale: Sale): Promise<RecordOutcome> {
+    const now = new Date().toISOString();
+    const ids = saleTicketIds(sale);
+    const sold = await c.query<{ ticket_id: string; order_number: string }>(
+      'SELECT ticket_id, order_number FROM sales WHERE ticket_id = ANY($1::text[])',
+      [ids],
+    );
+    const soldTo = new Map(sold.rows.map((r) => [r.ticket_id, r.order_number]));
+    if (sold.rows.some((r) => r.order_number !== sale.order_number)) {
+      const conflict = conflictOf(sale, soldTo, now);
+      const inserted = await c.query(
+        `INSERT INTO sale_conflicts (order_number, doc, recorded_at) VALUES ($1, $2::jsonb, $3)
+         ON CONFLICT (order_number) DO NOTHING`,
+        [sale.order_number, toJson(conflict), now],
+      );
+      if (inserted.rowCount === 1) return { outcome: 'conflict', conflict };
+      // a redelivered conflicting sale: the conflict is already on record
+      const { rows } = await c.query<{ doc: SaleConflict }>('SELECT doc FROM sale_conflicts WHERE order_number = $1', [
+        sale.order_number,
+      ]);
+      return { outcome: 'conflict', conflict: rows[0]?.doc ?? conflict };
+    }
+
+    const order = orderDocOf(sale, now);
+    const created = await c.query(
+      'INSERT INTO orders (order_number, doc) VALUES ($1, $2::jsonb) ON CONFLICT (order_number) DO NOTHING',
+      [order.order_number, toJson(order)],
+    );
+    if (created.rowCount !== 1) return { outcome: 'duplicate' }; // nothing written: the transaction commits empty
+
+    const byId = new Map(sale.tickets.map((t) => [t.id, t]));
+    await c.query(
+      `INSERT INTO sales (ticket_id, order_number, performance_id, transaction_id, doc)
+       SELECT t.id, $2, $3, $4, t.doc::jsonb FROM unnest($1::text[], $5::text[]) WITH ORDINALITY AS t(id, doc, n)
+       ORDER BY t.n`,
+      [
+        ids,
+        sale.order_number,
+        sale.performance_id,
+        sale.transaction_id,
+        ids.map((id) => toJson(saleDocOf(sale, id, byId.get(id), now))),
+      ],
+    );
+
+    if (order.person_id !== null) {
+      const c0 = sale.customer;
+      // merged in SQL, so two concurrent orders of one person both land in order_numbers
+      await c.query(
+        `INSERT INTO people (person_id, doc) VALUES ($1, $2::jsonb)
+         ON CONFLICT (person_id) DO UPDATE SET doc = people.doc
+           || jsonb_strip_nulls(jsonb_build_object('first_name', $3::text, 'last_name', $4::text, 'phone', $5::text))
+           || jsonb_build_object(
+                'updated_at', $6::text,
+                'order_numbers', CASE
+                  WHEN COALESCE(people.doc->'order_numbers', '[]'::jsonb) @> jsonb_build_array($7::text)
+                    THEN people.doc->'order_numbers'
+                  ELSE COALESCE(people.doc->'order_numbers', '[]'::jsonb) || jsonb_build_array($7::text)
+                END)`,
+        [
+          order.person_id,
+          toJson(newPersonDoc(sale, order.person_id, now)),
+          c0?.first_name ?? null,
+          c0?.last_name ?? null,
+          c0?.phone ?? null,
+          now,
+          sale.order_number,
+        ],
+      );
+    }
+    return { outcome: 'written' };
+  }
+
+  async getOrder(orderNumber: string): Promise<OrderDoc | undefined> {
+    const { rows } = await this.query<{ doc: OrderDoc }>('SELECT doc FROM orders WHERE order_number = $1', [
+      orderNumber,
+    ]);
+    return rows[0]?.doc;
+  }
+
+  async getPerson(email: string): Promise<PersonDoc | undefined> {
+    const id = personIdOf(email);
+    if (id === null) return undefined;
+    const { rows } = await this.query<{ doc: PersonDoc }>('SELECT doc FROM people WHERE person_id = $1', [id]);
+    return rows[0]?.doc;
+  }
+
+  async listConflicts(limit: number): Promise<SaleConflict[]> {
+    const { rows } = await this.query<{ doc: SaleConflict }>(
+      'SELECT doc FROM sale_conflicts ORDER BY id DESC LIMIT $1',
+      [Math.max(0, Math.floor(limit))],
+    );
+    return rows.map((r) => r.doc);
+  }
+
+  async listPerformances(): Promise<PerformanceDoc[]> {
+    const { rows } = await this.query<{ doc: PerformanceDoc }>('SELECT doc FROM performances ORDER BY id');
+    return rows.map((r) => r.doc);
+  }
+
+  /** Read in pages (keyset on ord, ticket_id) so a 1,000,000-ticket performance never meets the statement timeout. */
+  async listTickets(performanceId: string): Promise<TicketDoc[]> {
+    const out: TicketDoc[] = [];
+    let after: { ord: string; id: string } | undefined;
+    for (;;) {
+      const { rows } = await this.query<{ doc: TicketDoc; ord_text: string; ticket_id: string }>(
+        `SELECT t.doc, t.ord::text AS ord_text, t.ticket_id FROM tickets t
+         WHERE t.performance_id = $1 AND ($2::bigint IS NULL OR (t.ord, t.ticket_id) > ($2::bigint, $3::text))
+         ORDER BY t.ord, t.ticket_id LIMIT $4`,
+        [performanceId, after?.ord ?? null, after?.id ?? null, READ_PAGE],
+      );
+      for (const r of rows) out.push(r.doc);
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < READ_PAGE) return out;
+      after = { ord: last.ord_text, id: last.ticket_id };
+    }
+  }
+
+  async listSoldTickets(performanceId: string): Promise<SoldTicket[]> {
+    const out: SoldTicket[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const { rows }: { rows: SoldTicket[] } = await this.query<SoldTicket>(
+        `SELECT ticket_id, performance_id, order_number, transaction_id FROM sales
+         WHERE performance_id = $1 AND ($2::text IS NULL OR ticket_id > $2::text)
+         ORDER BY ticket_id LIMIT $3`,
+        [performanceId, after, READ_PAGE],
+      );
+      out.push(...rows);
+      const last: SoldTicket | undefined = rows[rows.length - 1];
+      if (!last || rows.length < READ_PAGE) return out;
+      after = last.ticket_id;
+    }
+  }
+}

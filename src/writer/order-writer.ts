@@ -1,0 +1,218 @@
+// The order writer: reads completed sales from every performance's outbox stream with a consumer group,
+// records each in the document store (idempotent), then XACKs it. At-least-once delivery + idempotent writes
+// = every sale persisted exactly once.
+import type { Redis } from 'ioredis';
+import type Redlock from 'redlock';
+import type { WriterConfig } from '../config';
+import type { DocumentStore } from '../domain/documents';
+import { Unavailable } from '../errors';
+import type { Logger } from '../logger';
+import { outboxGroup, performanceKeys, performanceOfStream, performanceSetKey, writerSweepLockKey } from '../redis/keys';
+import { MalformedSale, parseSaleEntry } from './sale-entry';
+
+type StreamEntry = [id: string, fields: string[]];
+type ReadReply = [key: string, entries: StreamEntry[]][] | null;
+
+const MAX_BACKOFF_MS = 5000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface OrderWriterDeps {
+  /** for commands (XACK, XADD, discovery) */
+  redis: Redis;
+  /** a connection of its own for blocking XREADGROUP */
+  blocking: Redis;
+  store: DocumentStore;
+  redlock: Redlock;
+  logger: Logger;
+  config: WriterConfig;
+}
+
+export class OrderWriter {
+  private running = false;
+  private readonly streams = new Set<string>();
+  /** failed attempts per entry id for errors other than "store unavailable" */
+  private readonly attempts = new Map<string, number>();
+  private backoffMs = 0;
+  private loopDone: Promise<void> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readPending = true;
+
+  constructor(private readonly deps: OrderWriterDeps) {}
+
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.deps.config.sweepIntervalMs);
+  }
+
+  /** Stops after the entry in hand; unacknowledged entries stay pending for the next writer. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.sweepTimer);
+    this.deps.blocking.disconnect(); // ends a blocked XREADGROUP
+    await this.loopDone;
+  }
+
+  /** Joins the consumer group of every outbox not yet known (new performances appear without a restart). */
+  async discover(): Promise<void> {
+    const performances = await this.deps.redis.smembers(performanceSetKey);
+    for (const id of performances) {
+      const key = performanceKeys(id).outbox;
+      if (this.streams.has(key)) continue;
+      await this.deps.redis.xgroup('CREATE', key, outboxGroup, '0', 'MKSTREAM').catch((err: Error) => {
+        if (!/BUSYGROUP/.test(err.message)) throw err;
+      });
+      this.streams.add(key);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let lastDiscovery = 0;
+    while (this.running) {
+      try {
+        if (Date.now() - lastDiscovery >= Math.min(this.deps.config.sweepIntervalMs, 2000)) {
+          await this.discover();
+          lastDiscovery = Date.now();
+        }
+        if (this.streams.size === 0) {
+          await sleep(this.deps.config.blockMs);
+          continue;
+        }
+        const handled = await this.readOnce();
+        if (handled) this.backoffMs = 0;
+      } catch (err) {
+        if (!this.running) break;
+        if (/NOGROUP/.test((err as Error).message)) this.streams.clear(); // Redis lost its streams: rediscover
+        this.deps.logger.warn('order writer: read failed, backing off', { error: (err as Error).message });
+        await this.backoff();
+      }
+    }
+  }
+
+  /** One XREADGROUP: this consumer's pending entries first (after a failure or restart), then new ones. */
+  private async readOnce(): Promise<boolean> {
+    const keys = [...this.streams];
+    const { batchSize, blockMs, consumer } = this.deps.config;
+    const id = this.readPending ? '0' : '>';
+    const block = this.readPending ? [] : ['BLOCK', blockMs];
+    // the typed method, not call(): under RESP3 ioredis shapes this map reply as [[key, entries], ...] only here
+    const xreadgroup = this.deps.blocking.xreadgroup.bind(this.deps.blocking) as unknown as (
+      ...args: (string | number)[]
+    ) => Promise<ReadReply>;
+    const reply = await xreadgroup(
+      'GROUP', outboxGroup, consumer, 'COUNT', batchSize, ...block, 'STREAMS', ...keys, ...keys.map(() => id),
+    );
+    const batches = (reply ?? []).filter(([, entries]) => entries.length > 0);
+    if (this.readPending && batches.length === 0) {
+      this.readPending = false;
+      return true;
+    }
+    for (const [key, entries] of batches) {
+      for (const entry of entries) {
+        if (!(await this.handle(key, entry))) {
+          this.readPending = true; // retry from this consumer's pending list
+          await this.backoff();
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Records one sale and acknowledges it. Returns false when it should be retried later. */
+  async handle(key: string, [id, fields]: StreamEntry): Promise<boolean> {
+    const { store, redis, logger, config } = this.deps;
+    if (!fields) {
+      await redis.xack(key, outboxGroup, id); // the entry is gone from the stream; nothing to write
+      return true;
+    }
+    try {
+      const sale = parseSaleEntry(fields);
+      const result = await store.recordSale(sale);
+      if (config.fault === 'kill-after-write') process.kill(process.pid, 'SIGKILL');
+      if (result.outcome === 'conflict') {
+        logger.error('double sale refused by the document store', {
+          order_number: sale.order_number,
+          conflicting: result.conflict.tickets,
+          transaction_id: sale.transaction_id,
+        });
+      }
+      await redis.xack(key, outboxGroup, id);
+      this.attempts.delete(id);
+      return true;
+    } catch (err) {
+      if (err instanceof Unavailable) {
+        logger.warn('order writer: document store unavailable, will retry', { stream: key, id });
+        return false;
+      }
+      const failures = (this.attempts.get(id) ?? 0) + 1;
+      this.attempts.set(id, failures);
+      logger.error('order writer: sale failed', { stream: key, id, failures, error: (err as Error).message });
+      if (err instanceof MalformedSale || failures >= config.maxDeliveries) {
+        await this.deadLetter(key, id, fields, (err as Error).message);
+        this.attempts.delete(id);
+        return true;
+      }
+      return false;
+    }
+  }
+
+  /** Moves an entry to its performance's dead-letter stream with the error, and acknowledges it, atomically. */
+  private async deadLetter(key: string, id: string, fields: string[], error: string): Promise<void> {
+    const dead = performanceKeys(performanceOfStream(key) ?? '').deadLetters;
+    await this.deps.redis
+      .multi()
+      .xadd(dead, '*', 'original_id', id, 'error', error, 'failed_at', new Date().toISOString(), ...fields)
+      .xack(key, outboxGroup, id)
+      .exec();
+    this.deps.logger.error('order writer: sale moved to dead letters', { stream: key, id, dead_letters: dead, error });
+  }
+
+  private async backoff(): Promise<void> {
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(100, this.backoffMs * 2));
+    await sleep(this.backoffMs);
+  }
+
+  /**
+   * Periodic reclaim, run by one writer replica at a time (redlock): entries pending longer than claimIdleMs
+   * (their writer died) are claimed with XAUTOCLAIM and written here. An entry delivered more than maxDeliveries
+   * times while the document store answers is a poison entry: it goes to the dead letters.
+   */
+  async sweep(): Promise<void> {
+    if (!this.running) return;
+    const { redis, redlock, config, logger, store } = this.deps;
+    let lock: Awaited<ReturnType<Redlock['acquire']>> | undefined;
+    try {
+      lock = await redlock.acquire([writerSweepLockKey], config.sweepIntervalMs * 2);
+    } catch {
+      return; // another replica sweeps
+    }
+    try {
+      await this.discover();
+      for (const key of this.streams) {
+        const [, claimed] = (await redis.call(
+          'XAUTOCLAIM', key, outboxGroup, config.consumer, config.claimIdleMs, '0-0', 'COUNT', config.batchSize,
+        )) as [string, StreamEntry[]];
+        if (claimed.length === 0) continue;
+        const pending = (await redis.call('XPENDING', key, outboxGroup, '-', '+', claimed.length * 2, config.consumer)) as [
+          string, string, number, number,
+        ][];
+        const deliveries = new Map(pending.map(([id, , , count]) => [id, Number(count)]));
+        const storeUp = await store.ping().then(() => true, () => false);
+        for (const entry of claimed) {
+          if (storeUp && (deliveries.get(entry[0]) ?? 0) > config.maxDeliveries) {
+            await this.deadLetter(key, entry[0], entry[1] ?? [], `delivered more than ${config.maxDeliveries} times`);
+          } else if (!(await this.handle(key, entry))) {
+            this.readPending = true;
+            break;
+          }
+        }
+        logger.info('order writer: reclaimed stale sales', { stream: key, count: claimed.length });
+      }
+    } catch (err) {
+      logger.warn('order writer: sweep failed', { error: (err as Error).message });
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+}
