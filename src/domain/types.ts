@@ -114,7 +114,10 @@ export interface LockStore {
     /** in seat order, relative ords ascending (see seat-order.ts) */
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
   ): Promise<{ added: number; updated: number; skippedSold: number; tickets: TicketDoc[] }>;
-  /** Rebuilds a performance's state from the document store (see rehydrate.ts); keeps live holds and sales. */
+  /**
+   * Rebuilds a performance's state from the document store (see rehydrate.ts), the global ticket index included;
+   * keeps live holds and sales.
+   */
   restoreInventory(
     performance: PerformanceDoc & { next_ord: number; order_seq: number },
     tickets: readonly (TicketDoc & { sold: string | undefined })[],

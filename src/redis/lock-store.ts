@@ -208,6 +208,13 @@ export class RedisLockStore implements LockStore {
     tickets: readonly (TicketDoc & { sold: string | undefined })[],
   ): Promise<void> {
     const k = performanceKeys(performance.id);
+    // The global ticket -> performance index too: claimTickets skips ids this process has cached, and Redis may
+    // have lost them. HSETNX never moves a ticket another performance already owns.
+    await guarded(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const t of tickets) pipeline.hsetnx(ticketIndexKey(t.id), t.id, performance.id);
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
     const args: ScriptArg[] = [JSON.stringify(performance)];
     for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');
     await this.run('restore_inventory', [...this.perfKeys(performance.id), k.lockPrefix], args);

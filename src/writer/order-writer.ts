@@ -36,6 +36,8 @@ export class OrderWriter {
   private loopDone: Promise<void> = Promise.resolve();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readPending = true;
+  /** the document store failed as unavailable: re-read pending entries only once it answers a ping again */
+  private storeDown = false;
 
   constructor(private readonly deps: OrderWriterDeps) {}
 
@@ -77,6 +79,15 @@ export class OrderWriter {
         if (this.streams.size === 0) {
           await sleep(this.deps.config.blockMs);
           continue;
+        }
+        // every re-read of a pending entry counts as a delivery: while the store is down, wait for it instead, so
+        // an outage never makes a good sale look like a poison one (see sweep)
+        if (this.storeDown) {
+          if (!(await this.storeAnswers())) {
+            await this.backoff();
+            continue;
+          }
+          this.storeDown = false;
         }
         const handled = await this.readOnce();
         if (handled) this.backoffMs = 0;
@@ -142,6 +153,7 @@ export class OrderWriter {
       return true;
     } catch (err) {
       if (err instanceof Unavailable) {
+        this.storeDown = true;
         logger.warn('order writer: document store unavailable, will retry', { stream: key, id });
         return false;
       }
@@ -168,6 +180,13 @@ export class OrderWriter {
     this.deps.logger.error('order writer: sale moved to dead letters', { stream: key, id, dead_letters: dead, error });
   }
 
+  private storeAnswers(): Promise<boolean> {
+    return this.deps.store.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
   private async backoff(): Promise<void> {
     this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(100, this.backoffMs * 2));
     await sleep(this.backoffMs);
@@ -180,7 +199,7 @@ export class OrderWriter {
    */
   async sweep(): Promise<void> {
     if (!this.running) return;
-    const { redis, redlock, config, logger, store } = this.deps;
+    const { redis, redlock, config, logger } = this.deps;
     let lock: Awaited<ReturnType<Redlock['acquire']>> | undefined;
     try {
       lock = await redlock.acquire([writerSweepLockKey], config.sweepIntervalMs * 2);
@@ -188,6 +207,8 @@ export class OrderWriter {
       return; // another replica sweeps
     }
     try {
+      // claiming counts a delivery; while the store is down nobody could write the entries anyway
+      if (!(await this.storeAnswers())) return;
       await this.discover();
       for (const key of this.streams) {
         const [, claimed] = (await redis.call(
@@ -198,9 +219,8 @@ export class OrderWriter {
           string, string, number, number,
         ][];
         const deliveries = new Map(pending.map(([id, , , count]) => [id, Number(count)]));
-        const storeUp = await store.ping().then(() => true, () => false);
         for (const entry of claimed) {
-          if (storeUp && (deliveries.get(entry[0]) ?? 0) > config.maxDeliveries) {
+          if ((deliveries.get(entry[0]) ?? 0) > config.maxDeliveries) {
             await this.deadLetter(key, entry[0], entry[1] ?? [], `delivered more than ${config.maxDeliveries} times`);
           } else if (!(await this.handle(key, entry))) {
             this.readPending = true;

@@ -1,0 +1,96 @@
+// Child processes of the tixlock CLI for the tests (`node -r test/support/swc-register.js src/cli.ts <command>`,
+// no build needed), and a bounded poll.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+const REGISTER = path.join(REPO, 'test', 'support', 'swc-register.js');
+const CLI = path.join(REPO, 'src', 'cli.ts');
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** everything written so far */
+  stdout(): string;
+  stderr(): string;
+  /** resolves when the process has exited (never rejects) */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL unless already gone; resolves when it has exited */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `tixlock <args>` with exactly `env` (plus PATH and HOME): nothing of the test process's own
+ * configuration leaks into the child.
+ */
+export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += String(d)));
+  child.stderr?.on('data', (d) => (err += String(d)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null }));
+  });
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    kill: async () => {
+      if (!gone()) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs a one-shot CLI command to its end, bounded by timeoutMs (then killed). */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000) {
+  const proc = spawnCli(args, env);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await proc.exited;
+  clearTimeout(timer);
+  return { code, signal, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+/** Polls `probe` until it returns something other than undefined/false, or fails after timeoutMs. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 50 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError ? `: last error ${(lastError as Error).message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Resolves with the exit of a process, or rejects after timeoutMs (the process is left running). */
+export function exitWithin(proc: CliProcess, timeoutMs: number, what: string) {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    proc.exited,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} did not exit within ${timeoutMs} ms; stderr: ${proc.stderr().slice(-2000)}`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
