@@ -95,7 +95,7 @@ const schema = z
       .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite:, postgres:// or postgresql://')
       .optional(),
     WRITER_BATCH_SIZE: int(100, 1, 10000),
-    WRITER_BLOCK_MS: int(1000, 10, 60000),
+    WRITER_BLOCK_MS: int(500, 10, 60000),
     WRITER_CLAIM_IDLE_MS: int(30000, 100, 3600000),
     WRITER_MAX_DELIVERIES: int(10, 1, 1000),
     WRITER_SWEEP_INTERVAL_MS: int(5000, 50, 3600000),

@@ -14,6 +14,9 @@ type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
 
 const MAX_BACKOFF_MS = 5000;
+const DISCOVERY_MS = 500;
+/** sales of one batch written at once (a PostgreSQL pool has 10 connections by default) */
+const CONCURRENT_WRITES = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface OrderWriterDeps {
@@ -72,7 +75,8 @@ export class OrderWriter {
     let lastDiscovery = 0;
     while (this.running) {
       try {
-        if (Date.now() - lastDiscovery >= Math.min(this.deps.config.sweepIntervalMs, 2000)) {
+        // a new performance's outbox is joined within DISCOVERY_MS + one blocking read
+        if (Date.now() - lastDiscovery >= Math.min(this.deps.config.sweepIntervalMs, DISCOVERY_MS)) {
           await this.discover();
           lastDiscovery = Date.now();
         }
@@ -119,12 +123,16 @@ export class OrderWriter {
       return true;
     }
     for (const [key, entries] of batches) {
-      for (const entry of entries) {
-        if (!(await this.handle(key, entry))) {
-          this.readPending = true; // retry from this consumer's pending list
-          await this.backoff();
-          return false;
-        }
+      // Sales are independent (idempotent writes; the sales table decides a contested ticket), so a batch is
+      // written a few at a time; one that failed stays pending and is read again.
+      const handled: boolean[] = [];
+      for (let i = 0; i < entries.length; i += CONCURRENT_WRITES) {
+        handled.push(...(await Promise.all(entries.slice(i, i + CONCURRENT_WRITES).map((e) => this.handle(key, e)))));
+      }
+      if (handled.includes(false)) {
+        this.readPending = true; // retry from this consumer's pending list
+        await this.backoff();
+        return false;
       }
     }
     return true;
