@@ -88,6 +88,10 @@ export const searchQuery = z.object({
   max_price: whole(0, MAX_PRICE).optional(),
 });
 
+export const orderNumber = z.string().regex(/^[A-Z0-9]{1,12}$/, 'must be an order number');
+
+export const peopleQuery = z.object({ email: one.pipe(z.email().max(254)) });
+
 export const ticketPageQuery = z.object({
   state: one.pipe(z.enum(['available', 'locked', 'sold'])).optional(),
   limit: whole(1, 1000).optional(),

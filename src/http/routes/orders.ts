@@ -1,12 +1,8 @@
 // /orders and /people routes: parse, call the use case, answer.
 import { Router } from 'express';
-import { z } from 'zod';
 import type { OrderService } from '../../domain/orders';
 import { caller, requireAdmin } from '../auth';
-import { parse } from '../schemas';
-
-const orderNumber = z.string().regex(/^[A-Z0-9]{1,12}$/, 'must be an order number');
-const peopleQuery = z.object({ email: z.string({ error: 'must be given once' }).pipe(z.email().max(254)) });
+import { orderNumber, parse, peopleQuery } from '../schemas';
 
 export function orderRoutes(orders: OrderService): Router {
   const router = Router();
