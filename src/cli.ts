@@ -1,28 +1,16 @@
 #!/usr/bin/env node
 // The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
-import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import Redlock from 'redlock';
 import { ConfigError, loadConfig, type Config } from './config';
-import { NoKeysInProduction, resolveKeys } from './credentials';
-import type { DocumentStore } from './domain/documents';
-import { InventoryService } from './domain/inventory';
-import { OrderService } from './domain/orders';
+import { NoKeysInProduction, type KeySet } from './credentials';
 import { rehydrate } from './domain/rehydrate';
-import { TransactionService } from './domain/transactions';
-import type { DomainSettings } from './domain/types';
-import { KeyRing } from './http/auth';
-import { createApp } from './http/app';
-import { createLogger, type Logger } from './logger';
-import { connectRedis } from './redis/connection';
-import { RedisServerMissing, startRedisServer, type EmbeddedRedis } from './redis/embedded';
-import { RedisLockStore } from './redis/lock-store';
-import { defaultSqliteFile, openDocumentStore } from './store';
-import { DeadLetters } from './writer/dead-letters';
-import { OrderWriter } from './writer/order-writer';
 import { AppError } from './errors';
+import { createLogger, type Logger } from './logger';
+import { RedisServerMissing, type EmbeddedRedis } from './redis/embedded';
+import { RedisLockStore } from './redis/lock-store';
+import { attachRedis, domainSettings, openDocuments, startService, UsageError } from './service';
+import { defaultSqliteFile } from './store';
+import { DeadLetters } from './writer/dead-letters';
 
 const USAGE = `usage: tixlock <command>
 
@@ -38,112 +26,17 @@ commands:
 
 Configuration comes from environment variables; see the README's configuration table.`;
 
-export function domainSettings(config: Config): DomainSettings {
-  return {
-    lockTtlSeconds: config.lockTtlSeconds,
-    minHoldSeconds: config.minHoldSeconds,
-    maxHoldSeconds: config.maxHoldSeconds,
-    maxTicketsPerTransaction: config.maxTicketsPerTransaction,
-    recordRetentionSeconds: config.recordRetentionSeconds,
-  };
-}
-
-/** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
-const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', 'url');
-
-/** Redis from REDIS_URL, or a private redis-server child with its AOF under DATA_DIR. */
-async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: EmbeddedRedis }> {
-  if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs }) };
-  const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
-  try {
-    fs.writeFileSync(embeddedUrlFile(config), embedded.url);
-    return { redis: await connectRedis(embedded.url, { commandTimeoutMs: config.redisCommandTimeoutMs }), embedded };
-  } catch (err) {
-    await embedded.stop();
-    throw err;
-  }
-}
-
-/** For commands run beside a service: REDIS_URL, else the running private redis-server of `tixlock all`. */
-async function attachRedis(config: Config): Promise<Redis> {
-  const file = embeddedUrlFile(config);
-  const url = config.redisUrl ?? (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined);
-  if (!url) throw new UsageError('set REDIS_URL (or start tixlock, whose private redis-server this command then uses)');
-  return connectRedis(url, { commandTimeoutMs: config.redisCommandTimeoutMs });
-}
-
-class UsageError extends Error {}
-
-function openDocuments(config: Config, logger: Logger): Promise<DocumentStore> {
-  return openDocumentStore(config.documentStoreUrl, config.dataDir, {
-    postgres: { onIdleError: (err) => logger.warn('document store: idle connection error', { error: err.message }) },
-  });
-}
-
-/** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
-async function startWriter(config: Config, logger: Logger, redis: Redis, documents: DocumentStore): Promise<OrderWriter> {
-  const blocking = redis.duplicate({ commandTimeout: config.writer.blockMs + config.redisCommandTimeoutMs });
-  blocking.on('error', () => undefined); // surfaces as failed reads, which back off and retry
-  await blocking.connect();
-  const writer = new OrderWriter({
-    redis,
-    blocking,
-    store: documents,
-    redlock: new Redlock([redis], { retryCount: 0 }),
-    logger: logger.child({ process: 'order-writer' }),
-    config: config.writer,
-  });
-  writer.start();
-  return writer;
-}
-
-/** Runs the API, the order writer or both on one Redis and one document store, until SIGINT/SIGTERM. */
+/** Runs a service until SIGINT/SIGTERM. */
 async function runService(config: Config, logger: Logger, roles: { api: boolean; writer: boolean }): Promise<void> {
-  const keys = roles.api ? resolveKeys(config) : undefined;
-  const { redis, embedded } = roles.api ? await openRedis(config) : { redis: await attachRedis(config), embedded: undefined };
-  const documents = await openDocuments(config, logger);
-  const writer = roles.writer ? await startWriter(config, logger, redis, documents) : undefined;
-  let server: http.Server | undefined;
-  if (roles.api && keys) {
-    const store = new RedisLockStore(redis, domainSettings(config));
-    const app = createApp({
-      transactions: new TransactionService(store, domainSettings(config)),
-      inventory: new InventoryService(store, documents, domainSettings(config)),
-      orders: new OrderService(documents),
-      keys: new KeyRing(keys.clients, keys.admins),
-      logger,
-      readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
-      trustProxy: config.trustProxy,
-    });
-    const listening = http.createServer(app);
-    server = listening;
-    await new Promise<void>((resolve, reject) => {
-      listening.once('error', reject);
-      listening.listen(config.port, config.host, resolve);
-    });
-    const { port } = listening.address() as { port: number };
-    printBanner(config, port, embedded, keys, Boolean(writer));
-  } else {
-    process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
-  }
-
+  const service = await startService(config, logger, roles);
+  if (service.keys) printBanner(config, service.port, service.embedded, service.keys, service.withWriter);
+  else process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    if (server) {
-      // stop accepting, let in-flight requests finish (idle keep-alive sockets are closed)
-      const closed = new Promise((resolve) => server?.close(resolve));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server?.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(force);
-    }
-    await writer?.stop();
-    await documents.close().catch(() => undefined);
-    await redis.quit().catch(() => redis.disconnect());
-    await embedded?.stop();
+    await service.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -154,7 +47,7 @@ function printBanner(
   config: Config,
   port: number,
   embedded: EmbeddedRedis | undefined,
-  keys: ReturnType<typeof resolveKeys>,
+  keys: KeySet,
   withWriter: boolean,
 ) {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

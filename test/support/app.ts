@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { domainSettings } from '../../src/cli';
+import { domainSettings } from '../../src/service';
 import Redlock from 'redlock';
 import { loadConfig, type Config, type WriterConfig } from '../../src/config';
 import type { DocumentStore } from '../../src/domain/documents';

@@ -1,0 +1,138 @@
+// Assembles a running tixlock from configuration: Redis (or a private redis-server), the document store, the API
+// and/or the order writer. The one place concrete adapters are wired to the use cases (used by the CLI and by the
+// on-sale harness's embedded mode).
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import Redlock from 'redlock';
+import type { Config } from './config';
+import { resolveKeys, type KeySet } from './credentials';
+import type { DocumentStore } from './domain/documents';
+import { InventoryService } from './domain/inventory';
+import { OrderService } from './domain/orders';
+import { TransactionService } from './domain/transactions';
+import type { DomainSettings } from './domain/types';
+import { KeyRing } from './http/auth';
+import { createApp } from './http/app';
+import type { Logger } from './logger';
+import { connectRedis } from './redis/connection';
+import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
+import { RedisLockStore } from './redis/lock-store';
+import { openDocumentStore } from './store';
+import { OrderWriter } from './writer/order-writer';
+
+export function domainSettings(config: Config): DomainSettings {
+  return {
+    lockTtlSeconds: config.lockTtlSeconds,
+    minHoldSeconds: config.minHoldSeconds,
+    maxHoldSeconds: config.maxHoldSeconds,
+    maxTicketsPerTransaction: config.maxTicketsPerTransaction,
+    recordRetentionSeconds: config.recordRetentionSeconds,
+  };
+}
+
+/** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
+const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', 'url');
+
+/** Redis from REDIS_URL, or a private redis-server child with its AOF under DATA_DIR. */
+async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: EmbeddedRedis }> {
+  if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs }) };
+  const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
+  try {
+    fs.writeFileSync(embeddedUrlFile(config), embedded.url);
+    return { redis: await connectRedis(embedded.url, { commandTimeoutMs: config.redisCommandTimeoutMs }), embedded };
+  } catch (err) {
+    await embedded.stop();
+    throw err;
+  }
+}
+
+/** For commands run beside a service: REDIS_URL, else the running private redis-server of `tixlock all`. */
+export async function attachRedis(config: Config): Promise<Redis> {
+  const file = embeddedUrlFile(config);
+  const url = config.redisUrl ?? (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined);
+  if (!url) throw new UsageError('set REDIS_URL (or start tixlock, whose private redis-server this command then uses)');
+  return connectRedis(url, { commandTimeoutMs: config.redisCommandTimeoutMs });
+}
+
+export class UsageError extends Error {}
+
+export function openDocuments(config: Config, logger: Logger): Promise<DocumentStore> {
+  return openDocumentStore(config.documentStoreUrl, config.dataDir, {
+    postgres: { onIdleError: (err) => logger.warn('document store: idle connection error', { error: err.message }) },
+  });
+}
+
+/** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
+async function startWriter(config: Config, logger: Logger, redis: Redis, documents: DocumentStore): Promise<OrderWriter> {
+  const blocking = redis.duplicate({ commandTimeout: config.writer.blockMs + config.redisCommandTimeoutMs });
+  blocking.on('error', () => undefined); // surfaces as failed reads, which back off and retry
+  await blocking.connect();
+  const writer = new OrderWriter({
+    redis,
+    blocking,
+    store: documents,
+    redlock: new Redlock([redis], { retryCount: 0 }),
+    logger: logger.child({ process: 'order-writer' }),
+    config: config.writer,
+  });
+  writer.start();
+  return writer;
+}
+
+/** Runs the API, the order writer or both on one Redis and one document store, until SIGINT/SIGTERM. */
+export interface RunningService {
+  /** the API's port (0 when only the writer runs) */
+  port: number;
+  keys: KeySet | undefined;
+  embedded: EmbeddedRedis | undefined;
+  withWriter: boolean;
+  /** stop accepting, finish in-flight requests, stop the writer, close the stores, stop a private Redis */
+  stop(): Promise<void>;
+}
+
+/** Starts the API, the order writer or both on one Redis and one document store. */
+export async function startService(config: Config, logger: Logger, roles: { api: boolean; writer: boolean }): Promise<RunningService> {
+  const keys = roles.api ? resolveKeys(config) : undefined;
+  const { redis, embedded } = roles.api ? await openRedis(config) : { redis: await attachRedis(config), embedded: undefined };
+  const documents = await openDocuments(config, logger);
+  const writer = roles.writer ? await startWriter(config, logger, redis, documents) : undefined;
+  let server: http.Server | undefined;
+  if (roles.api && keys) {
+    const store = new RedisLockStore(redis, domainSettings(config));
+    const app = createApp({
+      transactions: new TransactionService(store, domainSettings(config)),
+      inventory: new InventoryService(store, documents, domainSettings(config)),
+      orders: new OrderService(documents),
+      keys: new KeyRing(keys.clients, keys.admins),
+      logger,
+      readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
+      trustProxy: config.trustProxy,
+    });
+    const listening = http.createServer(app);
+    server = listening;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(config.port, config.host, resolve);
+    });
+  }
+  const port = server ? (server.address() as { port: number }).port : 0;
+
+  const stop = async () => {
+    if (server) {
+      // stop accepting, let in-flight requests finish (idle keep-alive sockets are closed)
+      const closed = new Promise((resolve) => server?.close(resolve));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server?.closeAllConnections(), 10_000);
+      await closed;
+      clearTimeout(force);
+    }
+    await writer?.stop();
+    await documents.close().catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+    await embedded?.stop();
+  };
+  return { port, keys, embedded, withWriter: Boolean(writer), stop };
+}
+
