@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { NoKeysInProduction, type KeySet } from './credentials';
 import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
+import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { RedisServerMissing, type EmbeddedRedis } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
@@ -22,6 +23,8 @@ commands:
   dead-letters [perf_id]   list sales the order writer gave up on
   replay-dead-letters [perf_id]
                            put dead-lettered sales back on their outbox for the writer to try again
+  onsale [options]         load harness: simulated buyers against an embedded tixlock (or --url), then the
+                           invariant checks; tixlock onsale --help for its options
   help                     this text
 
 Configuration comes from environment variables; see the README's configuration table.`;
@@ -98,11 +101,22 @@ const SERVICES: Record<string, { api: boolean; writer: boolean }> = {
   'order-writer': { api: false, writer: true },
 };
 const ONE_SHOT = new Set(['rehydrate', 'dead-letters', 'replay-dead-letters']);
+/** Commands that take their settings from arguments, not from the environment. */
+const HARNESSES: Record<string, (args: string[]) => Promise<number>> = {
+  onsale: (args) => runOnsale(args),
+};
 
 export async function main(argv: string[]): Promise<void> {
   const [command = 'all', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const harness = HARNESSES[command];
+  if (harness) {
+    const code = await harness(args);
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 5000).unref(); // should anything linger
     return;
   }
   if (!SERVICES[command] && !ONE_SHOT.has(command)) {

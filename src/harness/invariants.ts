@@ -1,0 +1,347 @@
+// The on-sale's invariant checks: a pure function over the collected facts, and a reader that gathers the facts
+// through the API (Redis: ticket listing and counts; document store: the orders) after the order writer drained.
+import type { ApiClient } from './api-client';
+import type { Completion, HeldTicket, Ledger } from './buyer';
+
+export type TicketStateName = 'available' | 'locked' | 'sold';
+
+export interface TicketFact {
+  id: string;
+  state: TicketStateName;
+  price: number;
+  order_number?: string;
+  transaction_id?: string;
+}
+
+export interface OrderFact {
+  order_number: string;
+  transaction_id: string;
+  tickets: { id: string; price: number }[];
+  total: number;
+}
+
+export interface Counts {
+  total: number;
+  available: number;
+  locked: number;
+  sold: number;
+}
+
+export interface InvariantFacts {
+  /** how many tickets the harness put on sale */
+  expectedTotal: number;
+  counts: Counts;
+  /** every ticket as the listing gave it (a ticket may appear more than once; HSCAN may repeat) */
+  tickets: TicketFact[];
+  /** every transaction a buyer began → the tickets its hold answered with */
+  holds: ReadonlyMap<string, readonly HeldTicket[]>;
+  /** every completion answered OK */
+  completions: readonly Completion[];
+  /** order number → the order as the document store has it (undefined: not found) */
+  orders: ReadonlyMap<string, OrderFact | undefined>;
+  /** transactions whose completion had no clear answer: their sales are not counted as violations */
+  uncertain?: readonly string[];
+  /** true when every hold has ended by now: then nothing may still be locked */
+  locksLapsed?: boolean;
+  /** the document store's sales (one per sold ticket), when the harness can read it (embedded mode) */
+  storeSales?: readonly { ticket_id: string; order_number: string; transaction_id: string }[];
+  /** sale conflicts the order writer recorded for this performance (embedded mode) */
+  storeConflicts?: number;
+}
+
+export interface Violation {
+  check: string;
+  message: string;
+  tickets: string[];
+}
+
+export interface InvariantResult {
+  ok: boolean;
+  violations: Violation[];
+  warnings: string[];
+  stats: { tickets: number; sold: number; locked: number; available: number; completions: number; orders_found: number };
+}
+
+export const CHECKS = {
+  counts: 'sold + locked + available = total',
+  listing: 'every ticket listed once',
+  soldOnce: 'no ticket sold twice',
+  orders: 'every OK completion has exactly one order with its tickets and total',
+  held: 'no order contains a ticket its transaction did not hold',
+  soldCount: 'sold tickets = tickets of OK orders',
+  locks: 'every lock ended at its expiry',
+  store: 'the document store agrees with Redis',
+} as const;
+
+const sum = (xs: readonly { price: number }[]) => xs.reduce((a, t) => a + t.price, 0);
+
+/** Checks the facts; pure. Each violation names its check and the offending tickets. */
+export function checkInvariants(f: InvariantFacts): InvariantResult {
+  const violations: Violation[] = [];
+  const warnings: string[] = [];
+  const fail = (check: string, message: string, tickets: Iterable<string> = []) =>
+    violations.push({ check, message, tickets: [...new Set(tickets)].sort() });
+  const uncertain = new Set(f.uncertain ?? []);
+
+  // --- counts
+  const { total, available, locked, sold } = f.counts;
+  if (sold + locked + available !== total) {
+    fail(CHECKS.counts, `sold ${sold} + locked ${locked} + available ${available} = ${sold + locked + available}, not the total ${total}`);
+  }
+  if (total !== f.expectedTotal) fail(CHECKS.counts, `total is ${total}, but ${f.expectedTotal} tickets were put on sale`);
+
+  // --- listing: one entry per ticket; repeats must agree on a sale
+  const listed = new Map<string, TicketFact>();
+  for (const t of f.tickets) {
+    const seen = listed.get(t.id);
+    if (seen && seen.state === 'sold' && t.state === 'sold' && seen.order_number !== t.order_number) {
+      fail(CHECKS.soldOnce, `ticket ${t.id} listed as sold to ${seen.order_number} and to ${t.order_number}`, [t.id]);
+    }
+    if (!seen || t.state === 'sold') listed.set(t.id, t);
+  }
+  if (listed.size !== total) fail(CHECKS.listing, `the listing has ${listed.size} distinct tickets, the counts say ${total}`);
+
+  // --- who sold what, as the buyers were told
+  const completionOf = new Map<string, Completion>(); // ticket → the OK completion that sold it
+  const byOrderNumber = new Map<string, Completion>();
+  for (const c of f.completions) {
+    const other = byOrderNumber.get(c.orderNumber);
+    if (other && other.transactionId !== c.transactionId) {
+      fail(CHECKS.orders, `order number ${c.orderNumber} answered to two transactions (${other.transactionId}, ${c.transactionId})`, [
+        ...other.tickets.map((t) => t.id),
+        ...c.tickets.map((t) => t.id),
+      ]);
+    }
+    byOrderNumber.set(c.orderNumber, c);
+    for (const t of c.tickets) {
+      const prior = completionOf.get(t.id);
+      if (prior && prior.transactionId !== c.transactionId) {
+        fail(CHECKS.soldOnce, `ticket ${t.id} completed OK by two transactions (orders ${prior.orderNumber}, ${c.orderNumber})`, [t.id]);
+      }
+      completionOf.set(t.id, c);
+    }
+  }
+
+  // --- each OK completion: its order, exactly its tickets, its total
+  const orderOf = new Map<string, string>(); // ticket → order number, over the orders found
+  let ordersFound = 0;
+  let orderTickets = 0;
+  for (const c of byOrderNumber.values()) {
+    const order = f.orders.get(c.orderNumber);
+    const heldIds = c.tickets.map((t) => t.id);
+    if (!order) {
+      fail(CHECKS.orders, `order ${c.orderNumber} (transaction ${c.transactionId}) completed OK but is not in the document store`, heldIds);
+      continue;
+    }
+    ordersFound++;
+    orderTickets += order.tickets.length;
+    if (order.transaction_id !== c.transactionId) {
+      fail(CHECKS.orders, `order ${c.orderNumber} belongs to transaction ${order.transaction_id}, not ${c.transactionId}`, heldIds);
+    }
+    const ids = order.tickets.map((t) => t.id);
+    const idSet = new Set(ids);
+    const held = new Set(heldIds);
+    const missing = heldIds.filter((id) => !idSet.has(id));
+    const unheldInOrder = ids.filter((id) => !held.has(id));
+    if (missing.length > 0 || unheldInOrder.length > 0 || idSet.size !== ids.length) {
+      fail(
+        CHECKS.orders,
+        `order ${c.orderNumber} has tickets [${ids.join(', ')}], its transaction held [${heldIds.join(', ')}]`,
+        [...missing, ...unheldInOrder, ...ids.filter((id, i) => ids.indexOf(id) !== i)],
+      );
+    }
+    const expected = sum(c.tickets);
+    if (order.total !== expected || sum(order.tickets) !== order.total) {
+      fail(CHECKS.orders, `order ${c.orderNumber} total is ${order.total}, its tickets cost ${expected}`, ids);
+    }
+    for (const id of ids) {
+      const prior = orderOf.get(id);
+      if (prior !== undefined && prior !== c.orderNumber) {
+        fail(CHECKS.soldOnce, `ticket ${id} is in orders ${prior} and ${c.orderNumber}`, [id]);
+      }
+      orderOf.set(id, c.orderNumber);
+    }
+  }
+
+  // --- no order holds a ticket its transaction did not hold (every order found, by its own transaction)
+  for (const order of f.orders.values()) {
+    if (!order) continue;
+    const held = f.holds.get(order.transaction_id);
+    const stray = order.tickets.map((t) => t.id).filter((id) => !held?.some((h) => h.id === id));
+    if (stray.length > 0) {
+      fail(CHECKS.held, `order ${order.order_number}: transaction ${order.transaction_id} never held ${stray.join(', ')}`, stray);
+    }
+  }
+
+  // --- every sold ticket: sold by an OK completion, to the order that contains it
+  let listedSold = 0;
+  for (const t of listed.values()) {
+    if (t.state !== 'sold') continue;
+    listedSold++;
+    const c = completionOf.get(t.id);
+    if (!c) {
+      if (t.transaction_id && uncertain.has(t.transaction_id)) {
+        warnings.push(`ticket ${t.id} sold by transaction ${t.transaction_id}, whose completion had no clear answer`);
+      } else {
+        fail(CHECKS.soldOnce, `ticket ${t.id} is sold (order ${t.order_number}) but no OK completion sold it`, [t.id]);
+      }
+      continue;
+    }
+    if (t.order_number !== c.orderNumber) {
+      fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number}, but completed OK in order ${c.orderNumber}`, [t.id]);
+    }
+    const inOrder = orderOf.get(t.id);
+    if (inOrder !== undefined && inOrder !== t.order_number) {
+      fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number} in Redis, but order ${inOrder} contains it`, [t.id]);
+    }
+  }
+  // OK completions whose tickets are not sold
+  for (const [id, c] of completionOf) {
+    const t = listed.get(id);
+    if (t && t.state !== 'sold') fail(CHECKS.soldOnce, `ticket ${id} completed OK in order ${c.orderNumber} but is ${t.state}`, [id]);
+    if (!t && listed.size > 0) fail(CHECKS.listing, `ticket ${id} of order ${c.orderNumber} is not in the listing`, [id]);
+  }
+
+  // --- counts of sold tickets agree
+  const completedTickets = [...byOrderNumber.values()].reduce((a, c) => a + c.tickets.length, 0);
+  const uncertainSold = [...listed.values()].filter(
+    (t) => t.state === 'sold' && !completionOf.has(t.id) && t.transaction_id !== undefined && uncertain.has(t.transaction_id),
+  ).length;
+  if (sold !== listedSold) fail(CHECKS.soldCount, `the counts say ${sold} sold, the listing has ${listedSold}`);
+  if (listedSold - uncertainSold !== completedTickets) {
+    fail(CHECKS.soldCount, `${listedSold} tickets are sold, the OK completions hold ${completedTickets}`);
+  }
+  if (ordersFound === byOrderNumber.size && orderTickets !== completedTickets) {
+    fail(CHECKS.soldCount, `the orders contain ${orderTickets} tickets, the OK completions hold ${completedTickets}`);
+  }
+
+  // --- locks end on their own
+  if (f.locksLapsed && locked !== 0) {
+    const still = [...listed.values()].filter((t) => t.state === 'locked').map((t) => t.id);
+    fail(CHECKS.locks, `${locked} tickets are still locked after every hold ended`, still);
+  }
+
+  // --- the document store's sales (embedded mode)
+  if (f.storeSales) {
+    const saleOf = new Map<string, string>();
+    for (const s of f.storeSales) {
+      const prior = saleOf.get(s.ticket_id);
+      if (prior !== undefined && prior !== s.order_number) {
+        fail(CHECKS.store, `ticket ${s.ticket_id} has sales to ${prior} and ${s.order_number}`, [s.ticket_id]);
+      }
+      saleOf.set(s.ticket_id, s.order_number);
+      const t = listed.get(s.ticket_id);
+      if (t && t.order_number !== s.order_number) {
+        fail(CHECKS.store, `ticket ${s.ticket_id}: sale to ${s.order_number} in the document store, ${t.state} (${t.order_number ?? '-'}) in Redis`, [s.ticket_id]);
+      }
+    }
+    if (saleOf.size !== listedSold) fail(CHECKS.store, `the document store has ${saleOf.size} sold tickets, Redis ${listedSold}`);
+  }
+  if ((f.storeConflicts ?? 0) > 0) fail(CHECKS.store, `the order writer recorded ${f.storeConflicts} sale conflicts`);
+
+  return {
+    ok: violations.length === 0,
+    violations,
+    warnings,
+    stats: { tickets: listed.size, sold, locked, available, completions: byOrderNumber.size, orders_found: ordersFound },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reader: everything through the API with the admin key.
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function ok(api: ApiClient, key: string, path: string): Promise<Record<string, unknown>> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await api.request('GET', path, key);
+    if (res.status === 200 && res.body) return res.body;
+    // a transient failure (no answer, 503) is tried again a few times
+    if (attempt >= 5 || (res.status !== 0 && res.status !== 503)) {
+      throw new Error(`GET ${path}: ${res.status || 'no answer'} ${res.code ?? ''} ${res.error ?? ''}`.trim());
+    }
+    await sleep(200 * attempt);
+  }
+}
+
+/** Polls GET /orders/{n} for every OK completion until all are found or the time is up. */
+export async function readOrders(
+  api: ApiClient,
+  adminKey: string,
+  orderNumbers: readonly string[],
+  timeoutMs: number,
+  parallel = 16,
+): Promise<{ orders: Map<string, OrderFact | undefined>; waitedMs: number }> {
+  const started = performance.now();
+  const orders = new Map<string, OrderFact | undefined>(orderNumbers.map((n) => [n, undefined]));
+  let missing = [...orderNumbers];
+  for (;;) {
+    const queue = [...missing];
+    const stillMissing: string[] = [];
+    const worker = async () => {
+      for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
+        const res = await api.request('GET', `/orders/${encodeURIComponent(n)}`, adminKey);
+        if (res.status === 200 && res.body?.order) orders.set(n, res.body.order as OrderFact);
+        else if (res.status === 404 || res.status === 503 || res.status === 0) stillMissing.push(n);
+        else throw new Error(`GET /orders/${n}: ${res.status} ${res.code ?? ''}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
+    missing = stillMissing;
+    if (missing.length === 0 || performance.now() - started >= timeoutMs) break;
+    await sleep(250);
+  }
+  return { orders, waitedMs: performance.now() - started };
+}
+
+/** Every ticket of the performance, through GET /performances/{id}/tickets pages, and the live counts. */
+export async function readTickets(api: ApiClient, adminKey: string, performanceId: string): Promise<{ counts: Counts; tickets: TicketFact[] }> {
+  const perf = encodeURIComponent(performanceId);
+  const tickets: TicketFact[] = [];
+  let cursor = '';
+  do {
+    const page = await ok(api, adminKey, `/performances/${perf}/tickets?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    tickets.push(...(page.tickets as TicketFact[]));
+    cursor = typeof page.next_cursor === 'string' ? page.next_cursor : '';
+  } while (cursor);
+  // counts after the listing: nothing is sold any more, and expired holds were given back by the listing's reads
+  const counts = ((await ok(api, adminKey, `/performances/${perf}`)).performance as { counts: Counts }).counts;
+  return { counts, tickets };
+}
+
+export interface GatherOptions {
+  performanceId: string;
+  expectedTotal: number;
+  drainMs: number;
+  /** performance.now() after which every hold has ended (undefined: do not wait, do not check locks) */
+  locksEndAt: number | undefined;
+}
+
+/** Waits for the writer to drain (and for holds to end), then reads Redis and the document store through the API. */
+export async function gatherFacts(
+  api: ApiClient,
+  adminKey: string,
+  ledger: Ledger,
+  opts: GatherOptions,
+): Promise<{ facts: InvariantFacts; drainedMs: number }> {
+  const numbers = [...new Set(ledger.completions.map((c) => c.orderNumber))];
+  const { orders, waitedMs } = await readOrders(api, adminKey, numbers, opts.drainMs);
+  if (opts.locksEndAt !== undefined) {
+    const wait = opts.locksEndAt - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const { counts, tickets } = await readTickets(api, adminKey, opts.performanceId);
+  return {
+    facts: {
+      expectedTotal: opts.expectedTotal,
+      counts,
+      tickets,
+      holds: ledger.holds,
+      completions: ledger.completions,
+      orders,
+      uncertain: ledger.uncertain,
+      locksLapsed: opts.locksEndAt !== undefined,
+    },
+    drainedMs: waitedMs,
+  };
+}

@@ -1,0 +1,297 @@
+// `tixlock onsale`: starts (or reaches) a tixlock, creates a performance, runs the buyers with a progress display,
+// prints the summary, then checks the invariants once the order writer drained. runOnsale returns the exit code.
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { createLogger } from '../logger';
+import { openDocuments, startService } from '../service';
+import { createApiClient, type ApiClient } from './api-client';
+import { ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
+import { buildInventory, sectionsOf } from './inventory';
+import { checkInvariants, gatherFacts, type Counts, type InvariantFacts } from './invariants';
+import { Metrics, type Sample } from './metrics';
+import { HELP, parseOptions, UsageError, type OnsaleOptions } from './options';
+import { Progress, type ProgressState, type ProgressStream } from './progress';
+import { histogram, summaryTable, toHtml, toJson, type OnsaleResult } from './report';
+
+export interface OnsaleIo {
+  stdout: { write(chunk: string): boolean };
+  /** progress and notes */
+  stderr: ProgressStream;
+}
+
+interface Target {
+  mode: 'embedded' | 'remote';
+  url: string;
+  adminKey: string;
+  clientKey: string;
+  /** the document store's sales and conflicts of the performance (embedded mode only; after stop) */
+  readStore?: (performanceId: string) => Promise<Pick<InvariantFacts, 'storeSales' | 'storeConflicts'>>;
+  stop(): Promise<void>;
+}
+
+const makeKey = () => `tix_${randomBytes(18).toString('base64url')}`;
+const INVENTORY_CHUNK = 50_000; // tickets per PUT /performances
+/** the invariant check waits for holds to end (and then expects nothing locked) when the hold is this short */
+const LOCK_WAIT_LIMIT_S = 30;
+const SAMPLE_MS = 250;
+const flowRank = (endpoint: string) => (ENDPOINTS as readonly string[]).indexOf(endpoint);
+
+/** A private tixlock in this process: its own redis-server, SQLite and keys in a temp directory. */
+async function startEmbedded(options: OnsaleOptions): Promise<Target> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-onsale-'));
+  const clientKey = makeKey();
+  const adminKey = makeKey();
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    DATA_DIR: dir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    LOCK_TTL_SECONDS: String(options.holdSeconds),
+    MIN_HOLD_SECONDS: '1',
+    MAX_HOLD_SECONDS: String(Math.max(900, options.holdSeconds)),
+    TIXLOCK_API_KEYS: `onsale-client:${clientKey}`,
+    TIXLOCK_ADMIN_KEYS: `onsale-admin:${adminKey}`,
+    WRITER_BLOCK_MS: '100',
+  });
+  const logger = createLogger(config.logLevel);
+  let service;
+  try {
+    service = await startService(config, logger, { api: true, writer: true });
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const running = service;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await running.stop();
+  };
+  return {
+    mode: 'embedded',
+    url: `http://127.0.0.1:${running.port}`,
+    adminKey,
+    clientKey,
+    readStore: async (performanceId) => {
+      await stop(); // the writer has drained (the orders were all found); read the file on its own
+      const documents = await openDocuments(config, logger);
+      try {
+        const storeSales = await documents.listSoldTickets(performanceId);
+        const conflicts = (await documents.listConflicts(10_000)).filter((c) => c.performance_id === performanceId);
+        return { storeSales, storeConflicts: conflicts.length };
+      } finally {
+        await documents.close();
+      }
+    },
+    stop: async () => {
+      try {
+        await stop();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function createPerformance(api: ApiClient, adminKey: string, performanceId: string, options: OnsaleOptions) {
+  const tickets = buildInventory(performanceId, options);
+  for (let i = 0; i < tickets.length; i += INVENTORY_CHUNK) {
+    const res = await api.request('PUT', `/performances/${encodeURIComponent(performanceId)}`, adminKey, {
+      name: `On-sale harness ${performanceId}`,
+      hold_seconds: options.holdSeconds,
+      max_tickets_per_transaction: Math.max(10, options.quantity.max),
+      tickets: tickets.slice(i, i + INVENTORY_CHUNK),
+    });
+    if (res.status !== 200) {
+      throw new Error(`creating the performance failed: PUT /performances/${performanceId} → ${res.status || 'no answer'} ${JSON.stringify(res.body?.error ?? res.error ?? '')}`);
+    }
+  }
+  return tickets;
+}
+
+/** Polls the live counts (admin) every SAMPLE_MS into the metrics' timeline and the progress display. */
+function startSampler(api: ApiClient, adminKey: string, performanceId: string, metrics: Metrics, onSample: (s: Sample) => void) {
+  let busy = false;
+  const take = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const res = await api.request('GET', `/performances/${encodeURIComponent(performanceId)}`, adminKey);
+      const counts = (res.body?.performance as { counts?: Counts } | undefined)?.counts;
+      if (res.status === 200 && counts) {
+        const sample: Sample = {
+          t: metrics.elapsed(),
+          sold: counts.sold,
+          locked: counts.locked,
+          available: counts.available,
+          requests: metrics.requests,
+          errors: metrics.errors,
+        };
+        metrics.timeline.push(sample);
+        onSample(sample);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void take(), SAMPLE_MS);
+  void take();
+  return {
+    /** stops polling and takes one last sample */
+    stop: async () => {
+      clearInterval(timer);
+      while (busy) await new Promise((r) => setTimeout(r, 10));
+      await take();
+    },
+  };
+}
+
+/** Runs the on-sale with parsed options; prints progress and notes on io.stderr; returns the results. */
+export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<OnsaleResult> {
+  const progress = new Progress(io.stderr, !options.quiet);
+  const target: Target = options.url
+    ? {
+        mode: 'remote',
+        url: options.url,
+        adminKey: options.adminKey as string,
+        clientKey: options.clientKey as string,
+        stop: async () => undefined,
+      }
+    : await startEmbedded(options);
+  const api = createApiClient(target.url, { maxSockets: options.concurrency + 20 });
+  try {
+    const performanceId = options.performanceId ?? `onsale-${randomUUID().slice(0, 8)}`;
+    const startedAt = new Date().toISOString();
+    progress.note(`onsale: ${target.mode} tixlock at ${target.url}; performance ${performanceId}, ${options.tickets} tickets, ${options.buyers} buyers, ${options.concurrency} at a time`);
+    const inventory = await createPerformance(api, target.adminKey, performanceId, options);
+    const sections = sectionsOf(inventory);
+
+    // --- the sale
+    const metrics = new Metrics();
+    const ledger: Ledger = newLedger();
+    const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+    let done = 0;
+    let prev: Sample | undefined;
+    const state = (sample: Sample): ProgressState => {
+      const rate = prev && sample.t > prev.t ? (sample.requests - prev.requests) / (sample.t - prev.t) : 0;
+      return { sample, rate, buyersDone: done, buyers: options.buyers };
+    };
+    const sampler = startSampler(api, target.adminKey, performanceId, metrics, (sample) => {
+      progress.update(state(sample));
+      prev = sample;
+    });
+    let next = 0;
+    const ctx = {
+      api,
+      clientKey: target.clientKey,
+      performanceId,
+      metrics,
+      ledger,
+      thinkMs: options.thinkMs,
+      retries: options.retries,
+    };
+    const worker = async () => {
+      for (let i = next++; i < options.buyers; i = next++) {
+        const outcome = await runBuyer(ctx, planBuyer(i, options, sections));
+        outcomes[outcome]++;
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.buyers) }, worker));
+    const duration = metrics.elapsed();
+    await sampler.stop();
+    const last = metrics.timeline[metrics.timeline.length - 1];
+    if (last) progress.finish(state(last));
+
+    // --- the checks
+    const lastLockAt = ledger.lastLockAt > 0 ? ledger.lastLockAt : performance.now();
+    const holdsEnd = options.holdSeconds <= LOCK_WAIT_LIMIT_S ? lastLockAt + options.holdSeconds * 1000 + 1000 : undefined;
+    const waitS = Math.max(0, ((holdsEnd ?? 0) - performance.now()) / 1000);
+    progress.note(
+      `onsale: waiting for the order writer${holdsEnd !== undefined && waitS > 0 ? ` and for the last holds to end (${waitS.toFixed(1)} s)` : ''}, then checking the invariants`,
+    );
+    const { facts, drainedMs } = await gatherFacts(api, target.adminKey, ledger, {
+      performanceId,
+      expectedTotal: inventory.length,
+      drainMs: options.drainSeconds * 1000,
+      locksEndAt: holdsEnd,
+    });
+    api.close();
+    if (target.readStore) Object.assign(facts, await target.readStore(performanceId));
+    const invariants = checkInvariants(facts);
+
+    const holds = ledger.holds.size;
+    const completes = ledger.completions.length;
+    const soldOut = metrics.sales.find((s) => s.sold >= inventory.length);
+    const { adminKey: _a, clientKey: _c, ...shownOptions } = options;
+    return {
+      target: { mode: target.mode, url: target.url },
+      performance_id: performanceId,
+      options: shownOptions,
+      tickets: inventory.length,
+      started_at: startedAt,
+      duration_s: duration,
+      buyers: outcomes,
+      requests: metrics.requests,
+      requests_per_s: duration > 0 ? metrics.requests / duration : 0,
+      errors: metrics.errors,
+      error_samples: metrics.errorSamples,
+      conflicts: { total: metrics.conflictCount, by_endpoint_and_code: Object.fromEntries(metrics.conflicts) },
+      holds,
+      holds_per_s: duration > 0 ? holds / duration : 0,
+      completes,
+      completes_per_s: duration > 0 ? completes / duration : 0,
+      sold_out_s: soldOut ? soldOut.t : null,
+      all_taken_s: metrics.timeline.find((s) => s.available === 0)?.t ?? null,
+      last_sale_s: metrics.sales[metrics.sales.length - 1]?.t ?? null,
+      endpoints: metrics.summaries().sort((a, b) => flowRank(a.endpoint) - flowRank(b.endpoint)),
+      histogram: histogram(metrics.latencies()),
+      timeline: metrics.timeline,
+      drain_s: drainedMs / 1000,
+      invariants,
+    };
+  } finally {
+    api.close();
+    await target.stop();
+  }
+}
+
+/** The `tixlock onsale` command: returns the exit code (0 invariants OK, 1 violation or failure, 2 bad arguments). */
+export async function runOnsale(argv: readonly string[], io: OnsaleIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let options: OnsaleOptions | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`tixlock onsale: ${err.message}\n(see tixlock onsale --help)\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === 'help') {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  let result: OnsaleResult;
+  try {
+    result = await onsale(options, io);
+  } catch (err) {
+    io.stderr.write(`tixlock onsale: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.stdout.write(`${summaryTable(result)}\n`);
+  if (options.json) {
+    fs.writeFileSync(options.json, toJson(result));
+    io.stderr.write(`onsale: results written to ${options.json}\n`);
+  }
+  if (options.html) {
+    fs.writeFileSync(options.html, toHtml(result));
+    io.stderr.write(`onsale: report written to ${options.html}\n`);
+  }
+  return result.invariants.ok ? 0 : 1;
+}
