@@ -144,38 +144,58 @@ end
 
 -- Picks quantity tickets from the available index: the cheapest quantity candidates, or the first run of
 -- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max score
--- (exclusive, or '+inf'), section and price level ('' = any) choose the partitions read. Reads at most `window`
--- entries of each chosen partition. Returns the picked ids (fewer than quantity when not enough) and how many
--- matching tickets were seen (exact when fewer than quantity).
+-- (exclusive, or '+inf'), section and price level ('' = any) choose the partitions read. Returns the picked ids
+-- (fewer than quantity when not enough) and how many matching tickets were seen (exact when fewer than quantity).
+--
+-- Cost: each chosen partition is read in short pages, sorted by score, and the pages are merged (scores are
+-- unique within a performance) until the first run of quantity adjacent seats or `window` candidates, so a call
+-- reads a few entries of each partition and at most `window` entries of any (reading `window` entries of every
+-- partition and sorting them with a Lua comparator cost several hundred microseconds of Redis time per call).
 local function pick_best(k_avail, quantity, max_score, section, level)
   local window = math.max(64, quantity * 8)
-  local candidates = {}
-  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do
-    local part_section, part_level = string.match(part, '^(.-)|(.*)$')
+  local chunk = math.max(16, quantity * 2) -- entries read from a partition at a time
+  local parts = {} -- per partition: key, page (id, score, id, score...), head (index of its next id), score of the head
+  for _, name in ipairs(redis.call('SMEMBERS', k_avail)) do
+    local part_section, part_level = string.match(name, '^(.-)|(.*)$')
     if (section == '' or part_section == section) and (level == '' or part_level == level) then
-      local page = redis.call('ZRANGEBYSCORE', k_avail .. ':' .. part, '-inf', max_score, 'WITHSCORES', 'LIMIT', 0, window)
-      for i = 1, #page, 2 do candidates[#candidates + 1] = {page[i], tonumber(page[i + 1])} end
+      local key = k_avail .. ':' .. name
+      local page = redis.call('ZRANGEBYSCORE', key, '-inf', max_score, 'WITHSCORES', 'LIMIT', 0, chunk)
+      if #page > 0 then parts[#parts + 1] = {key = key, page = page, head = 1, score = tonumber(page[2])} end
     end
   end
-  table.sort(candidates, function(a, b) return a[2] < b[2] end)
   local ids, scores = {}, {}
-  for i = 1, math.min(#candidates, window) do
-    ids[i] = candidates[i][1]
-    scores[i] = candidates[i][2]
+  local run_start, run = 1, nil
+  while #ids < window do
+    local best = nil
+    for _, part in ipairs(parts) do
+      if part.score and (not best or part.score < best.score) then best = part end
+    end
+    if not best then break end
+    local i = #ids + 1
+    ids[i] = best.page[best.head]
+    scores[i] = best.score
+    if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
+    if i - run_start + 1 == quantity then
+      run = run_start
+      break
+    end
+    -- advance this partition: the next entry of its page, or its next page (after the score just taken)
+    local h = best.head + 2
+    if best.page[h] == nil and #best.page == 2 * chunk then
+      best.page = redis.call('ZRANGEBYSCORE', best.key, '(' .. best.page[h - 1], max_score, 'WITHSCORES', 'LIMIT', 0, chunk)
+      h = 1
+    end
+    best.head = h
+    best.score = best.page[h] and tonumber(best.page[h + 1]) or nil
   end
   if #ids < quantity then return ids, #ids end
   -- Cheapest first: a run of adjacent seats wins only when it costs no more than the cheapest pick.
   -- Scores ascend, so the first run found is the cheapest run.
-  local cheapest_total = 0
-  for j = 1, quantity do cheapest_total = cheapest_total + math.floor(scores[j] / ORD_SPAN) end
   local first = 1
-  local run_start = 1
-  for i = 1, #ids do
-    if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
-    if i - run_start + 1 == quantity then
-      if quantity * math.floor(scores[i] / ORD_SPAN) <= cheapest_total then first = run_start end
-      break
-    end
+  if run then
+    local cheapest_total = 0
+    for j = 1, quantity do cheapest_total = cheapest_total + math.floor(scores[j] / ORD_SPAN) end
+    if quantity * math.floor(scores[run + quantity - 1] / ORD_SPAN) <= cheapest_total then first = run end
   end
   local out = {}
   for j = first, first + quantity - 1 do out[#out + 1] = ids[j] end

@@ -37,11 +37,12 @@ const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', '
 
 /** Redis from REDIS_URL, or a private redis-server child with its AOF under DATA_DIR. */
 async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: EmbeddedRedis }> {
-  if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs }) };
+  const options = { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true };
+  if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, options) };
   const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
   try {
     fs.writeFileSync(embeddedUrlFile(config), embedded.url);
-    return { redis: await connectRedis(embedded.url, { commandTimeoutMs: config.redisCommandTimeoutMs }), embedded };
+    return { redis: await connectRedis(embedded.url, options), embedded };
   } catch (err) {
     await embedded.stop();
     throw err;
@@ -66,7 +67,10 @@ export function openDocuments(config: Config, logger: Logger): Promise<DocumentS
 
 /** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
 async function startWriter(config: Config, logger: Logger, redis: Redis, documents: DocumentStore): Promise<OrderWriter> {
-  const blocking = redis.duplicate({ commandTimeout: config.writer.blockMs + config.redisCommandTimeoutMs });
+  const blocking = redis.duplicate({
+    commandTimeout: config.writer.blockMs + config.redisCommandTimeoutMs,
+    enableAutoPipelining: false, // blocking reads: one at a time on a connection of their own
+  });
   blocking.on('error', () => undefined); // surfaces as failed reads, which back off and retry
   await blocking.connect();
   const writer = new OrderWriter({

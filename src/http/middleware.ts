@@ -17,6 +17,8 @@ export function requestId(req: Request, res: Response, next: NextFunction) {
 /** One JSON line per request: method, route, status, ms, client name, request_id (never the key). */
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
+    // winston builds and formats a message before its level filter drops it: skip all of that when info is off
+    if (logger.silent || !logger.isInfoEnabled()) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)';

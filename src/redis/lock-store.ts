@@ -103,13 +103,14 @@ export class RedisLockStore implements LockStore {
   private async runTx(name: ScriptName, performanceId: string, transactionId: string, args: ScriptArg[]) {
     this.transactionPerformanceCache.set(transactionId, performanceId);
     return guarded(async () => {
-      const pipeline = this.redis.pipeline();
-      pipeline.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs);
-      runScript(pipeline, name, this.txKeys(performanceId, transactionId), args);
-      const results = (await pipeline.exec()) ?? [];
-      for (const [err] of results) if (err) throw err;
+      // Both commands are written before either answer is awaited, in this order: one round trip (and with
+      // auto-pipelining, one write shared with the other requests of this event-loop turn).
+      const [, reply] = await Promise.all([
+        this.redis.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs),
+        runScript(this.redis, name, this.txKeys(performanceId, transactionId), args),
+      ]);
       try {
-        return parseTransaction(transactionId, checkReply(results[1]?.[1] as ScriptReply));
+        return parseTransaction(transactionId, checkReply(reply));
       } catch (err) {
         // A hold that failed created no transaction: drop the index entry written for it (unless the id
         // belongs to an existing transaction of someone else).

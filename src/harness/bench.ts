@@ -1,0 +1,630 @@
+// `npm run bench`: tixlock's throughput and latency against the ceiling of its framework, how holds scale with
+// inventory size, and Redis memory per available and per locked ticket. Prints a markdown table, writes JSON.
+//
+// How it measures (all on one machine, in one run), with four processes:
+// - tixlock in a child process of its own (bench-server.ts: startService, the API only, no order writer, on a
+//   private redis-server, LOG_LEVEL=error), and the baseline (a), a bare Express 5 app, in another: each server
+//   process holds only its own state, never the benchmark's bookkeeping (a large live heap slows every major GC).
+// - The client is autocannon in a third child (bench-client.ts), so it never shares an event loop with a server
+//   it measures; the baseline and every tixlock scenario are measured by the same child, the same way.
+// - This process only orchestrates: it loads inventories through the API, reads Redis memory, hands the load
+//   generator its request lists and waits while it runs. It reads the CPU time each run cost the serving process
+//   and redis-server (per request), which explains the rates better than the rates alone on a 2-core machine.
+// - Every scenario gets a warm-up run, then a measured run of a fixed duration at 50 connections. Inventories are
+//   sized from a calibration run so no scenario runs out of tickets or transactions (and a run that would, stops
+//   early and says so).
+// - Memory is read on a quiet Redis (nothing else running): INFO used_memory before and after loading the large
+//   inventory, and before and after holding tickets of it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { performanceKeys } from '../redis/keys';
+import { LoadClient } from './bench-client';
+import { Api, forEachConcurrently, loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
+import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } from './bench-memory';
+import type { LoadJob, LoadResult, LoadSpec } from './bench-protocol';
+import { ServerProcess } from './bench-server';
+import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult, type ScenarioResult } from './bench-report';
+
+export interface BenchOptions {
+  mode: 'full' | 'quick';
+  connections: number;
+  /** measured seconds per scenario */
+  durationSeconds: number;
+  /** warm-up seconds before each measured run */
+  warmupSeconds: number;
+  /** the large inventory of the hold-scale comparison and the memory measurement */
+  largeTickets: number;
+  /** the small inventory of the hold-scale comparison */
+  smallTickets: number;
+  /** tickets held (in pairs) for the memory-per-locked-ticket measurement */
+  lockedTickets: number;
+  /**
+   * node options of the child processes (default: this process's, so `node --cpu-prof dist/src/harness/bench.js`
+   * profiles the servers and the load generator too); running from TypeScript sources needs a require hook.
+   */
+  childExecArgv?: string[];
+  /** progress lines (default: stderr) */
+  progress?: (line: string) => void;
+}
+
+export function benchOptions(mode: 'full' | 'quick', overrides: Partial<BenchOptions> = {}): BenchOptions {
+  const base: BenchOptions =
+    mode === 'full'
+      ? { mode, connections: 50, durationSeconds: 10, warmupSeconds: 2, largeTickets: 1_000_000, smallTickets: 1_000, lockedTickets: 20_000 }
+      : { mode, connections: 50, durationSeconds: 1, warmupSeconds: 0.5, largeTickets: 20_000, smallTickets: 1_000, lockedTickets: 1_000 };
+  return { ...base, ...overrides };
+}
+
+const CLIENT_KEY = 'bench-client-key-0001';
+const ADMIN_KEY = 'bench-admin-key-0001';
+/** the pairs of the hold + release loop, on either inventory */
+const SCALE_PAIRS = 500;
+/** headroom over the calibrated rate when sizing inventories */
+const HEADROOM = 1.5;
+
+function redisVersion(info: string): string {
+  return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const o = options;
+  const log = o.progress ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
+  const started = new Date();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-bench-'));
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    DATA_DIR: dataDir,
+    TIXLOCK_API_KEYS: `bench:${CLIENT_KEY}`,
+    TIXLOCK_ADMIN_KEYS: `bench-admin:${ADMIN_KEY}`,
+    // holds made early in the run must still be live for checkout and complete minutes later
+    LOCK_TTL_SECONDS: '3600',
+    MAX_HOLD_SECONDS: '3600',
+  };
+
+  let service: ServerProcess | undefined;
+  let bare: ServerProcess | undefined;
+  let redis: Redis | undefined;
+  let client: LoadClient | undefined;
+  try {
+    log(`starting tixlock (API only, private redis-server) in ${dataDir}, the bare Express app and the load generator`);
+    const execArgv = o.childExecArgv ?? process.execArgv;
+    const tixlock = await ServerProcess.start({ kind: 'tixlock', env }, execArgv);
+    service = tixlock;
+    if (!tixlock.redisUrl) throw new Error('expected a private redis-server');
+    const db = new Redis(tixlock.redisUrl);
+    redis = db;
+    const url = tixlock.url;
+    const api = new Api(url, CLIENT_KEY);
+    const admin = new Api(url, ADMIN_KEY);
+    const bareApp = await ServerProcess.start({ kind: 'bare' }, execArgv);
+    bare = bareApp;
+    client = LoadClient.start(execArgv);
+    const load = client;
+
+    const jsonHeaders = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' };
+    const getHeaders = { authorization: `Bearer ${CLIENT_KEY}` };
+    const job = (base: string, spec: LoadSpec, seconds: number, maxRequests?: number): LoadJob => ({
+      url: base,
+      connections: o.connections,
+      durationSeconds: seconds,
+      maxRequests,
+      headers: spec.kind === 'list' && spec.method === 'GET' ? getHeaders : jsonHeaders,
+      spec,
+    });
+    const bareSpec: LoadSpec = { kind: 'list', method: 'POST', paths: ['/bare'], bodies: [JSON.stringify({ tickets: ['bare-ORCH-R1-1', 'bare-ORCH-R1-2'] })] };
+
+    // ---- calibration: how fast is this machine now? Inventories are sized from it (no tixlock scenario can
+    // outrun the bare framework, so its rate with headroom bounds every scenario's needs).
+    await load.run(job(bareApp.url, bareSpec, Math.max(1, o.warmupSeconds)));
+    const calibration = await load.run(job(bareApp.url, bareSpec, 1));
+    const perSecond = Math.max(calibration.requestsPerSecond, 1000);
+    const requestsFor = (seconds: number) => Math.ceil(perSecond * HEADROOM * seconds) + 4 * o.connections;
+    log(`calibration: bare Express answers ${Math.round(calibration.requestsPerSecond)} req/s`);
+
+    // ---- inventories, and memory on a quiet Redis
+    const small = venueTickets('s1k', o.smallTickets);
+    log(`loading the ${small.length}-ticket inventory`);
+    await loadPerformance(admin, 'bench-small', small);
+
+    const large = venueTickets('l1m', o.largeTickets);
+    log(`loading the ${large.length}-ticket inventory (memory per available ticket)`);
+    const availableMemory = await measureAvailable(db, admin, 'bench-large', large);
+
+    // one hold and release first, so the hold and release scripts are already in Redis's script cache
+    const first = await api.expect(201, 'POST', '/transaction', { tickets: small.slice(0, 2).map((t) => t.id) });
+    await api.expect(200, 'DELETE', `/transaction/${String(first.transaction_id)}`);
+    const lockedPairs = ticketPairs(large.slice(0, o.lockedTickets).map((t) => t.id));
+    log(`holding ${lockedPairs.length * 2} tickets of it (memory per locked ticket)`);
+    const lockedMemory = await measureLocked(db, api, 'bench-large', lockedPairs);
+
+    // the hold + release loop's pairs: spread over the part of each inventory nobody else holds
+    const largeFree = large.slice(o.lockedTickets);
+    const largePairs = Array.from({ length: SCALE_PAIRS }, (_, j) => {
+      const at = 2 * Math.floor((j * (largeFree.length / 2 - 1)) / SCALE_PAIRS);
+      return [largeFree[at]?.id, largeFree[at + 1]?.id] as [string, string];
+    });
+    const smallPairs = ticketPairs(small.map((t) => t.id)).slice(0, SCALE_PAIRS);
+    large.length = 0; // let go of a million ticket objects before the timed runs
+
+    // ---- inventories and open transactions for the timed runs, sized so no run can run out
+    const half = o.durationSeconds / 2;
+    const need = { warm: requestsFor(o.warmupSeconds), half: requestsFor(half) };
+    const perScenario = need.warm + 2 * need.half;
+    log(`loading 3 × ${2 * perScenario} tickets: for holds (b), best-available holds (c), and transactions for (d) and (e)`);
+    const holdInventory = venueTickets('h', 2 * perScenario);
+    const holdPairs = ticketPairs(holdInventory.map((t) => t.id));
+    await loadPerformance(admin, 'bench-hold', holdInventory);
+    await loadPerformance(admin, 'bench-best', venueTickets('c', 2 * perScenario));
+    // checkout (d) extends a fixed set of transactions round-robin; complete (e) sells each of the others once
+    // (round 2 runs (e) before (d), so the two never share a transaction)
+    const checkoutCount = Math.min(2000, need.half);
+    const openCount = perScenario + checkoutCount;
+    const openInventory = venueTickets('t', 2 * openCount);
+    await loadPerformance(admin, 'bench-open', openInventory);
+    log(`opening ${openCount} transactions for checkout (d) and complete (e)`);
+    const opening: LoadSpec = {
+      kind: 'list',
+      method: 'POST',
+      paths: ['/transaction'],
+      bodies: ticketPairs(openInventory.map((t) => t.id)).map((p) => JSON.stringify({ tickets: p })),
+      collectTransactions: true,
+    };
+    const opened = await load.run(job(url, opening, Math.max(60, openCount / 200), openCount));
+    if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);
+    const opens = (opened.transactionIds ?? []).map((id) => `/transaction/${id}`);
+    const checkoutPaths = opens.slice(0, checkoutCount);
+    const completePaths = opens.slice(checkoutCount);
+
+    // Rewrite the AOF now (the loads grew it by hundreds of MB), so Redis's automatic rewrite (at 100 % growth)
+    // does not fork in the middle of a timed run, and let the kernel write the new file out: a fork of a large
+    // Redis, its copy-on-write and the write-back cost CPU that has nothing to do with the scenario measured.
+    // Each run records the forks it saw (redis_forks).
+    log('rewriting the AOF before the timed runs');
+    await rewriteAof(db);
+    await writeBackSettled();
+
+    // ---- the timed runs
+    type Step = { spec: LoadSpec; maxRequests?: number };
+    interface Scenario {
+      id: string;
+      name: string;
+      request: string;
+      server: ServerProcess;
+      warm: Step;
+      halves: [Step, Step];
+    }
+    const holdSpec = (pairs: [string, string][]): Step => ({
+      spec: { kind: 'list', method: 'POST', paths: ['/transaction'], bodies: pairs.map((p) => JSON.stringify({ tickets: p })) },
+      maxRequests: pairs.length,
+    });
+    const bestSpec: LoadSpec = { kind: 'list', method: 'POST', paths: ['/transaction'], bodies: [JSON.stringify({ performance_id: 'bench-best', quantity: 2 })] };
+    const checkout: Step = { spec: { kind: 'list', method: 'PUT', paths: checkoutPaths, bodies: [JSON.stringify({ status: 'checkout' })] } };
+    const completeBodies = Array.from({ length: 1000 }, (_, i) =>
+      JSON.stringify({ status: 'complete', customer: { email: `buyer-${i}@example.com`, first_name: 'Bench' }, payment_reference: `pay-${i}` }),
+    );
+    const complete = (paths: string[]): Step => ({ spec: { kind: 'list', method: 'PUT', paths, bodies: completeBodies }, maxRequests: paths.length });
+    const completeWarm = Math.min(need.warm, Math.floor(completePaths.length / 5));
+    const completeHalf = Math.floor((completePaths.length - completeWarm) / 2);
+    // on the large inventory: (b) may have held every ticket of its own
+    const search: Step = { spec: { kind: 'list', method: 'GET', paths: ['/tickets?performance_id=bench-large&quantity=2'] } };
+    const bareStep: Step = { spec: bareSpec };
+    const list: Scenario[] = [
+      { id: 'a', name: 'bare Express 5: JSON body in, JSON out', request: 'POST /bare {"tickets":[2 ids]}', server: bareApp, warm: bareStep, halves: [bareStep, bareStep] },
+      {
+        id: 'b',
+        name: 'hold 2 given tickets',
+        request: 'POST /transaction {"tickets":[2 ids]}, different tickets each request',
+        server: tixlock,
+        warm: holdSpec(holdPairs.slice(0, need.warm)),
+        halves: [holdSpec(holdPairs.slice(need.warm, need.warm + need.half)), holdSpec(holdPairs.slice(need.warm + need.half))],
+      },
+      {
+        id: 'c',
+        name: 'best-available hold of 2',
+        request: 'POST /transaction {"performance_id","quantity":2}',
+        server: tixlock,
+        warm: { spec: bestSpec, maxRequests: need.warm },
+        halves: [
+          { spec: bestSpec, maxRequests: need.half },
+          { spec: bestSpec, maxRequests: need.half },
+        ],
+      },
+      {
+        id: 'd',
+        name: 'checkout (extend)',
+        request: 'PUT /transaction/{id} {"status":"checkout"}, round-robin over open transactions',
+        server: tixlock,
+        warm: checkout,
+        halves: [checkout, checkout],
+      },
+      {
+        id: 'e',
+        name: 'complete (sell)',
+        request: 'PUT /transaction/{id} {"status":"complete","customer",...}, each open transaction once',
+        server: tixlock,
+        warm: complete(completePaths.slice(0, completeWarm)),
+        halves: [complete(completePaths.slice(completeWarm, completeWarm + completeHalf)), complete(completePaths.slice(completeWarm + completeHalf))],
+      },
+      { id: 'f', name: 'search (GET /tickets)', request: 'GET /tickets?performance_id=…&quantity=2', server: tixlock, warm: search, halves: [search, search] },
+    ];
+    const base = (sc: Scenario) => (sc.server === bareApp ? bareApp.url : url);
+    const runStep = (sc: Scenario, step: Step, seconds: number) =>
+      withCpu(db, sc.server, () => load.run(job(base(sc), step.spec, seconds, step.maxRequests)));
+    const runs = new Map<string, { warmup: MeasuredResult; halves: MeasuredResult[] }>();
+
+    // Round 1: a..f, each warmed up, then half its duration; round 2 (after the hold-scale runs): f..a, the other
+    // half. Each scenario's result is the sum of its halves, so a machine that speeds up or slows down during the
+    // run (it does, on a shared 2-core machine) favours no scenario over another.
+    log(`round 1: (a)..(f), ${o.warmupSeconds} s warm-up and ${half} s each`);
+    for (const sc of list) {
+      const warmup = await runStep(sc, sc.warm, o.warmupSeconds);
+      const first = await runStep(sc, sc.halves[0], half);
+      runs.set(sc.id, { warmup, halves: [first] });
+      log(`    (${sc.id}) ${sc.name}: ${Math.round(first.requestsPerSecond)} req/s, p99 ${first.latencyMs.p99} ms, non-2xx ${first.non2xx}`);
+    }
+
+    // Holds on the small and the large inventory, compared: a hold + release loop (a small inventory cannot be
+    // held for seconds otherwise), measured in ABBA order (small, large, large, small; half the duration each).
+    const inventories = {
+      small: { performanceId: 'bench-small', pairs: smallPairs, tickets: small.length },
+      large: { performanceId: 'bench-large', pairs: largePairs, tickets: o.largeTickets },
+    };
+    const loop = async (which: keyof typeof inventories, seconds: number) => {
+      const inv = inventories[which];
+      const result = await withCpu(db, tixlock, () => load.run(job(url, { kind: 'hold-release', pairs: inv.pairs }, seconds)));
+      // a run ends with up to one hold per connection in flight, never released: release those before the next
+      await releaseLeftovers(db, api, inv.performanceId, inv.pairs);
+      return result;
+    };
+    log(`hold + release loop on the ${small.length}- and ${o.largeTickets}-ticket inventories: ${o.warmupSeconds} s warm-up each, then ABBA`);
+    const warmups = { small: await loop('small', o.warmupSeconds), large: await loop('large', o.warmupSeconds) };
+    const slices: Record<keyof typeof inventories, MeasuredResult[]> = { small: [], large: [] };
+    for (const which of ['small', 'large', 'large', 'small'] as const) slices[which].push(await loop(which, half));
+
+    log(`round 2: (f)..(a), ${half} s each`);
+    for (const sc of [...list].reverse()) {
+      const second = await runStep(sc, sc.halves[1], half);
+      runs.get(sc.id)?.halves.push(second);
+      log(`    (${sc.id}) ${sc.name}: ${Math.round(second.requestsPerSecond)} req/s, p99 ${second.latencyMs.p99} ms, non-2xx ${second.non2xx}`);
+    }
+
+    const baseline = combine(runs.get('a')?.halves ?? []);
+    const scenarios: ScenarioResult[] = list.map((sc) => {
+      const r = runs.get(sc.id) ?? { warmup: undefined, halves: [] };
+      return toScenario(sc.id, sc.name, sc.request, r.halves, baseline, r.warmup, o.warmupSeconds);
+    });
+    const scaleResult = (which: keyof typeof inventories): ScaleResult => {
+      const inv = inventories[which];
+      const name = `hold + release loop on a ${inv.tickets}-ticket inventory`;
+      const request = 'POST /transaction {"tickets":[2 ids]} then DELETE /transaction/{id}';
+      const scenario = toScenario(`scale-${which}`, name, request, slices[which], baseline, warmups[which], o.warmupSeconds);
+      return { ...scenario, inventory_tickets: inv.tickets, pairs: inv.pairs.length, holds_per_second: scenario.requests_per_second / 2 };
+    };
+    const scaleSmall = scaleResult('small');
+    const scaleLarge = scaleResult('large');
+
+    const finished = new Date();
+    const cpus = os.cpus();
+    const partial: Omit<BenchReport, 'targets'> = {
+      tool: 'tixlock npm run bench',
+      mode: o.mode,
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      elapsed_seconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+      machine: {
+        cpus: cpus.length,
+        cpu_model: cpus[0]?.model.trim() ?? 'unknown',
+        node: process.version,
+        redis: redisVersion(await db.info('server')),
+        platform: `${os.platform()} ${os.release()}`,
+      },
+      setup: {
+        connections: o.connections,
+        duration_seconds: o.durationSeconds,
+        warmup_seconds: o.warmupSeconds,
+        load_generator: 'autocannon 8 in a child process of its own; the same child measures (a) and tixlock',
+        servers:
+          'each in a child process of its own, started by the benchmark: tixlock via startService (API only, no order ' +
+          'writer, LOG_LEVEL=error, private redis-server with AOF everysec and noeviction) and the bare Express app (a)',
+        calibration_requests_per_second: calibration.requestsPerSecond,
+        inventories: {
+          'bench-hold (b)': 2 * perScenario,
+          'bench-best (c)': 2 * perScenario,
+          'bench-open (d, e)': 2 * openCount,
+          'bench-small': small.length,
+          'bench-large (f, memory)': o.largeTickets,
+          layout: '3 sections × 2 price levels (6 partitions), rows of 50 seats, ids like l1m-ORCH-R12-7',
+        },
+        transactions: { checkout_round_robin: checkoutPaths.length, complete_each_once: completePaths.length },
+      },
+      scenarios,
+      inventory_scale: { small: scaleSmall, large: scaleLarge, ratio_large_to_small: scaleLarge.holds_per_second / scaleSmall.holds_per_second },
+      memory: { available: availableMemory, locked: lockedMemory },
+    };
+    return { ...partial, targets: checkTargets(partial) };
+  } finally {
+    await client?.close().catch(() => undefined);
+    await bare?.stop().catch(() => undefined);
+    redis?.disconnect();
+    await service?.stop().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Releases (through the API) every transaction that still holds a ticket of these pairs. The server may still be
+ * answering requests the load generator gave up on at the end of its run, so look again until nothing is held.
+ */
+async function releaseLeftovers(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<void> {
+  const { lockPrefix } = performanceKeys(performanceId);
+  const lockKeys = pairs.flat().map((id) => `${lockPrefix}${id}`);
+  for (let pass = 0; pass < 20; pass++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const holders = new Set((await redis.mget(lockKeys)).filter((v): v is string => v !== null));
+    if (holders.size === 0 && pass > 0) return;
+    await forEachConcurrently([...holders], 8, async (tx) => {
+      await api.expect(200, 'DELETE', `/transaction/${tx}`);
+    });
+  }
+}
+
+/** A load run with the CPU it cost the server (this process) and Redis, per completed request. */
+type MeasuredResult = LoadResult & { serverCpuUs: number; redisCpuUs: number; redisForks: number };
+
+const infoField = (info: string, name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  return infoField(info, 'used_cpu_sys') + infoField(info, 'used_cpu_user');
+}
+
+async function redisForks(redis: Redis): Promise<number> {
+  return infoField(await redis.info('stats'), 'total_forks');
+}
+
+/**
+ * Waits (at most 60 s) until the kernel has written most dirty pages out (Linux: /proc/meminfo Dirty), so the
+ * write-back of a freshly rewritten AOF does not compete with a timed run for the CPU. Elsewhere: a short pause.
+ */
+async function writeBackSettled(): Promise<void> {
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    let dirtyKb = 0;
+    try {
+      dirtyKb = Number(/^Dirty:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+    } catch {
+      dirtyKb = 0;
+    }
+    if (dirtyKb < 32 * 1024 && waited >= 1000) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** BGREWRITEAOF, and wait until it (and any rewrite already running) has finished. */
+async function rewriteAof(redis: Redis): Promise<void> {
+  const busy = async () => {
+    const info = await redis.info('persistence');
+    return infoField(info, 'aof_rewrite_in_progress') === 1 || infoField(info, 'aof_rewrite_scheduled') === 1;
+  };
+  while (await busy()) await new Promise((resolve) => setTimeout(resolve, 200));
+  await redis.bgrewriteaof();
+  do await new Promise((resolve) => setTimeout(resolve, 200));
+  while (await busy());
+}
+
+/**
+ * One result from several runs of the same load: counts and time summed; p50, p90, mean and CPU per request
+ * weighted by requests; p99 and max of the worst run (autocannon hands back percentiles, not histograms).
+ */
+function combine(runs: MeasuredResult[]): MeasuredResult {
+  const total = runs.reduce((n, r) => n + r.requestsTotal, 0);
+  const duration = runs.reduce((n, r) => n + r.durationSeconds, 0);
+  const weighted = (f: (r: MeasuredResult) => number) => runs.reduce((n, r) => n + f(r) * r.requestsTotal, 0) / Math.max(total, 1);
+  const sum = (f: (r: MeasuredResult) => number) => runs.reduce((n, r) => n + f(r), 0);
+  const worst = (f: (r: MeasuredResult) => number) => Math.max(...runs.map(f));
+  const statusCodes: Record<string, number> = {};
+  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    requestsPerSecond: duration > 0 ? total / duration : 0,
+    requestsTotal: total,
+    durationSeconds: duration,
+    latencyMs: {
+      p50: weighted((r) => r.latencyMs.p50),
+      p90: weighted((r) => r.latencyMs.p90),
+      p99: worst((r) => r.latencyMs.p99),
+      mean: weighted((r) => r.latencyMs.mean),
+      max: worst((r) => r.latencyMs.max),
+    },
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
+    clientCpuUs: weighted((r) => r.clientCpuUs),
+    endedEarly: runs.some((r) => r.endedEarly),
+    serverCpuUs: weighted((r) => r.serverCpuUs),
+    redisCpuUs: weighted((r) => r.redisCpuUs),
+    redisForks: sum((r) => r.redisForks),
+  };
+}
+
+/** Runs a load job and reads the CPU time it cost the serving process and the redis-server. */
+async function withCpu(redis: Redis, server: ServerProcess, run: () => Promise<LoadResult>): Promise<MeasuredResult> {
+  const forksBefore = await redisForks(redis);
+  const redisBefore = await redisCpuSeconds(redis);
+  const before = await server.cpuMicros();
+  const result = await run();
+  const used = (await server.cpuMicros()) - before;
+  const redisUsed = (await redisCpuSeconds(redis)) - redisBefore;
+  const n = Math.max(result.requestsTotal, 1);
+  return { ...result, serverCpuUs: used / n, redisCpuUs: (redisUsed * 1e6) / n, redisForks: (await redisForks(redis)) - forksBefore };
+}
+
+function toScenario(
+  id: string,
+  name: string,
+  request: string,
+  halves: MeasuredResult[],
+  baseline: LoadResult,
+  warmup: LoadResult | undefined,
+  warmupSeconds: number,
+): ScenarioResult {
+  const r = combine(halves);
+  return {
+    id,
+    name,
+    request,
+    requests_per_second: r.requestsPerSecond,
+    requests_total: r.requestsTotal,
+    duration_seconds: r.durationSeconds,
+    latency_ms: r.latencyMs,
+    non_2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    status_codes: r.statusCodes,
+    ratio_to_a: baseline.requestsPerSecond > 0 ? r.requestsPerSecond / baseline.requestsPerSecond : 0,
+    server_cpu_us_per_request: r.serverCpuUs,
+    redis_cpu_us_per_request: r.redisCpuUs,
+    load_generator_cpu_us_per_request: r.clientCpuUs,
+    redis_forks: r.redisForks,
+    ended_early: r.endedEarly,
+    parts_requests_per_second: halves.map((h) => h.requestsPerSecond),
+    warmup: warmup && { seconds: warmupSeconds, requests_per_second: warmup.requestsPerSecond, non_2xx: warmup.non2xx, errors: warmup.errors },
+  };
+}
+
+/** INFO used_memory around loading `tickets` into a new performance, with a breakdown by kind of key. */
+async function measureAvailable(redis: Redis, admin: Api, performanceId: string, tickets: ReturnType<typeof venueTickets>): Promise<MemoryResult> {
+  const indexBefore = await ticketIndexBytes(redis);
+  const keysBefore = await keyspace(redis);
+  const before = await settledMemory(redis);
+  await loadPerformance(admin, performanceId, tickets);
+  const after = await settledMemory(redis);
+  const keysAfter = await keyspace(redis);
+  const parts = await inventoryBytes(redis, performanceId);
+  const index = (await ticketIndexBytes(redis)) - indexBefore;
+  const n = tickets.length;
+  const delta = (after.used_memory ?? 0) - (before.used_memory ?? 0);
+  const listed = parts.tickets + parts.partitions + parts.partitionSet + parts.performance + index;
+  return memoryResult(n, before, after, keysBefore, keysAfter, {
+    'tickets hash': parts.tickets / n,
+    [`available index (${parts.partitionCount} partition zsets)`]: (parts.partitions + parts.partitionSet) / n,
+    'ticket → performance index': index / n,
+    'performance hash': parts.performance / n,
+    other: (delta - listed) / n,
+  });
+}
+
+/** INFO used_memory around holding `pairs` (one transaction per pair) of a loaded performance. */
+async function measureLocked(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<MemoryResult> {
+  const partsBefore = await inventoryBytes(redis, performanceId);
+  const keysBefore = await keyspace(redis);
+  const before = await settledMemory(redis);
+  const holds: { transactionId: string; tickets: string[] }[] = [];
+  await forEachConcurrently(pairs, 16, async (pair) => {
+    const body = await api.expect(201, 'POST', '/transaction', { tickets: pair });
+    holds.push({ transactionId: String(body.transaction_id), tickets: pair });
+  });
+  const after = await settledMemory(redis);
+  const keysAfter = await keyspace(redis);
+  const partsAfter = await inventoryBytes(redis, performanceId);
+  const made = await holdBytes(redis, performanceId, holds);
+  const n = pairs.length * 2;
+  const delta = (after.used_memory ?? 0) - (before.used_memory ?? 0);
+  const holdsIndex = partsAfter.holds - partsBefore.holds;
+  const availableIndex = partsAfter.partitions - partsBefore.partitions;
+  const listed = made.lockKeys + made.transactionRecords + made.transactionIndex + holdsIndex + availableIndex;
+  return memoryResult(n, before, after, keysBefore, keysAfter, {
+    'lock key': made.lockKeys / n,
+    'transaction hash (per 2 tickets)': made.transactionRecords / n,
+    'transaction → performance index': made.transactionIndex / n,
+    'holds zset': holdsIndex / n,
+    'available index (freed)': availableIndex / n,
+    [`other (${Math.round(((keysAfter.expires - keysBefore.expires) / n) * 10) / 10} TTL entries per ticket, dict growth)`]: (delta - listed) / n,
+  });
+}
+
+function memoryResult(
+  n: number,
+  before: Record<string, number>,
+  after: Record<string, number>,
+  keysBefore: { keys: number; expires: number },
+  keysAfter: { keys: number; expires: number },
+  breakdown: Record<string, number>,
+): MemoryResult {
+  const delta = (after.used_memory ?? 0) - (before.used_memory ?? 0);
+  return {
+    tickets: n,
+    used_memory_before: before.used_memory ?? 0,
+    used_memory_after: after.used_memory ?? 0,
+    delta_bytes: delta,
+    bytes_per_ticket: delta / n,
+    mem_clients_normal: [before.mem_clients_normal ?? 0, after.mem_clients_normal ?? 0],
+    mem_aof_buffer: [before.mem_aof_buffer ?? 0, after.mem_aof_buffer ?? 0],
+    keys_added: keysAfter.keys - keysBefore.keys,
+    expires_added: keysAfter.expires - keysBefore.expires,
+    breakdown_bytes_per_ticket: breakdown,
+  };
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--duration SECONDS] [--connections N]
+
+  --quick          a short smoke run: 1 s per scenario, small inventories (the numbers mean little)
+  --json FILE      where to write the results (default bench-results.json)
+  --duration S     measured seconds per scenario (default 10; quick 1)
+  --connections N  concurrent connections (default 50)
+`;
+
+function parseArgs(argv: string[]): { options: BenchOptions; jsonFile: string } | undefined {
+  let quick = false;
+  let jsonFile = 'bench-results.json';
+  const overrides: Partial<BenchOptions> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    const positive = (v: string) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new Error(`${arg} must be a positive number`);
+      return n;
+    };
+    if (arg === '--quick') quick = true;
+    else if (arg === '--json') jsonFile = value();
+    else if (arg === '--duration') overrides.durationSeconds = positive(value());
+    else if (arg === '--connections') overrides.connections = Math.round(positive(value()));
+    else if (arg === '-h' || arg === '--help') return undefined;
+    else throw new Error(`unknown option ${arg}`);
+  }
+  return { options: benchOptions(quick ? 'quick' : 'full', overrides), jsonFile };
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!parsed) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const report = await runBench(parsed.options);
+  fs.writeFileSync(parsed.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${renderMarkdown(report)}\n\nresults written to ${path.resolve(parsed.jsonFile)}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,101 @@
+// `npm run bench --quick`, run programmatically: every scenario produces results, none of them errors, and the
+// report has the shape bench-results.json promises. Speed is never asserted here (the benchmark reports it).
+import path from 'node:path';
+import { benchOptions, runBench } from '../src/harness/bench';
+import { renderMarkdown, type BenchReport, type ScenarioResult } from '../src/harness/bench-report';
+
+const REGISTER = path.join(__dirname, 'support', 'swc-register.js');
+
+let report: BenchReport;
+beforeAll(async () => {
+  // the servers and the load generator are child processes; from the TypeScript sources they need the swc hook
+  report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined }));
+}, 240_000);
+
+// whether a scenario used up its prepared input depends on how fast this machine is: not asserted
+const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts });
+
+test('every scenario ran and answered only 2xx', () => {
+  expect(report.scenarios.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  const all = [...report.scenarios, report.inventory_scale.small, report.inventory_scale.large];
+  for (const s of all) {
+    expect(clean(s)).toEqual({ id: s.id, non_2xx: 0, errors: 0, timeouts: 0 });
+    expect(s.requests_total).toBeGreaterThan(0);
+    expect(s.requests_per_second).toBeGreaterThan(0);
+    expect(s.latency_ms.p99).toBeGreaterThanOrEqual(s.latency_ms.p50);
+    expect(s.ratio_to_a).toBeGreaterThan(0);
+    expect(s.parts_requests_per_second).toHaveLength(2);
+    const codes = Object.keys(s.status_codes).map(Number);
+    expect(codes.every((c) => c >= 200 && c < 300)).toBe(true);
+  }
+  // holds answer 201, the rest 200
+  expect(Object.keys(report.scenarios[1]?.status_codes ?? {})).toEqual(['201']);
+  expect(Object.keys(report.scenarios[2]?.status_codes ?? {})).toEqual(['201']);
+  expect(report.scenarios[0]?.ratio_to_a).toBe(1);
+});
+
+test('the JSON report has its documented shape', () => {
+  const json = JSON.parse(JSON.stringify(report)) as BenchReport;
+  expect(json).toMatchObject({
+    tool: 'tixlock npm run bench',
+    mode: 'quick',
+    started_at: expect.any(String),
+    finished_at: expect.any(String),
+    elapsed_seconds: expect.any(Number),
+    machine: { cpus: expect.any(Number), cpu_model: expect.any(String), node: process.version, redis: expect.any(String) },
+    setup: { connections: 50, duration_seconds: 1 },
+    inventory_scale: {
+      small: { inventory_tickets: 1000, pairs: 500, holds_per_second: expect.any(Number) },
+      large: { inventory_tickets: 20000, pairs: 500, holds_per_second: expect.any(Number) },
+      ratio_large_to_small: expect.any(Number),
+    },
+  });
+  for (const s of json.scenarios) {
+    expect(s).toEqual({
+      id: expect.any(String),
+      name: expect.any(String),
+      request: expect.any(String),
+      requests_per_second: expect.any(Number),
+      requests_total: expect.any(Number),
+      duration_seconds: expect.any(Number),
+      latency_ms: { p50: expect.any(Number), p90: expect.any(Number), p99: expect.any(Number), mean: expect.any(Number), max: expect.any(Number) },
+      non_2xx: 0,
+      errors: 0,
+      timeouts: 0,
+      status_codes: expect.any(Object),
+      ratio_to_a: expect.any(Number),
+      server_cpu_us_per_request: expect.any(Number),
+      redis_cpu_us_per_request: expect.any(Number),
+      load_generator_cpu_us_per_request: expect.any(Number),
+      redis_forks: expect.any(Number),
+      ended_early: expect.any(Boolean),
+      parts_requests_per_second: [expect.any(Number), expect.any(Number)],
+      warmup: { seconds: 0.5, requests_per_second: expect.any(Number), non_2xx: 0, errors: 0 },
+    });
+  }
+  for (const m of [json.memory.available, json.memory.locked]) {
+    expect(m).toMatchObject({
+      tickets: expect.any(Number),
+      used_memory_before: expect.any(Number),
+      used_memory_after: expect.any(Number),
+      delta_bytes: expect.any(Number),
+      bytes_per_ticket: expect.any(Number),
+      breakdown_bytes_per_ticket: expect.any(Object),
+    });
+    expect(m.bytes_per_ticket).toBeGreaterThan(0);
+    expect(m.bytes_per_ticket).toBeCloseTo(m.delta_bytes / m.tickets, 6);
+  }
+  expect(json.memory.available.tickets).toBe(20000);
+  expect(json.memory.locked.tickets).toBe(1000);
+  expect(json.targets.map((t) => t.id)).toEqual(['b-throughput', 'b-p99', 'c-throughput', 'c-p99', 'hold-scale', 'memory-available', 'memory-locked']);
+  for (const t of json.targets) expect(t).toEqual({ id: t.id, description: expect.any(String), target: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
+});
+
+test('the markdown has the table, the memory lines and the target checks', () => {
+  const md = renderMarkdown(report);
+  expect(md).toContain('| scenario | requests/s | p50 ms | p99 ms | ratio to (a) | non-2xx + errors |');
+  for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) expect(md).toContain(`| (${id}) `);
+  expect(md).toContain('| available ticket (load) | 20,000 |');
+  expect(md).toContain('| locked ticket (hold of 2) | 1,000 |');
+  expect(md.match(/\| (met|\*\*missed\*\*) \|/g)).toHaveLength(7);
+});
