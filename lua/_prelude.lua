@@ -147,10 +147,11 @@ end
 -- (exclusive, or '+inf'), section and price level ('' = any) choose the partitions read. Returns the picked ids
 -- (fewer than quantity when not enough) and how many matching tickets were seen (exact when fewer than quantity).
 --
--- Cost: each chosen partition is read in short pages, sorted by score, and the pages are merged (scores are
--- unique within a performance) until the first run of quantity adjacent seats or `window` candidates, so a call
--- reads a few entries of each partition and at most `window` entries of any (reading `window` entries of every
--- partition and sorting them with a Lua comparator cost several hundred microseconds of Redis time per call).
+-- Cost: each chosen partition is read in pages of `chunk` (window = 4 chunks), sorted by score, and the pages are
+-- merged (scores are unique within a performance) until the first run of quantity adjacent seats or `window`
+-- candidates: a call reads one page of each partition, then only what the merge takes, and never more than
+-- `window` entries of a partition. (Reading `window` entries of every partition and sorting them all with a Lua
+-- comparator cost several hundred microseconds of Redis time per call.)
 local function pick_best(k_avail, quantity, max_score, section, level)
   local window = math.max(64, quantity * 8)
   local chunk = math.max(16, quantity * 2) -- entries read from a partition at a time
@@ -181,7 +182,7 @@ local function pick_best(k_avail, quantity, max_score, section, level)
     end
     -- advance this partition: the next entry of its page, or its next page (after the score just taken)
     local h = best.head + 2
-    if best.page[h] == nil and #best.page == 2 * chunk then
+    if best.page[h] == nil and #best.page == 2 * chunk and #ids < window then
       best.page = redis.call('ZRANGEBYSCORE', best.key, '(' .. best.page[h - 1], max_score, 'WITHSCORES', 'LIMIT', 0, chunk)
       h = 1
     end

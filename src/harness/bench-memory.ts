@@ -23,12 +23,13 @@ export async function memoryInfo(redis: Redis): Promise<MemoryInfo> {
  */
 export async function settledMemory(redis: Redis, maxMs = 5000): Promise<MemoryInfo> {
   let last = await memoryInfo(redis);
-  for (let waited = 0; waited < maxMs; waited += 500) {
-    await new Promise((r) => setTimeout(r, 500));
+  let stableReadings = 0;
+  for (let waited = 0; waited < maxMs && stableReadings < 3; waited += 250) {
+    await new Promise((r) => setTimeout(r, 250));
     const now = await memoryInfo(redis);
     const stable = now.used_memory === last.used_memory && (now.mem_clients_normal ?? 0) <= (last.mem_clients_normal ?? 0);
+    stableReadings = stable ? stableReadings + 1 : 0;
     last = now;
-    if (stable && waited >= 1000) break;
   }
   return last;
 }

@@ -70,8 +70,9 @@ function redisVersion(info: string): string {
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const o = options;
-  const log = o.progress ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
   const started = new Date();
+  const log =
+    o.progress ?? ((line: string) => process.stderr.write(`[bench +${((Date.now() - started.getTime()) / 1000).toFixed(1)}s] ${line}\n`));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-bench-'));
   const env: Record<string, string> = {
     NODE_ENV: 'production',
@@ -122,7 +123,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     // outrun the bare framework, so its rate with headroom bounds every scenario's needs).
     await load.run(job(bareApp.url, bareSpec, Math.max(1, o.warmupSeconds)));
     const calibration = await load.run(job(bareApp.url, bareSpec, 1));
-    const perSecond = Math.max(calibration.requestsPerSecond, 1000);
+    const perSecond = Math.max(calibration.requestsPerSecond, 2000); // a busy moment must not size them too small
     const requestsFor = (seconds: number) => Math.ceil(perSecond * HEADROOM * seconds) + 4 * o.connections;
     log(`calibration: bare Express answers ${Math.round(calibration.requestsPerSecond)} req/s`);
 
@@ -363,10 +364,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 async function releaseLeftovers(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<void> {
   const { lockPrefix } = performanceKeys(performanceId);
   const lockKeys = pairs.flat().map((id) => `${lockPrefix}${id}`);
-  for (let pass = 0; pass < 20; pass++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  for (let pass = 0; pass < 50; pass++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const holders = new Set((await redis.mget(lockKeys)).filter((v): v is string => v !== null));
-    if (holders.size === 0 && pass > 0) return;
+    if (holders.size === 0) return;
     await forEachConcurrently([...holders], 8, async (tx) => {
       await api.expect(200, 'DELETE', `/transaction/${tx}`);
     });
