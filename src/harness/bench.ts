@@ -181,13 +181,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const checkoutPaths = opens.slice(0, checkoutCount);
     const completePaths = opens.slice(checkoutCount);
 
-    // Rewrite the AOF now (the loads grew it by hundreds of MB), so Redis's automatic rewrite (at 100 % growth)
-    // does not fork in the middle of a timed run, and let the kernel write the new file out: a fork of a large
-    // Redis, its copy-on-write and the write-back cost CPU that has nothing to do with the scenario measured.
-    // Each run records the forks it saw (redis_forks).
+    // Rewrite the AOF now (the loads grew it by hundreds of MB) and let the kernel write the new file out, then
+    // switch Redis's automatic rewrite off until the timed runs are over: a rewrite forks a Redis of ~300 MB, and
+    // the fork, its copy-on-write and the write-back cost CPU that has nothing to do with the scenario being
+    // measured (one landing in a run was seen to cut it by a third). AOF writes and fsync stay on. Each run
+    // records the forks it saw (redis_forks).
     log('rewriting the AOF before the timed runs');
     await rewriteAof(db);
     await writeBackSettled();
+    const rewritePercentage = ((await db.config('GET', 'auto-aof-rewrite-percentage')) as string[])[1] ?? '100';
+    await db.config('SET', 'auto-aof-rewrite-percentage', '0');
 
     // ---- the timed runs
     type Step = { spec: LoadSpec; maxRequests?: number };
@@ -294,6 +297,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       log(`    (${sc.id}) ${sc.name}: ${Math.round(second.requestsPerSecond)} req/s, p99 ${second.latencyMs.p99} ms, non-2xx ${second.non2xx}`);
     }
 
+    await db.config('SET', 'auto-aof-rewrite-percentage', rewritePercentage);
+
     const baseline = combine(runs.get('a')?.halves ?? []);
     const scenarios: ScenarioResult[] = list.map((sc) => {
       const r = runs.get(sc.id) ?? { warmup: undefined, halves: [] };
@@ -331,7 +336,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         load_generator: 'autocannon 8 in a child process of its own; the same child measures (a) and tixlock',
         servers:
           'each in a child process of its own, started by the benchmark: tixlock via startService (API only, no order ' +
-          'writer, LOG_LEVEL=error, private redis-server with AOF everysec and noeviction) and the bare Express app (a)',
+          'writer, LOG_LEVEL=error, private redis-server with AOF everysec and noeviction; the AOF rewritten before ' +
+          'the timed runs and its automatic rewrite off during them) and the bare Express app (a)',
         calibration_requests_per_second: calibration.requestsPerSecond,
         inventories: {
           'bench-hold (b)': 2 * perScenario,
