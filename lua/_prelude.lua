@@ -8,12 +8,19 @@
 -- Availability score = price * 2^22 + ord: cheapest first, then seat order; adjacent seats of one price have
 -- consecutive scores. Lock expiry times are integer milliseconds of the Redis clock.
 --
--- The available index is partitioned by (section, price level), so a filtered search reads only the partitions it
--- wants and never scans past tickets it does not want: k_avail is a set of partition names "section|price_level",
--- and each partition is a zset named k_avail .. ':' .. name. The number of partitions follows the venue's layout,
--- not the inventory's size.
+-- The available index is partitioned by (section, price level, price), so a filtered search reads only the
+-- partitions it wants and never scans past tickets it does not want; the number of partitions follows the venue's
+-- layout, not the inventory's size. Within a partition every ticket has one price, so score order is seat order.
+-- Each partition is cut into chunks of 128 ords (chunk = floor(ord / 128)), each chunk a small zset that Redis
+-- keeps in its compact listpack encoding (zset-max-listpack-entries 128, the default): about 20 bytes per ticket
+-- instead of ~130 in one big skiplist zset. Keys (names built here; src/redis/keys.ts documents them):
+--   k_avail                      set of partition names "section|price_level|price"
+--   k_avail:<partition>          zset of the partition's non-empty chunk numbers (score = chunk number)
+--   k_avail:<partition>#<chunk>  zset of the chunk's available ticket ids by score (listpack)
+--   k_avail:n                    string: available tickets in all partitions
 
 local ORD_SPAN = 4194304 -- 2^22
+local CHUNK = 128 -- ords per chunk of a partition (at most zset-max-listpack-entries)
 
 -- Milliseconds from the Redis clock, so every API replica agrees on time.
 local function now_ms()
@@ -42,26 +49,91 @@ end
 
 local function partition_of(rec)
   local f = split_record(rec)
-  return f[3] .. '|' .. f[6]
+  return f[3] .. '|' .. f[6] .. '|' .. f[2]
+end
+
+local function chunk_key_of(k_avail, rec)
+  local part = partition_of(rec)
+  local chunk = math.floor(tonumber(string.match(rec, '^(%d+)|')) / CHUNK)
+  return k_avail .. ':' .. part .. '#' .. chunk, part, chunk
 end
 
 -- Puts a ticket into (or back into) the available index.
 local function avail_add(k_avail, tid, rec)
-  local part = partition_of(rec)
-  redis.call('SADD', k_avail, part)
-  redis.call('ZADD', k_avail .. ':' .. part, score_of(rec), tid)
+  local k_chunk, part, chunk = chunk_key_of(k_avail, rec)
+  if redis.call('ZADD', k_chunk, score_of(rec), tid) == 1 then
+    redis.call('INCR', k_avail .. ':n')
+    redis.call('ZADD', k_avail .. ':' .. part, chunk, chunk)
+    redis.call('SADD', k_avail, part)
+  end
 end
 
--- Takes a ticket out of the available index (a no-op when it is not there).
+-- Takes a ticket out of the available index (a no-op when it is not there); an emptied chunk leaves its
+-- partition, an emptied partition leaves the set.
 local function avail_remove(k_avail, tid, rec)
-  redis.call('ZREM', k_avail .. ':' .. partition_of(rec), tid)
+  local k_chunk, part, chunk = chunk_key_of(k_avail, rec)
+  if redis.call('ZREM', k_chunk, tid) == 1 then
+    redis.call('DECR', k_avail .. ':n')
+    if redis.call('EXISTS', k_chunk) == 0 then
+      local k_part = k_avail .. ':' .. part
+      redis.call('ZREM', k_part, chunk)
+      if redis.call('EXISTS', k_part) == 0 then redis.call('SREM', k_avail, part) end
+    end
+  end
+end
+
+local function avail_has(k_avail, tid, rec)
+  return redis.call('ZSCORE', (chunk_key_of(k_avail, rec)), tid) ~= false
 end
 
 -- Available tickets in all partitions.
 local function avail_count(k_avail)
-  local n = 0
-  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do n = n + redis.call('ZCARD', k_avail .. ':' .. part) end
-  return n
+  return tonumber(redis.call('GET', k_avail .. ':n') or 0)
+end
+
+-- Partitions of k_avail matching the filters ('' = any section / level / price; max_price inclusive):
+-- a list of {name, section, level, price}.
+local function partitions(k_avail, section, level, max_price)
+  local out = {}
+  local max = tonumber(max_price)
+  for _, name in ipairs(redis.call('SMEMBERS', k_avail)) do
+    local s, l, p = string.match(name, '^(.-)|(.-)|(%d+)$')
+    p = tonumber(p)
+    if (section == '' or s == section) and (level == '' or l == level) and (not max or p <= max) then
+      out[#out + 1] = {name = name, section = s, level = l, price = p}
+    end
+  end
+  return out
+end
+
+-- Up to n available tickets of a partition with score > after (a score as a string, as Redis gave it; nil =
+-- from the first), by score: {id, score, id, score, ...}. Reads the partition's chunks in order, from the one holding `after`.
+local function partition_page(k_avail, part, after, n)
+  local k_part = k_avail .. ':' .. part
+  local min, from = '-inf', 0
+  if after then
+    -- `after` may be a score of another partition (a listing cursor): one of a lower price starts this
+    -- partition from its first chunk, one of a higher price leaves nothing to read here
+    local price = tonumber(string.match(part, '|(%d+)$'))
+    local after_price = math.floor(tonumber(after) / ORD_SPAN)
+    if after_price > price then return {} end
+    if after_price == price then
+      min = '(' .. after
+      from = math.floor((tonumber(after) % ORD_SPAN) / CHUNK)
+    end
+  end
+  local out = {}
+  while #out < 2 * n do
+    local chunks = redis.call('ZRANGEBYSCORE', k_part, from, '+inf', 'LIMIT', 0, 4)
+    if #chunks == 0 then break end
+    for _, chunk in ipairs(chunks) do
+      local page = redis.call('ZRANGEBYSCORE', k_part .. '#' .. chunk, min, '+inf', 'WITHSCORES', 'LIMIT', 0, n - #out / 2)
+      for i = 1, #page do out[#out + 1] = page[i] end
+      if #out >= 2 * n then break end
+    end
+    from = tonumber(chunks[#chunks]) + 1
+  end
+  return out
 end
 
 -- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
@@ -143,8 +215,8 @@ local function may_access(k_tx, caller, is_admin)
 end
 
 -- Picks quantity tickets from the available index: the cheapest quantity candidates, or the first run of
--- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max score
--- (exclusive, or '+inf'), section and price level ('' = any) choose the partitions read. Returns the picked ids
+-- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max price
+-- (inclusive, '' = any), section and price level ('' = any) choose the partitions read. Returns the picked ids
 -- (fewer than quantity when not enough) and how many matching tickets were seen (exact when fewer than quantity).
 --
 -- Cost: each chosen partition is read in pages of `chunk` (window = 4 chunks), sorted by score, and the pages are
@@ -152,17 +224,13 @@ end
 -- candidates: a call reads one page of each partition, then only what the merge takes, and never more than
 -- `window` entries of a partition. (Reading `window` entries of every partition and sorting them all with a Lua
 -- comparator cost several hundred microseconds of Redis time per call.)
-local function pick_best(k_avail, quantity, max_score, section, level)
+local function pick_best(k_avail, quantity, max_price, section, level)
   local window = math.max(64, quantity * 8)
   local chunk = math.max(16, quantity * 2) -- entries read from a partition at a time
-  local parts = {} -- per partition: key, page (id, score, id, score...), head (index of its next id), score of the head
-  for _, name in ipairs(redis.call('SMEMBERS', k_avail)) do
-    local part_section, part_level = string.match(name, '^(.-)|(.*)$')
-    if (section == '' or part_section == section) and (level == '' or part_level == level) then
-      local key = k_avail .. ':' .. name
-      local page = redis.call('ZRANGEBYSCORE', key, '-inf', max_score, 'WITHSCORES', 'LIMIT', 0, chunk)
-      if #page > 0 then parts[#parts + 1] = {key = key, page = page, head = 1, score = tonumber(page[2])} end
-    end
+  local parts = {} -- per partition: name, page (id, score, id, score...), head (index of its next id), score of the head
+  for _, p in ipairs(partitions(k_avail, section, level, max_price)) do
+    local page = partition_page(k_avail, p.name, nil, chunk)
+    if #page > 0 then parts[#parts + 1] = {name = p.name, page = page, head = 1, score = tonumber(page[2])} end
   end
   local ids, scores = {}, {}
   local run_start, run = 1, nil
@@ -183,7 +251,7 @@ local function pick_best(k_avail, quantity, max_score, section, level)
     -- advance this partition: the next entry of its page, or its next page (after the score just taken)
     local h = best.head + 2
     if best.page[h] == nil and #best.page == 2 * chunk and #ids < window then
-      best.page = redis.call('ZRANGEBYSCORE', best.key, '(' .. best.page[h - 1], max_score, 'WITHSCORES', 'LIMIT', 0, chunk)
+      best.page = partition_page(k_avail, best.name, best.page[h - 1], chunk)
       h = 1
     end
     best.head = h

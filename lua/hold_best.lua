@@ -1,11 +1,11 @@
 -- hold_best.lua: begin a transaction holding the best available tickets, picked and locked in one step.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions, see _prelude.lua)   KEYS[4] holds zset   KEYS[5] sold hash
 -- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
 -- KEYS[8] outbox stream (unused here)
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
--- ARGV[9] quantity   ARGV[10] max score, exclusive ('+inf' = no price limit)   ARGV[11] section ('' = any)
+-- ARGV[9] quantity   ARGV[10] max price in cents, inclusive ('' = no price limit)   ARGV[11] section ('' = any)
 -- ARGV[12] price level ('' = any)
 -- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
 -- this client (a re-sent command); {-10} it exists for another client;

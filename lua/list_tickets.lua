@@ -11,12 +11,12 @@ reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
 local state, limit, cursor = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local ids, next_cursor = {}, ''
 if state == 'available' then
-  local min = '-inf'
-  if cursor ~= '' then min = '(' .. cursor end
+  local after = nil -- kept a string: Lua prints numbers with 14 digits, scores need up to 16
+  if tonumber(cursor) then after = cursor end
   -- the next `limit` by score over every partition: the first `limit` of each, merged
   local merged = {}
-  for _, part in ipairs(redis.call('SMEMBERS', k_avail)) do
-    local page = redis.call('ZRANGEBYSCORE', k_avail .. ':' .. part, min, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  for _, part in ipairs(partitions(k_avail, '', '', '')) do
+    local page = partition_page(k_avail, part.name, after, limit)
     for i = 1, #page, 2 do merged[#merged + 1] = {page[i], tonumber(page[i + 1]), page[i + 1]} end
   end
   table.sort(merged, function(a, b) return a[2] < b[2] end)

@@ -55,7 +55,7 @@ for i = 2, #ARGV, 7 do
     if old then
       updated = updated + 1
       -- keep a free ticket's place in the available index in step with its (maybe new) price and partition
-      if redis.call('ZSCORE', k_avail .. ':' .. partition_of(old), tid) then
+      if avail_has(k_avail, tid, old) then
         avail_remove(k_avail, tid, old)
         avail_add(k_avail, tid, rec)
       end

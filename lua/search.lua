@@ -1,6 +1,6 @@
 -- search.lua: the best available tickets of a performance, locking nothing (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- ARGV[1] quantity   ARGV[2] max score, exclusive ('+inf' = no price limit)   ARGV[3] section ('' = any)
+-- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions, see _prelude.lua)   KEYS[4] holds zset   KEYS[5] sold hash
+-- ARGV[1] quantity   ARGV[2] max price in cents, inclusive ('' = no price limit)   ARGV[3] section ('' = any)
 -- ARGV[4] price level ('' = any)
 -- Returns {-2} unknown performance; {-20, available} fewer than quantity match; else {1, id, record, id, record...}
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -7,7 +7,7 @@ import { jest } from '@jest/globals';
 import { outboxGroup, performanceKeys } from '../src/redis/keys';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { availableScore, createPerformance, KEYS, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { availableScore, createPerformance, KEYS, putBackAvailable, startTestApp, startTestWriter, type TestApp } from './support/app';
 import {
   ensureGroup,
   listen,
@@ -142,10 +142,7 @@ test('a second sale of a sold ticket (Redis lost the sale) is refused by the doc
 
   // Redis loses the sale of x: no longer sold, back in the available index as the scripts put it
   await t.redis.hdel(k.sold, x);
-  const rec = (await t.redis.hget(k.tickets, x))?.split('|') ?? []; // ord|price|section|row|seat|price_level
-  const partition = `${rec[2]}|${rec[5]}`;
-  await t.redis.sadd(k.available, partition);
-  await t.redis.zadd(`${k.available}:${partition}`, score as number, x);
+  await putBackAvailable(t.redis, perf.id, x, score as number);
   expect(await availableScore(t.redis, perf.id, x)).toBe(score);
 
   // so the API sells it again, to another order

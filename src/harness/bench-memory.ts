@@ -1,7 +1,7 @@
 // Redis memory for the benchmark: INFO memory deltas around a load or a set of holds on a quiet Redis, and a
 // breakdown by kind of key (MEMORY USAGE) that shows what dominates.
 import type { Redis } from 'ioredis';
-import { performanceKeys, transactionIndexKey, transactionKey } from '../redis/keys';
+import { availableChunkKey, availableCountKey, availablePartitionKey, performanceKeys, transactionIndexKey, transactionKey } from '../redis/keys';
 
 const TICKET_INDEX_BUCKETS = 65536; // src/redis/keys.ts spreads ticket -> performance over this many hashes
 
@@ -61,16 +61,29 @@ export function ticketIndexBytes(redis: Redis): Promise<number> {
   );
 }
 
-/** The performance's own keys that hold inventory: settings, tickets hash, partition set and every partition. */
+/**
+ * The performance's own keys that hold inventory: settings, tickets hash, and the available index (partition set,
+ * count, every partition's chunk list and every chunk).
+ */
 export async function inventoryBytes(redis: Redis, performanceId: string) {
   const k = performanceKeys(performanceId);
-  const partitions = (await redis.smembers(k.available)).map((p) => `${k.available}:${p}`);
+  const partitions = await redis.smembers(k.available);
+  const chunkKeys: string[] = [];
+  for (const p of partitions) {
+    for (const chunk of await redis.zrange(availablePartitionKey(performanceId, p), "0", "-1")) {
+      chunkKeys.push(availableChunkKey(performanceId, p, Number(chunk)));
+    }
+  }
   return {
     performance: await keyBytes(redis, k.performance),
     tickets: await keyBytes(redis, k.tickets),
-    partitionSet: await keyBytes(redis, k.available),
-    partitions: await sumKeyBytes(redis, partitions),
+    partitionSet:
+      (await keyBytes(redis, k.available)) +
+      (await keyBytes(redis, availableCountKey(performanceId))) +
+      (await sumKeyBytes(redis, partitions.map((p) => availablePartitionKey(performanceId, p)))),
+    partitions: await sumKeyBytes(redis, chunkKeys),
     partitionCount: partitions.length,
+    chunkCount: chunkKeys.length,
     holds: await keyBytes(redis, k.holds),
   };
 }

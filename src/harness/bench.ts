@@ -518,7 +518,7 @@ async function measureAvailable(redis: Redis, admin: Api, performanceId: string,
   const listed = parts.tickets + parts.partitions + parts.partitionSet + parts.performance + index;
   return memoryResult(n, before, after, keysBefore, keysAfter, {
     'tickets hash': parts.tickets / n,
-    [`available index (${parts.partitionCount} partition zsets)`]: (parts.partitions + parts.partitionSet) / n,
+    [`available index (${parts.partitionCount} partitions, ${parts.chunkCount} chunk zsets)`]: (parts.partitions + parts.partitionSet) / n,
     'ticket → performance index': index / n,
     'performance hash': parts.performance / n,
     other: (delta - listed) / n,

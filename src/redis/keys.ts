@@ -10,7 +10,7 @@ export function performanceKeys(performanceId: string) {
   return {
     performance: `${t}:perf`, // hash: settings, code, next_ord, order_seq, created_at, updated_at
     tickets: `${t}:tickets`, // hash: ticket id -> "ord|price|section|row|seat|price_level"
-    available: `${t}:avail`, // set of partition names "section|price_level" (see availablePartitionKey)
+    available: `${t}:avail`, // set of partition names "section|price_level|price" (see availableChunkKey)
     holds: `${t}:holds`, // zset: locked ticket id by lock expiry (ms)
     sold: `${t}:sold`, // hash: ticket id -> "order_number|transaction_id"
     lockPrefix: `${t}:lock:`, // string per locked ticket: transaction id, PX TTL = the hold
@@ -20,9 +20,23 @@ export function performanceKeys(performanceId: string) {
   };
 }
 
-/** zset of a performance's available tickets of one section and price level, by price * 2^22 + ord. */
-export const availablePartitionKey = (performanceId: string, section: string, priceLevel: string) =>
-  `${performanceKeys(performanceId).available}:${section}|${priceLevel}`;
+/**
+ * The available index (built by lua/_prelude.lua, which documents it): partition "section|price_level|price" of a
+ * performance is a zset of its non-empty chunk numbers, and chunk floor(ord / 128) of it a small zset of available
+ * ticket ids by price * 2^22 + ord. `<available>:n` counts the available tickets.
+ */
+export const availablePartitionKey = (performanceId: string, partition: string) =>
+  `${performanceKeys(performanceId).available}:${partition}`;
+export const availableChunkKey = (performanceId: string, partition: string, chunk: number) =>
+  `${availablePartitionKey(performanceId, partition)}#${chunk}`;
+export const availableCountKey = (performanceId: string) => `${performanceKeys(performanceId).available}:n`;
+/** Ords per chunk of the available index (lua/_prelude.lua's CHUNK). */
+export const AVAILABLE_CHUNK = 128;
+/** The available-index partition and chunk of a ticket record "ord|price|section|row|seat|price_level". */
+export function availableSlotOf(record: string): { partition: string; chunk: number } {
+  const [ord = '0', price = '', section = '', , , level = ''] = record.split('|');
+  return { partition: `${section}|${level}|${price}`, chunk: Math.floor(Number(ord) / AVAILABLE_CHUNK) };
+}
 
 export const transactionKey = (performanceId: string, transactionId: string) =>
   `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;

@@ -28,8 +28,6 @@ import type { PerformanceDoc, TicketDoc } from '../domain/documents';
 import { formatRecord, parseRecord, parseTicketDoc, parseTicketStates, parseTransaction } from './records';
 import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
 
-const ORD_SPAN = 2 ** 22;
-
 /** Failures that mean "Redis is not answering now" rather than a bug in tixlock. */
 const TRANSIENT =
   /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM)|Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|connect/;
@@ -242,9 +240,7 @@ export class RedisLockStore implements LockStore {
   }
 
   private bestArgs(query: BestAvailableQuery): ScriptArg[] {
-    // Scores are price * 2^22 + ord, so "price <= max" is "score < (max + 1) * 2^22".
-    const maxScore = query.max_price === undefined ? '+inf' : `(${(query.max_price + 1) * ORD_SPAN}`;
-    return [query.quantity, maxScore, query.section ?? '', query.price_level ?? ''];
+    return [query.quantity, query.max_price ?? '', query.section ?? '', query.price_level ?? ''];
   }
 
   async search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]> {

@@ -15,7 +15,7 @@ import { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger } from '../../src/logger';
 import { connectRedis } from '../../src/redis/connection';
-import { availablePartitionKey, performanceKeys } from '../../src/redis/keys';
+import { availableChunkKey, availableCountKey, availablePartitionKey, availableSlotOf, performanceKeys } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
 
 export const KEYS = {
@@ -162,11 +162,22 @@ export async function putPerformance(
   return res.body.performance;
 }
 
-/** A ticket's score in the available index (its section/price-level partition), or null when not available. */
+/** Puts a ticket back into the available index the way the scripts do (for tests that simulate lost state). */
+export async function putBackAvailable(redis: Redis, performanceId: string, ticketId: string, score: number): Promise<void> {
+  const rec = await redis.hget(performanceKeys(performanceId).tickets, ticketId);
+  if (rec === null) throw new Error(`putBackAvailable: no ticket ${ticketId}`);
+  const { partition, chunk } = availableSlotOf(rec);
+  const added = await redis.zadd(availableChunkKey(performanceId, partition, chunk), score, ticketId);
+  if (added === 1) await redis.incr(availableCountKey(performanceId));
+  await redis.zadd(availablePartitionKey(performanceId, partition), chunk, String(chunk));
+  await redis.sadd(performanceKeys(performanceId).available, partition);
+}
+
+/** A ticket's score in the available index (its partition's chunk), or null when not available. */
 export async function availableScore(redis: Redis, performanceId: string, ticketId: string): Promise<number | null> {
   const rec = await redis.hget(performanceKeys(performanceId).tickets, ticketId);
   if (rec === null) return null;
-  const f = rec.split('|');
-  const score = await redis.zscore(availablePartitionKey(performanceId, f[2] ?? '', f[5] ?? ''), ticketId);
+  const slot = availableSlotOf(rec);
+  const score = await redis.zscore(availableChunkKey(performanceId, slot.partition, slot.chunk), ticketId);
   return score === null ? null : Number(score);
 }
