@@ -279,13 +279,45 @@ local function hold_settings(k_perf, requested_hold, default_hold, default_max)
   return hold, tonumber(f[2]) or tonumber(default_max)
 end
 
+-- Per-buyer limit. A buyer's zset (a key of the performance's slot, named by src/redis/keys.ts; its name is kept in
+-- the transaction record's `buyer` field) holds the tickets the buyer has locked, by lock expiry (ms); entries
+-- past their expiry no longer count.
+-- Returns {-40, limit, locked} when `adding` more tickets would take the buyer over limit, else nil.
+local function buyer_check(k_buyer, limit, adding, now)
+  limit = tonumber(limit)
+  if k_buyer == '' or limit == 0 then return nil end
+  redis.call('ZREMRANGEBYSCORE', k_buyer, '-inf', '(' .. now)
+  local locked = redis.call('ZCARD', k_buyer)
+  if locked + adding > limit then return {-40, limit, locked} end
+  return nil
+end
+
+-- Counts ids as locked by the transaction's buyer until expires (nothing when the transaction has no buyer).
+local function buyer_track(k_tx, ids, expires)
+  local k_buyer = redis.call('HGET', k_tx, 'buyer')
+  if not k_buyer or k_buyer == '' then return end
+  for _, tid in ipairs(ids) do redis.call('ZADD', k_buyer, expires, tid) end
+  local last = redis.call('ZRANGE', k_buyer, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', k_buyer, last[2]) -- the zset goes when its last lock would have
+end
+
+-- The transaction's buyer no longer has ids locked (released or sold).
+local function buyer_forget(k_tx, ids)
+  local k_buyer = redis.call('HGET', k_tx, 'buyer')
+  if not k_buyer or k_buyer == '' or #ids == 0 then return end
+  redis.call('ZREM', k_buyer, unpack(ids))
+end
+
 -- Locks ids for txid and writes the transaction record (status open); the record outlives the longest hold.
-local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms)
+-- k_buyer: the buyer's zset ('' = no buyer given).
+local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms, k_buyer)
   local expires = now + hold * 1000
   lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
   redis.call('HSET', k_tx, 'status', 'open', 'client', client, 'ip', ip, 'created_at', now,
-    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','))
+    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','),
+    'buyer', k_buyer)
   redis.call('PEXPIRE', k_tx, ttl_ms)
+  buyer_track(k_tx, ids, expires)
 end
 
 -- Loads a transaction for checkout, complete or release. Returns status, ticket ids; or nil and an error

@@ -49,6 +49,7 @@ for i, tid in ipairs(ids) do
   redis.call('ZREM', k_holds, tid)
   avail_remove(k_avail, tid, recs[i])
 end
+buyer_forget(k_tx, ids)
 redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now,
   'customer', ARGV[6], 'payment_reference', ARGV[7])
 redis.call('PEXPIRE', k_tx, tonumber(ARGV[5]))

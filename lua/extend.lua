@@ -25,6 +25,7 @@ local taken = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[6])) end
 
 lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
+buyer_track(k_tx, ids, expires)
 redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires)
 redis.call('PEXPIRE', k_tx, tonumber(ARGV[7]))
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -5,10 +5,11 @@
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
--- ARGV[9..] ticket ids (distinct)
+-- ARGV[9] the buyer's zset (a key of this performance's slot; '' = no buyer given)
+-- ARGV[10] tickets a buyer may have locked at once (0 = no limit)   ARGV[11..] ticket ids (distinct)
 -- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
 -- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
--- {-4, max tickets per transaction}.
+-- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
@@ -20,7 +21,7 @@ if redis.call('EXISTS', k_tx) == 1 then
 end
 
 local ids = {}
-for i = 9, #ARGV do ids[#ids + 1] = ARGV[i] end
+for i = 11, #ARGV do ids[#ids + 1] = ARGV[i] end
 local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if #ids > max_tickets then return {-4, max_tickets} end
 
@@ -32,6 +33,8 @@ if #missing > 1 then return missing end
 
 local taken = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then table.insert(taken, 1, -1); return taken end
+local over = buyer_check(ARGV[9], ARGV[10], #ids, now)
+if over then return over end
 
-open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
+open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

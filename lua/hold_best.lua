@@ -5,11 +5,14 @@
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
--- ARGV[9] quantity   ARGV[10] max price in cents, inclusive ('' = no price limit)   ARGV[11] section ('' = any)
--- ARGV[12] price level ('' = any)
+-- ARGV[9] the buyer's zset (a key of this performance's slot; '' = no buyer given)
+-- ARGV[10] tickets a buyer may have locked at once (0 = no limit)
+-- ARGV[11] quantity   ARGV[12] max price in cents, inclusive ('' = no price limit)   ARGV[13] section ('' = any)
+-- ARGV[14] price level ('' = any)
 -- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
 -- this client (a re-sent command); {-10} it exists for another client;
--- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match.
+-- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;
+-- {-40, buyer limit, tickets the buyer has locked} over the buyer limit.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
@@ -21,13 +24,15 @@ if redis.call('EXISTS', k_tx) == 1 then
 end
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 
-local quantity = tonumber(ARGV[9])
+local quantity = tonumber(ARGV[11])
 local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if quantity > max_tickets then return {-4, max_tickets} end
+local over = buyer_check(ARGV[9], ARGV[10], quantity, now)
+if over then return over end
 
 reclaim(k_holds, k_avail, k_tickets, k_sold, now)
-local ids, seen = pick_best(k_avail, quantity, ARGV[10], ARGV[11], ARGV[12])
+local ids, seen = pick_best(k_avail, quantity, ARGV[12], ARGV[13], ARGV[14])
 if #ids < quantity then return {-20, seen} end
 
-open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]))
+open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)

@@ -13,8 +13,10 @@ local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')
 if not status then return ids end
 if status == 'complete' then return {-12, status} end
 if status ~= 'released' then
+  local unlocked = {}
   for _, tid in ipairs(ids) do
     if redis.call('GET', lock_prefix .. tid) == txid then
+      unlocked[#unlocked + 1] = tid
       redis.call('DEL', lock_prefix .. tid)
       redis.call('ZREM', k_holds, tid)
       if redis.call('HEXISTS', k_sold, tid) == 0 then
@@ -22,6 +24,7 @@ if status ~= 'released' then
       end
     end
   end
+  buyer_forget(k_tx, unlocked)
   redis.call('HSET', k_tx, 'status', 'released', 'released_at', now)
   redis.call('PEXPIRE', k_tx, tonumber(ARGV[4]))
 end

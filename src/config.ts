@@ -69,6 +69,20 @@ const trustProxy = z
     return list;
   });
 
+/** Origins allowed to call the API from a browser: a comma list of http(s) origins; unset = CORS off. */
+const corsOrigins = z
+  .string()
+  .optional()
+  .transform((raw, ctx): string[] => {
+    const list = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = list.find((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma list of origins like https://shop.example (not ${bad})` });
+      return z.NEVER;
+    }
+    return list;
+  });
+
 const schema = z
   .object({
     NODE_ENV: z.string().optional().transform((v) => v ?? 'development'),
@@ -87,6 +101,11 @@ const schema = z
     MAX_TICKETS_PER_TRANSACTION: int(10, 1, 1000),
     RECORD_RETENTION_SECONDS: int(86400, 60, 30 * 86400),
     TRUST_PROXY: trustProxy,
+    CORS_ORIGINS: corsOrigins,
+    BUYER_MAX_TICKETS: int(10, 0, 100000),
+    HOLD_RATE_LIMIT: int(0, 0, 1000000),
+    HOLD_RATE_WINDOW_SECONDS: int(1, 1, 86400),
+    IDEMPOTENCY_TTL_SECONDS: int(86400, 60, 30 * 86400),
     TIXLOCK_API_KEYS: keyList,
     TIXLOCK_ADMIN_KEYS: keyList,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).optional(),
@@ -124,11 +143,24 @@ export interface Config {
   readonly maxTicketsPerTransaction: number;
   readonly recordRetentionSeconds: number;
   readonly trustProxy: boolean | number | readonly string[];
+  /** browser origins allowed by CORS; empty = CORS off */
+  readonly corsOrigins: readonly string[];
+  readonly limits: LimitsConfig;
   readonly apiKeys: readonly { name: string; key: string }[];
   readonly adminKeys: readonly { name: string; key: string }[];
   readonly logLevel: string;
   readonly documentStoreUrl: string | undefined;
   readonly writer: WriterConfig;
+}
+
+export interface LimitsConfig {
+  /** tickets one buyer may have locked at once per performance; 0 = no limit */
+  readonly buyerMaxTickets: number;
+  /** holds (POST /transaction) per client key per window; 0 = no rate limit */
+  readonly holdRateLimit: number;
+  readonly holdRateWindowSeconds: number;
+  /** how long an Idempotency-Key's answer is kept */
+  readonly idempotencyTtlSeconds: number;
 }
 
 export interface WriterConfig {
@@ -172,6 +204,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTicketsPerTransaction: c.MAX_TICKETS_PER_TRANSACTION,
     recordRetentionSeconds: c.RECORD_RETENTION_SECONDS,
     trustProxy: Object.freeze(c.TRUST_PROXY),
+    corsOrigins: Object.freeze(c.CORS_ORIGINS),
+    limits: Object.freeze({
+      buyerMaxTickets: c.BUYER_MAX_TICKETS,
+      holdRateLimit: c.HOLD_RATE_LIMIT,
+      holdRateWindowSeconds: c.HOLD_RATE_WINDOW_SECONDS,
+      idempotencyTtlSeconds: c.IDEMPOTENCY_TTL_SECONDS,
+    }),
     apiKeys: Object.freeze(c.TIXLOCK_API_KEYS),
     adminKeys: Object.freeze(c.TIXLOCK_ADMIN_KEYS),
     logLevel: c.LOG_LEVEL ?? (c.NODE_ENV === 'test' ? 'silent' : 'info'),

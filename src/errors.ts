@@ -1,6 +1,9 @@
 // Domain errors with a stable `code`; the HTTP layer alone maps codes to statuses.
 
 export class AppError extends Error {
+  /** seconds after which a retry may succeed (sent as Retry-After) */
+  retryAfterSeconds: number | undefined;
+
   constructor(
     readonly code: string,
     message: string,
@@ -42,6 +45,14 @@ export class Forbidden extends AppError {
 export class Unavailable extends AppError {
   constructor(message = 'A backing service is unavailable; retry shortly.') {
     super('UNAVAILABLE', message);
+  }
+}
+
+/** Too many requests of one kind from one client key; retry after the given seconds. */
+export class RateLimited extends AppError {
+  constructor(retryAfterSeconds: number, message: string) {
+    super('RATE_LIMITED', message, { retry_after_seconds: retryAfterSeconds });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -18,6 +18,8 @@ import { createApp } from './http/app';
 import type { Logger } from './logger';
 import { connectRedis } from './redis/connection';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
+import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
+import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore } from './redis/lock-store';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
@@ -29,7 +31,28 @@ export function domainSettings(config: Config): DomainSettings {
     maxHoldSeconds: config.maxHoldSeconds,
     maxTicketsPerTransaction: config.maxTicketsPerTransaction,
     recordRetentionSeconds: config.recordRetentionSeconds,
+    buyerMaxTickets: config.limits.buyerMaxTickets,
   };
+}
+
+/** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
+export function createApi(config: Config, redis: Redis, documents: DocumentStore, logger: Logger, keys: KeyRing) {
+  const settings = domainSettings(config);
+  const store = new RedisLockStore(redis, settings);
+  const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
+  const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
+  const app = createApp({
+    transactions: new TransactionService(store, settings, holdRate),
+    inventory: new InventoryService(store, documents, settings),
+    orders: new OrderService(documents),
+    keys,
+    logger,
+    readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
+    trustProxy: config.trustProxy,
+    corsOrigins: config.corsOrigins,
+    idempotency: { store: new RedisIdempotencyStore(redis), ttlSeconds: idempotencyTtlSeconds },
+  });
+  return { app, store };
 }
 
 /** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
@@ -104,16 +127,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const writer = roles.writer ? await startWriter(config, logger, redis, documents) : undefined;
   let server: http.Server | undefined;
   if (roles.api && keys) {
-    const store = new RedisLockStore(redis, domainSettings(config));
-    const app = createApp({
-      transactions: new TransactionService(store, domainSettings(config)),
-      inventory: new InventoryService(store, documents, domainSettings(config)),
-      orders: new OrderService(documents),
-      keys: new KeyRing(keys.clients, keys.admins),
-      logger,
-      readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
-      trustProxy: config.trustProxy,
-    });
+    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins));
     const listening = http.createServer(app);
     server = listening;
     await new Promise<void>((resolve, reject) => {

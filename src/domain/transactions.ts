@@ -1,13 +1,15 @@
 // Transaction use cases: begin (hold), checkout (extend), complete, release and read.
 import { randomUUID } from 'node:crypto';
 import { InvalidRequest, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
-import type { BestAvailableQuery, Caller, Completion, DomainSettings, LockStore, TransactionState } from './types';
+import type { BestAvailableQuery, Buyer, Caller, Completion, DomainSettings, HoldRateLimiter, LockStore, TransactionState } from './types';
 import { transactionView, type TransactionView } from './views';
 
 export interface BeginRequest {
   tickets?: string[];
   best?: BestAvailableQuery & { performance_id: string };
   hold_seconds?: number;
+  /** counts the tickets against this buyer's limit */
+  buyer?: Buyer;
 }
 
 export interface UpdateRequest {
@@ -22,13 +24,18 @@ export class TransactionService {
   constructor(
     private readonly store: LockStore,
     private readonly settings: DomainSettings,
+    private readonly holdRate: HoldRateLimiter = { consume: async () => undefined },
   ) {}
 
-  /** Locks the tickets (given ids, or the best available) all-or-nothing and opens a transaction. */
+  /**
+   * Locks the tickets (given ids, or the best available) all-or-nothing and opens a transaction. Every attempt
+   * counts against the client's hold rate, a refused one too (bots probing for free seats are the point).
+   */
   async begin(caller: Caller, req: BeginRequest): Promise<TransactionView> {
     this.checkHoldSeconds(req.hold_seconds);
+    await this.holdRate.consume(caller.name);
     const transactionId = randomUUID();
-    const options = (performanceId: string) => ({ transactionId, performanceId, caller, holdSeconds: req.hold_seconds });
+    const options = (performanceId: string) => ({ transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer });
     if (req.best) {
       return transactionView(await this.store.holdBest(options(req.best.performance_id), req.best), caller);
     }

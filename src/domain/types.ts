@@ -85,6 +85,18 @@ export interface HoldOptions {
   performanceId: string;
   caller: Caller;
   holdSeconds: number | undefined; // undefined = the performance's or the configured default
+  /** who buys, for the per-buyer limit (id, else email); undefined = no buyer given */
+  buyer?: Buyer | undefined;
+}
+
+export interface Buyer {
+  id?: string | undefined;
+  email?: string | undefined;
+}
+
+/** Rate of holds per client key: consume() throws RateLimited when the client is over its limit. */
+export interface HoldRateLimiter {
+  consume(client: string): Promise<void>;
 }
 
 export interface Access {
@@ -147,4 +159,6 @@ export interface DomainSettings {
   maxHoldSeconds: number;
   maxTicketsPerTransaction: number;
   recordRetentionSeconds: number;
+  /** tickets one buyer may have locked at once per performance; 0 = no limit */
+  buyerMaxTickets: number;
 }

@@ -1,5 +1,7 @@
 // createApp(deps): the Express application. Wiring only; use cases come in through deps.
+import cors from 'cors';
 import express from 'express';
+import helmet from 'helmet';
 import { AppError, Unavailable } from '../errors';
 import type { InventoryService } from '../domain/inventory';
 import type { OrderService } from '../domain/orders';
@@ -10,7 +12,7 @@ import { errorHandler } from './errors';
 import { requestId, requestLog } from './middleware';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
-import { transactionRoutes } from './routes/transactions';
+import { transactionRoutes, type IdempotencySettings } from './routes/transactions';
 
 export interface AppDeps {
   transactions: TransactionService;
@@ -21,6 +23,9 @@ export interface AppDeps {
   /** Each resolves when its backing service answers (Redis, the document store). */
   readinessChecks: Record<string, () => Promise<void>>;
   trustProxy: boolean | number | readonly string[];
+  /** browser origins CORS allows; empty = no CORS headers at all */
+  corsOrigins: readonly string[];
+  idempotency: IdempotencySettings;
 }
 
 const READY_TIMEOUT_MS = 1000;
@@ -33,6 +38,17 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(requestId);
   app.use(requestLog(deps.logger));
+  app.use(helmet()); // security headers on every answer, errors included
+  if (deps.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: [...deps.corsOrigins],
+        allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-API-Key', 'X-ATHENA-Key', 'X-Request-Id'],
+        exposedHeaders: ['Transaction-Status', 'Lock-Expires', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed'],
+        maxAge: 600,
+      }),
+    );
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'OK' });
@@ -55,7 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(authenticate(deps.keys));
-  app.use(transactionRoutes(deps.transactions));
+  app.use(transactionRoutes(deps.transactions, deps.idempotency));
   app.use(inventoryRoutes(deps.inventory));
   app.use(orderRoutes(deps.orders));
   app.use(() => {

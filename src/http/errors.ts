@@ -21,6 +21,10 @@ const STATUS: Record<string, number> = {
   TICKET_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  BUYER_LIMIT: 429,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -37,7 +41,8 @@ const BODY_ERRORS: Record<string, [string, string]> = {
 
 export function sendError(res: Response, err: AppError) {
   const status = STATUS[err.code] ?? 500;
-  if (status === 503) res.set('Retry-After', '1');
+  const retryAfter = err.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
+  if (retryAfter !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
   res.status(status).json({
     status: 'ERROR',
     error: { code: err.code, message: err.message, request_id: res.locals.requestId, ...err.details },

@@ -12,6 +12,7 @@ export const SCRIPT_CODES = {
   HOLD_LIMIT_REACHED: -13,
   NOT_ENOUGH_TICKETS: -20,
   INVENTORY_FULL: -30,
+  BUYER_LIMIT: -40,
 } as const;
 
 const pairs = (rest: ScriptReply) => {
@@ -44,6 +45,11 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
     }),
   [SCRIPT_CODES.NOT_ENOUGH_TICKETS]: (rest) =>
     new Conflict('NOT_ENOUGH_TICKETS', 'Not enough tickets are available.', { available: Number(rest[0]) }),
+  [SCRIPT_CODES.BUYER_LIMIT]: (rest) =>
+    new AppError('BUYER_LIMIT', `This buyer may have at most ${String(rest[0])} tickets locked at once in this performance.`, {
+      limit: Number(rest[0]),
+      locked: Number(rest[1]),
+    }),
   [SCRIPT_CODES.INVENTORY_FULL]: (rest) =>
     new InvalidRequest(
       [{ path: 'tickets', message: `a performance holds at most ${String(rest[0])} tickets` }],

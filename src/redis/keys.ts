@@ -1,5 +1,6 @@
 // Every Redis key name tixlock uses. Keys of one performance share the hash tag {p:<id>}, so each script runs
 // in one Redis Cluster slot; the few global keys are read or written outside scripts.
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const tag = (performanceId: string) => `tix:{p:${performanceId}}`;
@@ -38,6 +39,16 @@ export function availableSlotOf(record: string): { partition: string; chunk: num
   return { partition: `${section}|${level}|${price}`, chunk: Math.floor(Number(ord) / AVAILABLE_CHUNK) };
 }
 
+/**
+ * zset of the tickets one buyer has locked in a performance, by lock expiry (ms): the per-buyer limit. The buyer is
+ * its id, else its lower-cased email; hashed, so no buyer-supplied text becomes part of a key name.
+ */
+export function buyerKey(performanceId: string, buyer: { id?: string | undefined; email?: string | undefined }): string | undefined {
+  const identity = buyer.id !== undefined ? `id:${buyer.id}` : buyer.email !== undefined ? `email:${buyer.email.toLowerCase()}` : undefined;
+  if (identity === undefined) return undefined;
+  return `${tag(performanceId)}:buyer:${createHash('sha256').update(identity).digest('hex').slice(0, 32)}`;
+}
+
 export const transactionKey = (performanceId: string, transactionId: string) =>
   `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;
 
@@ -50,6 +61,13 @@ const TICKET_INDEX_BUCKETS = 65536;
  * the index at a few dozen bytes per ticket). A ticket id belongs to one performance forever.
  */
 export const ticketIndexKey = (ticketId: string) => `tix:tp:${crc32(ticketId) % TICKET_INDEX_BUCKETS}`;
+
+/** Global: prefix of the hold rate limiter's counters, one per client key name (rate-limiter-flexible adds ':<client>'). */
+export const holdRateKeyPrefix = 'tix:rl:hold';
+
+/** Global: the remembered answer to one Idempotency-Key of one client (the key is hashed: any text is allowed). */
+export const idempotencyKey = (client: string, key: string) =>
+  `tix:idem:${client}:${createHash('sha256').update(key).digest('hex')}`;
 
 /** Global: counter that numbers performances (the prefix of their order numbers). */
 export const performanceSequenceKey = 'tix:perf-seq';

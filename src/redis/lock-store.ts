@@ -1,6 +1,6 @@
 // The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
 import type { Redis } from 'ioredis';
-import { AppError, Unavailable } from '../errors';
+import { AppError } from '../errors';
 import type {
   Access,
   BestAvailableQuery,
@@ -16,6 +16,7 @@ import type {
   TransactionState,
 } from '../domain/types';
 import { checkReply } from './codes';
+import { guarded } from './failures';
 import {
   performanceKeys,
   performanceSequenceKey,
@@ -23,29 +24,11 @@ import {
   ticketIndexKey,
   transactionIndexKey,
   transactionKey,
+  buyerKey,
 } from './keys';
 import type { PerformanceDoc, TicketDoc } from '../domain/documents';
 import { formatRecord, parseRecord, parseTicketDoc, parseTicketStates, parseTransaction } from './records';
 import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
-
-/** Failures that mean "Redis is not answering now" rather than a bug in tixlock. */
-const TRANSIENT =
-  /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM)|Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|connect/;
-
-/** Maps a failure to talk to Redis to Unavailable (503); domain errors and bugs pass through. */
-function toStoreError(err: unknown): unknown {
-  if (err instanceof AppError) return err;
-  const message = (err as Error)?.message ?? '';
-  return TRANSIENT.test(message) ? new Unavailable('Redis is unavailable; retry shortly.') : err;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toStoreError(err);
-  }
-}
 
 /** A bounded in-process map for facts that never change (ticket -> performance, transaction -> performance). */
 class ImmutableCache {
@@ -302,6 +285,8 @@ export class RedisLockStore implements LockStore {
       this.settings.lockTtlSeconds,
       this.settings.maxTicketsPerTransaction,
       this.openRecordTtlMs,
+      (o.buyer && buyerKey(o.performanceId, o.buyer)) ?? '',
+      this.settings.buyerMaxTickets,
     ];
   }
 

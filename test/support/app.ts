@@ -2,18 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { domainSettings } from '../../src/service';
+import { createApi } from '../../src/service';
 import Redlock from 'redlock';
 import { loadConfig, type Config, type WriterConfig } from '../../src/config';
 import type { DocumentStore } from '../../src/domain/documents';
-import { OrderService } from '../../src/domain/orders';
 import { openDocumentStore } from '../../src/store';
 import { OrderWriter } from '../../src/writer/order-writer';
-import { InventoryService } from '../../src/domain/inventory';
-import { TransactionService } from '../../src/domain/transactions';
-import { createApp } from '../../src/http/app';
+import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { connectRedis } from '../../src/redis/connection';
 import { availableChunkKey, availableCountKey, availablePartitionKey, availableSlotOf, performanceKeys } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
@@ -49,21 +46,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, logger: Logger = createLogger('silent')): Promise<TestApp> {
   const config = loadConfig({ ...BASE_ENV, REDIS_URL: testRedisUrl(), ...env });
   const redis = await connectRedis(config.redisUrl as string, { commandTimeoutMs: config.redisCommandTimeoutMs });
-  const store = new RedisLockStore(redis, domainSettings(config));
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
   const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
-  const app = createApp({
-    transactions: new TransactionService(store, domainSettings(config)),
-    inventory: new InventoryService(store, documents, domainSettings(config)),
-    orders: new OrderService(documents),
-    keys: new KeyRing(config.apiKeys, config.adminKeys),
-    logger: createLogger('silent'),
-    readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
-    trustProxy: config.trustProxy,
-  });
+  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys));
   const close = async () => {
     await documents.close();
     await redis.quit();

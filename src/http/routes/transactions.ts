@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { TransactionService } from '../../domain/transactions';
 import type { TransactionView } from '../../domain/views';
 import { caller } from '../auth';
+import { idempotent, type IdempotencyStore } from '../idempotency';
 import { jsonBody } from '../middleware';
 import { beginBody, parse, transactionId, updateBody } from '../schemas';
 
@@ -16,27 +17,35 @@ function send(res: Response, status: number, tx: TransactionView) {
   res.status(status).json({ status: 'OK', ...tx });
 }
 
-export function transactionRoutes(transactions: TransactionService): Router {
+export interface IdempotencySettings {
+  store: IdempotencyStore;
+  ttlSeconds: number;
+}
+
+export function transactionRoutes(transactions: TransactionService, idempotency: IdempotencySettings): Router {
   const router = Router();
   const body = jsonBody(TRANSACTION_BODY_LIMIT);
   const pathId = (req: Request) => parse(transactionId, req.params.id, 'id');
+  const once = (operation: (req: Request) => string) => idempotent(idempotency.store, idempotency.ttlSeconds, operation);
+  const begin = once(() => 'begin');
+  const updateOnce = once((req) => `update ${String(req.params.id)}`); // PUT and POST alike
 
   for (const base of ['/transaction', '/transactions']) {
-    router.post(base, body, async (req, res) => {
+    router.post(base, body, begin, async (req, res) => {
       const b = parse(beginBody, req.body ?? {});
       const best =
         b.performance_id !== undefined && b.quantity !== undefined
           ? { performance_id: b.performance_id, quantity: b.quantity, section: b.section, price_level: b.price_level, max_price: b.max_price }
           : undefined;
-      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds }));
+      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds, buyer: b.buyer }));
     });
 
     const update = async (req: Request, res: Response) => {
       const id = pathId(req);
       send(res, 200, await transactions.update(caller(res), id, parse(updateBody, req.body ?? {})));
     };
-    router.put(`${base}/:id`, body, update);
-    router.post(`${base}/:id`, body, update); // the seed's earlier form
+    router.put(`${base}/:id`, body, updateOnce, update);
+    router.post(`${base}/:id`, body, updateOnce, update); // the seed's earlier form
 
     const read = async (req: Request, res: Response) => send(res, 200, await transactions.get(caller(res), pathId(req)));
     router.get(`${base}/:id`, read);

@@ -1,0 +1,97 @@
+// Idempotency-Key on the transaction writes: a retry with the same key and body gets the first answer again
+// instead of doing the work twice. Answers live in a store shared by every API replica (Redis).
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { AppError, InvalidRequest } from '../errors';
+import { caller } from './auth';
+
+export interface StoredAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** What the store knows of one client's key: nothing yet (now claimed by the caller), a request at work, an answer. */
+export type Claim =
+  | { kind: 'claimed' }
+  | { kind: 'pending'; fingerprint: string }
+  | { kind: 'done'; fingerprint: string; answer: StoredAnswer };
+
+export interface IdempotencyStore {
+  /** Claims the key for a request with this fingerprint for leaseMs, unless someone holds or answered it. */
+  claim(client: string, key: string, fingerprint: string, leaseMs: number): Promise<Claim>;
+  save(client: string, key: string, fingerprint: string, answer: StoredAnswer, ttlMs: number): Promise<void>;
+  /** Forgets a claim whose request failed in a way a retry may fix. */
+  abandon(client: string, key: string): Promise<void>;
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
+/** A request holds its key at most this long (a crashed replica's claim frees itself). */
+const LEASE_MS = 10_000;
+/** A retry that finds its twin at work waits this long for the twin's answer before a 409. */
+const WAIT_FOR_TWIN_MS = 1_000;
+const POLL_MS = 25;
+/** Headers of a transaction answer that a replay repeats. */
+const REPLAYED_HEADERS = ['transaction-status', 'lock-expires'];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Middleware for one route. operation(req) names what the request does (so POST and PUT aliases of one update
+ * match); the fingerprint is that name plus the parsed body.
+ */
+export function idempotent(store: IdempotencyStore, ttlSeconds: number, operation: (req: Request) => string) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const key = req.get('idempotency-key');
+    if (key === undefined) return next();
+    if (!KEY_PATTERN.test(key)) {
+      throw new InvalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
+    }
+    const client = caller(res).name;
+    const fingerprint = createHash('sha256')
+      .update(`${operation(req)}\n${JSON.stringify(req.body ?? null)}`)
+      .digest('hex');
+
+    let claim = await store.claim(client, key, fingerprint, LEASE_MS);
+    const deadline = Date.now() + WAIT_FOR_TWIN_MS;
+    while (claim.kind === 'pending' && claim.fingerprint === fingerprint && Date.now() < deadline) {
+      await sleep(POLL_MS);
+      claim = await store.claim(client, key, fingerprint, LEASE_MS);
+    }
+    if (claim.kind !== 'claimed' && claim.fingerprint !== fingerprint) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.');
+    }
+    if (claim.kind === 'pending') {
+      throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still at work; retry shortly.');
+    }
+    if (claim.kind === 'done') {
+      res.set(claim.answer.headers);
+      res.set('Idempotent-Replayed', 'true');
+      res.status(claim.answer.status).json(claim.answer.body);
+      return;
+    }
+
+    // Ours: remember the answer as it goes out. 5xx and 429 are not remembered (a retry may succeed).
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const status = res.statusCode;
+      const outcome =
+        status >= 500 || status === 429
+          ? store.abandon(client, key)
+          : store.save(client, key, fingerprint, { status, headers: replayedHeaders(res), body }, ttlSeconds * 1000);
+      // A store that fails now leaves the claim to lapse with its lease; the answer still goes out.
+      outcome.catch(() => undefined);
+      return json(body);
+    };
+    next();
+  };
+}
+
+function replayedHeaders(res: Response): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = res.get(name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
