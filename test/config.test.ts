@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       maxTicketsPerTransaction: 10,
       recordRetentionSeconds: 86400,
       trustProxy: false,
+      corsOrigins: [],
+      limits: { buyerMaxTickets: 10, holdRateLimit: 0, holdRateWindowSeconds: 1, idempotencyTtlSeconds: 86400 },
       apiKeys: [],
       adminKeys: [],
       logLevel: 'info',
@@ -101,6 +103,13 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: 'loopback, 10.0.0.0/33' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.0/255.0.255.0' }, 'TRUST_PROXY'],
+    [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://ok.example, shop.example' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://shop.example/path' }, 'CORS_ORIGINS'],
+    [{ BUYER_MAX_TICKETS: '-1' }, 'BUYER_MAX_TICKETS'],
+    [{ HOLD_RATE_LIMIT: '1.5' }, 'HOLD_RATE_LIMIT'],
+    [{ HOLD_RATE_WINDOW_SECONDS: '0' }, 'HOLD_RATE_WINDOW_SECONDS'],
+    [{ IDEMPOTENCY_TTL_SECONDS: '59' }, 'IDEMPOTENCY_TTL_SECONDS'],
   ])('invalid %j: ConfigError, one line naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -129,6 +138,18 @@ describe('loadConfig', () => {
     const c = loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw });
     expect(c.trustProxy).toEqual(parsed);
     expect(() => express().set('trust proxy', c.trustProxy)).not.toThrow();
+  });
+
+  test('limits and CORS origins are parsed', () => {
+    const c = loadConfig({
+      CORS_ORIGINS: 'https://shop.example, http://localhost:8080',
+      BUYER_MAX_TICKETS: '6',
+      HOLD_RATE_LIMIT: '20',
+      HOLD_RATE_WINDOW_SECONDS: '10',
+      IDEMPOTENCY_TTL_SECONDS: '3600',
+    });
+    expect(c.corsOrigins).toEqual(['https://shop.example', 'http://localhost:8080']);
+    expect(c.limits).toEqual({ buyerMaxTickets: 6, holdRateLimit: 20, holdRateWindowSeconds: 10, idempotencyTtlSeconds: 3600 });
   });
 
   test('the result is frozen', () => {
