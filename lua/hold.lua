@@ -6,14 +6,19 @@
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
 -- ARGV[9] the buyer's zset (a key of this performance's slot; '' = no buyer given)
--- ARGV[10] tickets a buyer may have locked at once (0 = no limit)   ARGV[11..] ticket ids (distinct)
+-- ARGV[10] tickets a buyer may have locked at once (0 = no limit)
+-- ARGV[11] deadline, Redis time ms: a call that runs later does nothing and returns {-50} (0 = none)
+-- ARGV[12..] ticket ids (distinct)
 -- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
 -- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
--- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit.
+-- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit;
+-- {-50} past the deadline (the caller has given up on this call).
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
+local deadline = tonumber(ARGV[11])
+if deadline > 0 and now > deadline then return {-50} end
 if redis.call('EXISTS', k_tx) == 1 then
   -- a re-sent command: the same answer again, but only to the client that began it
   if not may_access(k_tx, ARGV[3], '0') then return {-10} end
@@ -21,7 +26,7 @@ if redis.call('EXISTS', k_tx) == 1 then
 end
 
 local ids = {}
-for i = 11, #ARGV do ids[#ids + 1] = ARGV[i] end
+for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
 local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if #ids > max_tickets then return {-4, max_tickets} end
 

@@ -7,16 +7,20 @@
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
 -- ARGV[9] the buyer's zset (a key of this performance's slot; '' = no buyer given)
 -- ARGV[10] tickets a buyer may have locked at once (0 = no limit)
--- ARGV[11] quantity   ARGV[12] max price in cents, inclusive ('' = no price limit)   ARGV[13] section ('' = any)
--- ARGV[14] price level ('' = any)
+-- ARGV[11] deadline, Redis time ms: a call that runs later does nothing and returns {-50} (0 = none)
+-- ARGV[12] quantity   ARGV[13] max price in cents, inclusive ('' = no price limit)   ARGV[14] section ('' = any)
+-- ARGV[15] price level ('' = any)
 -- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
 -- this client (a re-sent command); {-10} it exists for another client;
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;
--- {-40, buyer limit, tickets the buyer has locked} over the buyer limit.
+-- {-40, buyer limit, tickets the buyer has locked} over the buyer limit; {-50} past the deadline (the caller has
+-- given up on this call).
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
+local deadline = tonumber(ARGV[11])
+if deadline > 0 and now > deadline then return {-50} end
 if redis.call('EXISTS', k_tx) == 1 then
   -- a re-sent command: the same answer again, but only to the client that began it
   if not may_access(k_tx, ARGV[3], '0') then return {-10} end
@@ -24,14 +28,14 @@ if redis.call('EXISTS', k_tx) == 1 then
 end
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 
-local quantity = tonumber(ARGV[11])
+local quantity = tonumber(ARGV[12])
 local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if quantity > max_tickets then return {-4, max_tickets} end
 local over = buyer_check(ARGV[9], ARGV[10], quantity, now)
 if over then return over end
 
 reclaim(k_holds, k_avail, k_tickets, k_sold, now)
-local ids, seen = pick_best(k_avail, quantity, ARGV[12], ARGV[13], ARGV[14])
+local ids, seen = pick_best(k_avail, quantity, ARGV[13], ARGV[14], ARGV[15])
 if #ids < quantity then return {-20, seen} end
 
 open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])

@@ -38,7 +38,7 @@ export function domainSettings(config: Config): DomainSettings {
 /** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
 export function createApi(config: Config, redis: Redis, documents: DocumentStore, logger: Logger, keys: KeyRing) {
   const settings = domainSettings(config);
-  const store = new RedisLockStore(redis, settings);
+  const store = new RedisLockStore(redis, settings, config.redisCommandTimeoutMs);
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({

@@ -4,6 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
 import { performanceKeys, transactionIndexKey, transactionKey } from '../src/redis/keys';
+import { RedisLockStore } from '../src/redis/lock-store';
+import { runScript } from '../src/redis/scripts';
+import { checkReply } from '../src/redis/codes';
+import { domainSettings } from '../src/service';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
 
 const ORD_SPAN = 2 ** 22;
@@ -151,6 +155,41 @@ describe('hold', () => {
     expect((await t.store.performanceInfo(perf))?.counts).toEqual({ total: 6, available: 4, locked: 2, sold: 0 });
   });
 
+});
+
+describe('the hold deadline (a hold that reaches Redis after its caller gave up does nothing)', () => {
+  const txKeys = (perf: string, txid: string) => {
+    const k = performanceKeys(perf);
+    return [k.performance, k.tickets, k.available, k.holds, k.sold, transactionKey(perf, txid), k.lockPrefix, k.outbox];
+  };
+  // ARGV as RedisLockStore sends them: tx id, performance, client, ip, hold s, default hold s, max tickets,
+  // record ttl ms, buyer zset, buyer limit, deadline (Redis ms), then the ids or the best-available query
+  const args = (perf: string, txid: string, deadline: number) => [txid, perf, 'alice', '198.51.100.1', 60, 120, 10, 900_000, '', 0, deadline];
+
+  test('hold and hold_best past their deadline answer {-50} (503 UNAVAILABLE) and change nothing', async () => {
+    const { perf, ids } = await performance(4);
+    const before = await snapshot(perf, ids);
+    const [seconds] = await t.redis.time();
+    const past = Number(seconds) * 1000 - 1;
+    const txid = randomUUID();
+    const late = await runScript(t.redis, 'hold', txKeys(perf, txid), [...args(perf, txid, past), ids[0]!]);
+    expect(late).toEqual([-50]);
+    expect(() => checkReply(late)).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
+    const lateBest = await runScript(t.redis, 'hold_best', txKeys(perf, txid), [...args(perf, txid, past), 2, '', '', '']);
+    expect(lateBest).toEqual([-50]);
+    expect(await t.redis.exists(transactionKey(perf, txid))).toBe(0);
+    expect(await snapshot(perf, ids)).toEqual(before);
+    // in time: works
+    const inTime = await runScript(t.redis, 'hold', txKeys(perf, txid), [...args(perf, txid, past + 60_000), ids[0]!]);
+    expect(inTime[0]).toBe(1);
+  });
+
+  test('a store with a deadline holds as usual while Redis answers in time', async () => {
+    const store = new RedisLockStore(t.redis, domainSettings(t.config), 2000);
+    const { perf, ids } = await performance(4);
+    // the first hold teaches the store the Redis clock; the next ones carry a deadline
+    for (const id of ids) expect((await store.hold(opts(perf), [id])).status).toBe('open');
+  });
 });
 
 describe('hold_best', () => {

@@ -1,5 +1,5 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
-import { AppError, Conflict, InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound } from '../errors';
+import { AppError, Conflict, InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
 import type { ScriptReply } from './scripts';
 
 export const SCRIPT_CODES = {
@@ -13,6 +13,7 @@ export const SCRIPT_CODES = {
   NOT_ENOUGH_TICKETS: -20,
   INVENTORY_FULL: -30,
   BUYER_LIMIT: -40,
+  TOO_LATE: -50,
 } as const;
 
 const pairs = (rest: ScriptReply) => {
@@ -50,6 +51,7 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
       limit: Number(rest[0]),
       locked: Number(rest[1]),
     }),
+  [SCRIPT_CODES.TOO_LATE]: () => new Unavailable('Redis answered too late; nothing was held. Retry shortly.'),
   [SCRIPT_CODES.INVENTORY_FULL]: (rest) =>
     new InvalidRequest(
       [{ path: 'tickets', message: `a performance holds at most ${String(rest[0])} tickets` }],
