@@ -50,7 +50,12 @@ export function createApi(config: Config, redis: Redis, documents: DocumentStore
     readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
-    idempotency: { store: new RedisIdempotencyStore(redis), ttlSeconds: idempotencyTtlSeconds },
+    idempotency: {
+      store: new RedisIdempotencyStore(redis, config.redisCommandTimeoutMs),
+      ttlSeconds: idempotencyTtlSeconds,
+      // a request's Redis work fits in a few command timeouts; a claim left by a replica that died goes soon after
+      leaseMs: Math.min(10_000, Math.max(1_000, 4 * config.redisCommandTimeoutMs)),
+    },
   });
   return { app, store };
 }
@@ -148,7 +153,9 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     }
     await writer?.stop();
     await documents.close().catch(() => undefined);
-    await redis.quit().catch(() => redis.disconnect());
+    // QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
     await embedded?.stop();
   };
   return { port, keys, embedded, withWriter: Boolean(writer), stop };

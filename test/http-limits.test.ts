@@ -2,7 +2,7 @@
 // (429 BUYER_LIMIT) and the per-client-key hold rate limit (429 RATE_LIMITED with Retry-After), all in the real Redis.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { holdRateKeyPrefix } from '../src/redis/keys';
+import { holdRateKeyPrefix, idempotencyKey } from '../src/redis/keys';
 import { as, countsOf, createPerformance, expectError, KEYS, sleep, startTestApp, type TestApp } from './support/app';
 
 let t: TestApp;
@@ -47,6 +47,24 @@ describe('Idempotency-Key', () => {
     expect(again.status).toBe(200);
     expect(again.body.order_number).toBe(first.body.order_number);
     expect(again.body).toEqual(first.body);
+  });
+
+  test('a hold whose answer was lost (a 503: its answer is not kept) is found again by the retry, not made twice', async () => {
+    const p = await createPerformance(t, { rows: 1, seats: 6 });
+    const key = randomUUID();
+    const first = await begin({ performance_id: p.id, quantity: 2 }, idem(key));
+    expect(first.status).toBe(201);
+    // what a 503 leaves behind: the hold happened in Redis, the remembered answer did not
+    await t.redis.del(idempotencyKey('alice', key));
+    const retry = await begin({ performance_id: p.id, quantity: 2 }, idem(key));
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined(); // done again, by the same transaction id
+    expect(retry.body.transaction_id).toBe(first.body.transaction_id);
+    expect(retry.body.tickets.map((x: { id: string }) => x.id)).toEqual(first.body.tickets.map((x: { id: string }) => x.id));
+    expect(await countsOf(t, p.id)).toMatchObject({ locked: 2, available: 4 });
+    // bob's same key is another transaction
+    const bob = await begin({ performance_id: p.id, quantity: 2 }, idem(key), KEYS.bob);
+    expect(bob.body.transaction_id).not.toBe(first.body.transaction_id);
   });
 
   test('the same key with a different body is 422 IDEMPOTENCY_KEY_REUSED and does nothing', async () => {

@@ -1,5 +1,6 @@
 // Transaction use cases: begin (hold), checkout (extend), complete, release and read.
 import { randomUUID } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
 import { InvalidRequest, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
 import type { BestAvailableQuery, Buyer, Caller, Completion, DomainSettings, HoldRateLimiter, LockStore, TransactionState } from './types';
 import { transactionView, type TransactionView } from './views';
@@ -10,6 +11,11 @@ export interface BeginRequest {
   hold_seconds?: number;
   /** counts the tickets against this buyer's limit */
   buyer?: Buyer;
+  /**
+   * The caller's name for this attempt (its Idempotency-Key): a retry with the same key begins the same transaction
+   * id, so a hold that happened although its answer was lost (a 503) is found again instead of made twice.
+   */
+  retry_key?: string | undefined;
 }
 
 export interface UpdateRequest {
@@ -19,6 +25,9 @@ export interface UpdateRequest {
   customer?: Record<string, string>;
   payment_reference?: string;
 }
+
+/** uuid v5 namespace of transaction ids derived from a client name and its retry key (any fixed UUID would do). */
+const RETRY_NAMESPACE = 'f3b0c4d2-5e1a-4c8b-9a7d-2b6e1f0c9d31';
 
 export class TransactionService {
   constructor(
@@ -34,7 +43,7 @@ export class TransactionService {
   async begin(caller: Caller, req: BeginRequest): Promise<TransactionView> {
     this.checkHoldSeconds(req.hold_seconds);
     await this.holdRate.consume(caller.name);
-    const transactionId = randomUUID();
+    const transactionId = req.retry_key === undefined ? randomUUID() : uuidv5(`${caller.name}\n${req.retry_key}`, RETRY_NAMESPACE);
     const options = (performanceId: string) => ({ transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer });
     if (req.best) {
       return transactionView(await this.store.holdBest(options(req.best.performance_id), req.best), caller);

@@ -12,7 +12,8 @@ import { errorHandler } from './errors';
 import { requestId, requestLog } from './middleware';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
-import { transactionRoutes, type IdempotencySettings } from './routes/transactions';
+import type { IdempotencySettings } from './idempotency';
+import { transactionRoutes } from './routes/transactions';
 
 export interface AppDeps {
   transactions: TransactionService;

@@ -1,6 +1,7 @@
 // API keys -> callers. Keys are kept only as SHA-256 digests; a presented key is hashed and compared in
 // constant time, so neither the key nor its closeness to a real one shows in timing, logs or answers.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { Forbidden, Unauthenticated } from '../errors';
 import type { Caller, Role } from '../domain/types';
@@ -31,10 +32,14 @@ function presentedKey(req: Request): string | undefined {
   return bearer ?? req.get('x-api-key') ?? req.get('x-athena-key') ?? undefined;
 }
 
-/** The client address: the socket's, or X-Forwarded-For's when TRUST_PROXY says so (Express's req.ip). */
+/**
+ * The client address: the socket's, or X-Forwarded-For's when TRUST_PROXY says so (Express's req.ip). A forwarded
+ * value that is not an IP address (TRUST_PROXY=true trusts whatever the client wrote) is not recorded: the socket's is.
+ */
 function clientIp(req: Request): string {
-  const ip = req.ip ?? req.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  const plain = (ip: string) => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+  const forwarded = plain(req.ip ?? '');
+  return isIP(forwarded) ? forwarded : plain(req.socket.remoteAddress ?? '');
 }
 
 export function authenticate(keys: KeyRing) {

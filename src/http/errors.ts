@@ -39,6 +39,12 @@ const BODY_ERRORS: Record<string, [string, string]> = {
   'request.size.invalid': ['INVALID_REQUEST', 'The body length does not match Content-Length.'],
 };
 
+/** The 4xx status an error from Express or its parsers carries, if any. */
+function clientErrorStatus(err: unknown): number | undefined {
+  const status = Number((err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode);
+  return status >= 400 && status < 500 ? status : undefined;
+}
+
 export function sendError(res: Response, err: AppError) {
   const status = STATUS[err.code] ?? 500;
   const retryAfter = err.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
@@ -57,6 +63,10 @@ export function errorHandler(logger: Logger) {
       appError = err;
     } else if (bodyError) {
       appError = new AppError(bodyError[0], bodyError[1]);
+    } else if (clientErrorStatus(err) !== undefined) {
+      // Express's own 4xx without a body-parser type: a path that is not valid percent-encoding (the router's
+      // URIError), a body that is not the gzip/deflate/br its Content-Encoding claims (test/http-fuzz found both)
+      appError = new AppError(clientErrorStatus(err) === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST', 'The request could not be read.');
     } else {
       const e = err as Error;
       logger.error('unhandled error', { request_id: res.locals.requestId, error: e?.message, stack: e?.stack });

@@ -26,8 +26,6 @@ export interface IdempotencyStore {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
-/** A request holds its key at most this long (a crashed replica's claim frees itself). */
-const LEASE_MS = 10_000;
 /** A retry that finds its twin at work waits this long for the twin's answer before a 409. */
 const WAIT_FOR_TWIN_MS = 1_000;
 const POLL_MS = 25;
@@ -40,7 +38,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Middleware for one route. operation(req) names what the request does (so POST and PUT aliases of one update
  * match); the fingerprint is that name plus the parsed body.
  */
-export function idempotent(store: IdempotencyStore, ttlSeconds: number, operation: (req: Request) => string) {
+export interface IdempotencySettings {
+  store: IdempotencyStore;
+  /** how long an answer is kept */
+  ttlSeconds: number;
+  /** how long a request holds its key while at work (so the claim of a replica that died frees itself) */
+  leaseMs: number;
+}
+
+export function idempotent(settings: IdempotencySettings, operation: (req: Request) => string) {
+  const { store, ttlSeconds, leaseMs } = settings;
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = req.get('idempotency-key');
     if (key === undefined) return next();
@@ -52,11 +59,11 @@ export function idempotent(store: IdempotencyStore, ttlSeconds: number, operatio
       .update(`${operation(req)}\n${JSON.stringify(req.body ?? null)}`)
       .digest('hex');
 
-    let claim = await store.claim(client, key, fingerprint, LEASE_MS);
+    let claim = await store.claim(client, key, fingerprint, leaseMs);
     const deadline = Date.now() + WAIT_FOR_TWIN_MS;
     while (claim.kind === 'pending' && claim.fingerprint === fingerprint && Date.now() < deadline) {
       await sleep(POLL_MS);
-      claim = await store.claim(client, key, fingerprint, LEASE_MS);
+      claim = await store.claim(client, key, fingerprint, leaseMs);
     }
     if (claim.kind !== 'claimed' && claim.fingerprint !== fingerprint) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.');

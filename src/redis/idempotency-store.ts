@@ -1,8 +1,10 @@
 // Idempotency-Key answers in Redis: one string per client and key, JSON {state, fingerprint, answer?}.
 import type { Redis } from 'ioredis';
 import type { Claim, IdempotencyStore, StoredAnswer } from '../http/idempotency';
+import { Unavailable } from '../errors';
 import { guarded } from './failures';
 import { idempotencyKey } from './keys';
+import { runScript } from './scripts';
 
 interface Entry {
   state: 'pending' | 'done';
@@ -11,22 +13,32 @@ interface Entry {
 }
 
 export class RedisIdempotencyStore implements IdempotencyStore {
-  constructor(private readonly redis: Redis) {}
+  /** Redis clock minus this process's clock (ms), from the last claim; undefined until one answered. */
+  private redisClockOffsetMs: number | undefined;
+
+  /**
+   * claimDeadlineMs: a claim that reaches Redis later than ¾ of this after it was sent does nothing (its caller has
+   * answered 503 by then); the Redis command timeout. 0 = no deadline.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly claimDeadlineMs = 0,
+  ) {}
 
   claim(client: string, key: string, fingerprint: string, leaseMs: number): Promise<Claim> {
     return guarded(async () => {
-      const k = idempotencyKey(client, key);
       const pending: Entry = { state: 'pending', fingerprint };
-      // Two tries: the record may lapse between a refused SET NX and the GET.
-      for (let attempt = 0; attempt < 2; attempt++) {
-        if ((await this.redis.set(k, JSON.stringify(pending), 'PX', leaseMs, 'NX')) === 'OK') return { kind: 'claimed' };
-        const raw = await this.redis.get(k);
-        if (raw === null) continue;
-        const found = JSON.parse(raw) as Entry;
-        if (found.state === 'done' && found.answer) return { kind: 'done', fingerprint: found.fingerprint, answer: found.answer };
-        return { kind: 'pending', fingerprint: found.fingerprint };
-      }
-      return { kind: 'pending', fingerprint };
+      const deadline =
+        this.claimDeadlineMs === 0 || this.redisClockOffsetMs === undefined
+          ? 0
+          : Math.round(Date.now() + this.redisClockOffsetMs + this.claimDeadlineMs * 0.75);
+      const reply = await runScript(this.redis, 'idempotency_claim', [idempotencyKey(client, key)], [JSON.stringify(pending), leaseMs, deadline]);
+      if (Number(reply[0]) === -50) throw new Unavailable('Redis answered too late; retry shortly.');
+      this.redisClockOffsetMs = Number(reply[1]) - Date.now();
+      if (Number(reply[0]) === 1) return { kind: 'claimed' };
+      const found = JSON.parse(String(reply[2])) as Entry;
+      if (found.state === 'done' && found.answer) return { kind: 'done', fingerprint: found.fingerprint, answer: found.answer };
+      return { kind: 'pending', fingerprint: found.fingerprint };
     });
   }
 

@@ -18,6 +18,7 @@ export const SCRIPTS = {
   complete: 8,
   release: 8,
   read_transaction: 8,
+  idempotency_claim: 1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

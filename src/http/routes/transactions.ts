@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { TransactionService } from '../../domain/transactions';
 import type { TransactionView } from '../../domain/views';
 import { caller } from '../auth';
-import { idempotent, type IdempotencyStore } from '../idempotency';
+import { idempotent, type IdempotencySettings } from '../idempotency';
 import { jsonBody } from '../middleware';
 import { beginBody, parse, transactionId, updateBody } from '../schemas';
 
@@ -17,16 +17,11 @@ function send(res: Response, status: number, tx: TransactionView) {
   res.status(status).json({ status: 'OK', ...tx });
 }
 
-export interface IdempotencySettings {
-  store: IdempotencyStore;
-  ttlSeconds: number;
-}
-
 export function transactionRoutes(transactions: TransactionService, idempotency: IdempotencySettings): Router {
   const router = Router();
   const body = jsonBody(TRANSACTION_BODY_LIMIT);
   const pathId = (req: Request) => parse(transactionId, req.params.id, 'id');
-  const once = (operation: (req: Request) => string) => idempotent(idempotency.store, idempotency.ttlSeconds, operation);
+  const once = (operation: (req: Request) => string) => idempotent(idempotency, operation);
   const begin = once(() => 'begin');
   const updateOnce = once((req) => `update ${String(req.params.id)}`); // PUT and POST alike
 
@@ -37,7 +32,7 @@ export function transactionRoutes(transactions: TransactionService, idempotency:
         b.performance_id !== undefined && b.quantity !== undefined
           ? { performance_id: b.performance_id, quantity: b.quantity, section: b.section, price_level: b.price_level, max_price: b.max_price }
           : undefined;
-      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds, buyer: b.buyer }));
+      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds, buyer: b.buyer, retry_key: req.get('idempotency-key') }));
     });
 
     const update = async (req: Request, res: Response) => {
