@@ -18,6 +18,7 @@ import { createApp } from './http/app';
 import type { Logger } from './logger';
 import { connectRedis } from './redis/connection';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
+import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore } from './redis/lock-store';
@@ -38,7 +39,8 @@ export function domainSettings(config: Config): DomainSettings {
 /** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
 export function createApi(config: Config, redis: Redis, documents: DocumentStore, logger: Logger, keys: KeyRing) {
   const settings = domainSettings(config);
-  const store = new RedisLockStore(redis, settings, config.redisCommandTimeoutMs);
+  const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
+  const store = new RedisLockStore(redis, settings, deadlines);
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({
@@ -51,7 +53,7 @@ export function createApi(config: Config, redis: Redis, documents: DocumentStore
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
     idempotency: {
-      store: new RedisIdempotencyStore(redis, config.redisCommandTimeoutMs),
+      store: new RedisIdempotencyStore(redis, deadlines),
       ttlSeconds: idempotencyTtlSeconds,
       // a request's Redis work fits in a few command timeouts; a claim left by a replica that died goes soon after
       leaseMs: Math.min(10_000, Math.max(1_000, 4 * config.redisCommandTimeoutMs)),

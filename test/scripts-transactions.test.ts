@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
 import { performanceKeys, transactionIndexKey, transactionKey } from '../src/redis/keys';
+import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runScript } from '../src/redis/scripts';
 import { checkReply } from '../src/redis/codes';
@@ -185,7 +186,7 @@ describe('the hold deadline (a hold that reaches Redis after its caller gave up 
   });
 
   test('a store with a deadline holds as usual while Redis answers in time', async () => {
-    const store = new RedisLockStore(t.redis, domainSettings(t.config), 2000);
+    const store = new RedisLockStore(t.redis, domainSettings(t.config), new RedisDeadlines(2000));
     const { perf, ids } = await performance(4);
     // the first hold teaches the store the Redis clock; the next ones carry a deadline
     for (const id of ids) expect((await store.hold(opts(perf), [id])).status).toBe('open');

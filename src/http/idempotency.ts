@@ -34,10 +34,6 @@ const REPLAYED_HEADERS = ['transaction-status', 'lock-expires'];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Middleware for one route. operation(req) names what the request does (so POST and PUT aliases of one update
- * match); the fingerprint is that name plus the parsed body.
- */
 export interface IdempotencySettings {
   store: IdempotencyStore;
   /** how long an answer is kept */
@@ -46,6 +42,10 @@ export interface IdempotencySettings {
   leaseMs: number;
 }
 
+/**
+ * Middleware for one route. operation(req) names what the request does (so POST and PUT aliases of one update
+ * match); the fingerprint is that name plus the parsed body.
+ */
 export function idempotent(settings: IdempotencySettings, operation: (req: Request) => string) {
   const { store, ttlSeconds, leaseMs } = settings;
   return async (req: Request, res: Response, next: NextFunction) => {

@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Claim, IdempotencyStore, StoredAnswer } from '../http/idempotency';
 import { Unavailable } from '../errors';
+import { RedisDeadlines } from './clock';
 import { guarded } from './failures';
 import { idempotencyKey } from './keys';
 import { runScript } from './scripts';
@@ -13,28 +14,25 @@ interface Entry {
 }
 
 export class RedisIdempotencyStore implements IdempotencyStore {
-  /** Redis clock minus this process's clock (ms), from the last claim; undefined until one answered. */
-  private redisClockOffsetMs: number | undefined;
-
   /**
-   * claimDeadlineMs: a claim that reaches Redis later than ¾ of this after it was sent does nothing (its caller has
-   * answered 503 by then); the Redis command timeout. 0 = no deadline.
+   * deadlines: a claim that reaches Redis after its caller answered 503 does nothing (else it would block the key's
+   * retries for a whole lease). Default: none.
    */
   constructor(
     private readonly redis: Redis,
-    private readonly claimDeadlineMs = 0,
+    private readonly deadlines = new RedisDeadlines(0),
   ) {}
 
   claim(client: string, key: string, fingerprint: string, leaseMs: number): Promise<Claim> {
     return guarded(async () => {
       const pending: Entry = { state: 'pending', fingerprint };
-      const deadline =
-        this.claimDeadlineMs === 0 || this.redisClockOffsetMs === undefined
-          ? 0
-          : Math.round(Date.now() + this.redisClockOffsetMs + this.claimDeadlineMs * 0.75);
-      const reply = await runScript(this.redis, 'idempotency_claim', [idempotencyKey(client, key)], [JSON.stringify(pending), leaseMs, deadline]);
+      const reply = await runScript(this.redis, 'idempotency_claim', [idempotencyKey(client, key)], [
+        JSON.stringify(pending),
+        leaseMs,
+        this.deadlines.deadline(),
+      ]);
       if (Number(reply[0]) === -50) throw new Unavailable('Redis answered too late; retry shortly.');
-      this.redisClockOffsetMs = Number(reply[1]) - Date.now();
+      this.deadlines.observe(Number(reply[1]));
       if (Number(reply[0]) === 1) return { kind: 'claimed' };
       const found = JSON.parse(String(reply[2])) as Entry;
       if (found.state === 'done' && found.answer) return { kind: 'done', fingerprint: found.fingerprint, answer: found.answer };

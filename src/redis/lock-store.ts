@@ -15,6 +15,7 @@ import type {
   TicketStateFilter,
   TransactionState,
 } from '../domain/types';
+import { RedisDeadlines } from './clock';
 import { checkReply } from './codes';
 import { guarded } from './failures';
 import {
@@ -49,18 +50,14 @@ export class RedisLockStore implements LockStore {
   private readonly ticketPerformance = new ImmutableCache(500_000);
   private readonly transactionPerformanceCache = new ImmutableCache(200_000);
 
-  /** Redis clock minus this process's clock (ms), from the last transaction reply; undefined until one came. */
-  private redisClockOffsetMs: number | undefined;
-
   constructor(
     private readonly redis: Redis,
     private readonly settings: DomainSettings,
     /**
-     * A hold that reaches Redis later than this after it was sent does nothing (see the deadline in lua/hold.lua):
-     * the caller was already told 503, so it must not lock tickets for a transaction nobody knows. Set it to the
-     * Redis command timeout; 0 = no deadline.
+     * Deadlines of holds (lua/hold.lua): a hold that reaches Redis after its caller was told 503 must not lock
+     * tickets for a transaction nobody knows. Default: none.
      */
-    private readonly holdDeadlineMs = 0,
+    private readonly deadlines = new RedisDeadlines(0),
   ) {}
 
   /** ttl of a transaction record while it may still be extended (ms) */
@@ -99,7 +96,7 @@ export class RedisLockStore implements LockStore {
         this.redis.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs),
         runScript(this.redis, name, this.txKeys(performanceId, transactionId), args),
       ]);
-      if (Number(reply[0]) === 1) this.redisClockOffsetMs = Number(reply[1]) - Date.now();
+      if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
       try {
         return parseTransaction(transactionId, checkReply(reply));
       } catch (err) {
@@ -297,17 +294,8 @@ export class RedisLockStore implements LockStore {
       this.openRecordTtlMs,
       (o.buyer && buyerKey(o.performanceId, o.buyer)) ?? '',
       this.settings.buyerMaxTickets,
-      this.holdDeadline(),
+      this.deadlines.deadline(),
     ];
-  }
-
-  /**
-   * The Redis time after which a hold sent now must not run: ¾ of holdDeadlineMs from now (the last quarter is for
-   * the answer's way back). 0 = none: no deadline set, or the Redis clock not known yet.
-   */
-  private holdDeadline(): number {
-    if (this.holdDeadlineMs === 0 || this.redisClockOffsetMs === undefined) return 0;
-    return Math.round(Date.now() + this.redisClockOffsetMs + this.holdDeadlineMs * 0.75);
   }
 
   hold(o: HoldOptions, ticketIds: readonly string[]): Promise<TransactionState> {
