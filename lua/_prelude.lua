@@ -122,18 +122,23 @@ local function partition_page(k_avail, part, after, n)
       from = math.floor((tonumber(after) % ORD_SPAN) / CHUNK)
     end
   end
-  local out = {}
-  while #out < 2 * n do
+  local out, got = nil, 0 -- got: entries (id + score pairs) in out
+  while got < n do
     local chunks = redis.call('ZRANGEBYSCORE', k_part, from, '+inf', 'LIMIT', 0, 4)
     if #chunks == 0 then break end
     for _, chunk in ipairs(chunks) do
-      local page = redis.call('ZRANGEBYSCORE', k_part .. '#' .. chunk, min, '+inf', 'WITHSCORES', 'LIMIT', 0, n - #out / 2)
-      for i = 1, #page do out[#out + 1] = page[i] end
-      if #out >= 2 * n then break end
+      local page = redis.call('ZRANGEBYSCORE', k_part .. '#' .. chunk, min, '+inf', 'WITHSCORES', 'LIMIT', 0, n - got)
+      if out == nil then
+        out = page -- the usual case: the first chunk fills the page, nothing to copy
+      else
+        for i = 1, #page do out[2 * got + i] = page[i] end
+      end
+      got = got + #page / 2
+      if got >= n then break end
     end
     from = tonumber(chunks[#chunks]) + 1
   end
-  return out
+  return out or {}
 end
 
 -- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
