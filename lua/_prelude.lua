@@ -319,10 +319,12 @@ local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, per
   local expires = now + hold * 1000
   lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
   redis.call('HSET', k_tx, 'status', 'open', 'client', client, 'ip', ip, 'created_at', now,
-    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','),
-    'buyer', k_buyer)
+    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','))
   redis.call('PEXPIRE', k_tx, ttl_ms)
-  buyer_track(k_tx, ids, expires)
+  if k_buyer ~= '' then
+    redis.call('HSET', k_tx, 'buyer', k_buyer)
+    buyer_track(k_tx, ids, expires)
+  end
 end
 
 -- Loads a transaction for checkout, complete or release. Returns status, ticket ids; or nil and an error
