@@ -3,7 +3,6 @@
 // (Invariant 4). A redis-server of this file's own, so it can be killed.
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
@@ -12,6 +11,7 @@ import { startRedisServer, type EmbeddedRedis } from '../src/redis/embedded';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { createPerformance, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { portOpen } from './support/redis-fault';
 import {
   ensureGroup,
   listen,
@@ -32,16 +32,6 @@ let t: TestApp;
 let http: { server: Server; close(): Promise<void> };
 const writers: OrderWriter[] = [];
 const outcomes: string[] = [];
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 
 /** Every write fsynced before its reply, so a SIGKILL loses nothing (CONFIG SET does not outlive a restart). */
 const fsyncAlways = () => t.redis.call('CONFIG', 'SET', 'appendfsync', 'always');

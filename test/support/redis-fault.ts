@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
+import { waitFor } from './spawn';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -46,12 +47,9 @@ function processState(pid: number): string {
   }
 }
 
+/** Resolves once probe() is true; fails naming `what` after timeoutMs. */
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(what, async () => (await probe()) || undefined, { timeoutMs, intervalMs: 20 });
 }
 
 export async function startFaultyRedis(prefix = 'tixlock-fault-redis-'): Promise<FaultyRedis> {

@@ -7,25 +7,13 @@ import request from 'supertest';
 import type { Customer } from '../../src/domain/documents';
 import { outboxGroup, performanceKeys } from '../../src/redis/keys';
 import { as, KEYS, type TestApp } from './app';
+import { waitFor as waitUntil } from './spawn';
 
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
 /** Polls `cond` every 50 ms until it returns a truthy value (which it returns); fails naming `what` after `timeoutMs`. */
-export async function waitFor<T>(cond: () => Promise<T> | T, timeoutMs: number, what = 'condition'): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as Truthy<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitFor<T>(cond: () => Promise<T> | T, timeoutMs: number, what = 'condition'): Promise<Truthy<T>> {
+  return waitUntil(what, async () => ((await cond()) || undefined) as Truthy<T> | undefined, { timeoutMs });
 }
 
 /** One listening HTTP server for the app (supertest would open one per request otherwise). */
