@@ -51,6 +51,8 @@ beforeAll(async () => {
     REDIS_URL: faulty.url,
     REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
     LOCK_TTL_SECONDS: String(LOCK_TTL_SECONDS),
+    // the hold rate limiter on (never reached): its Redis calls must fail as 503s too
+    HOLD_RATE_LIMIT: '1000000',
     HOST: '127.0.0.1',
     PORT: '0',
     DOCUMENT_STORE_URL: 'sqlite::memory:',
