@@ -313,6 +313,20 @@ local function buyer_forget(k_tx, ids)
   redis.call('ZREM', k_buyer, unpack(ids))
 end
 
+-- The answer a hold or best-available hold gives before doing anything, or nil: {-50} when it runs past its
+-- deadline (Redis ms, 0 = none; its caller has given up and answered 503); the existing transaction again when
+-- this id exists (a re-sent command, or a retry with the same Idempotency-Key), but only to the client that began it
+-- ({-10} to anyone else).
+local function begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, client, deadline, now)
+  deadline = tonumber(deadline)
+  if deadline > 0 and now > deadline then return {-50} end
+  if redis.call('EXISTS', k_tx) == 1 then
+    if not may_access(k_tx, client, '0') then return {-10} end
+    return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+  end
+  return nil
+end
+
 -- Locks ids for txid and writes the transaction record (status open); the record outlives the longest hold.
 -- k_buyer: the buyer's zset ('' = no buyer given).
 local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms, k_buyer)

@@ -19,13 +19,8 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
-local deadline = tonumber(ARGV[11])
-if deadline > 0 and now > deadline then return {-50} end
-if redis.call('EXISTS', k_tx) == 1 then
-  -- a re-sent command: the same answer again, but only to the client that began it
-  if not may_access(k_tx, ARGV[3], '0') then return {-10} end
-  return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
-end
+local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)
+if early then return early end
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 
 local quantity = tonumber(ARGV[12])
