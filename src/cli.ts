@@ -1,23 +1,25 @@
 #!/usr/bin/env node
 // The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
-import path from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config';
-import { NoKeysInProduction, type KeySet } from './credentials';
+import { printBanner } from './banner';
+import { API_WORKERS_RULE, ConfigError, loadConfig, parseApiWorkers, type Config } from './config';
+import { NoKeysInProduction } from './credentials';
 import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
 import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
-import { RedisServerMissing, type EmbeddedRedis } from './redis/embedded';
+import { RedisServerMissing } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
 import { attachRedis, domainSettings, openDocuments, startService, UsageError } from './service';
-import { defaultSqliteFile } from './store';
 import { DeadLetters } from './writer/dead-letters';
+import { ClusterStartFailed, isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
 
 const USAGE = `usage: tixlock <command>
 
 commands:
-  all                      the API and the order writer in one process (the default of npm start)
-  api                      the HTTP API
+  all [--workers N]        the API and the order writer in one process (the default of npm start); with
+                           --workers N (or API_WORKERS) N API processes and one order-writer process
+  api [--workers N]        the HTTP API; --workers N (or API_WORKERS): N processes sharing the port, auto = one
+                           per core
   order-writer             persist completed sales from Redis to the document store
   rehydrate [perf_id...]   rebuild Redis state (inventory, sold tickets, order numbers) from the document store
   dead-letters [perf_id]   list sales the order writer gave up on
@@ -29,47 +31,35 @@ commands:
 
 Configuration comes from environment variables; see the README's configuration table.`;
 
-/** Runs a service until SIGINT/SIGTERM. */
-async function runService(config: Config, logger: Logger, roles: { api: boolean; writer: boolean }): Promise<void> {
+/** Runs a service in this one process until SIGINT/SIGTERM. */
+async function runService(config: Config, logger: Logger, roles: Roles): Promise<void> {
   const service = await startService(config, logger, roles);
-  if (service.keys) printBanner(config, service.port, service.embedded, service.keys, service.withWriter);
-  else process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    await service.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (service.keys) {
+    const { port, embedded, keys } = service;
+    printBanner(config, { port, embedded, keys, writer: service.withWriter ? 'in-process' : undefined });
+  } else process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
+  stopOnSignals(logger, () => service.stop());
 }
 
-function printBanner(
-  config: Config,
-  port: number,
-  embedded: EmbeddedRedis | undefined,
-  keys: KeySet,
-  withWriter: boolean,
-) {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const lines = [
-    `tixlock api listening on http://${host}:${port}${withWriter ? ' (with the order writer)' : ''}`,
-    `  data directory: ${path.resolve(config.dataDir)}`,
-    embedded
-      ? `  redis: private redis-server on ${embedded.url} (AOF in ${path.resolve(embedded.dir)})`
-      : '  redis: REDIS_URL',
-    `  document store: ${config.documentStoreUrl ? config.documentStoreUrl.replace(/:\/\/[^@/]*@/, '://***@') : `SQLite ${path.resolve(defaultSqliteFile(config.dataDir))}`}`,
-  ];
-  if (keys.devKeysFile) {
-    lines.push(
-      `  dev keys (kept in ${path.resolve(keys.devKeysFile)}; set TIXLOCK_API_KEYS / TIXLOCK_ADMIN_KEYS to use your own):`,
-      ...keys.clients.map((k) => `    client key (${k.name}): ${k.key}`),
-      ...keys.admins.map((k) => `    admin key  (${k.name}): ${k.key}`),
-    );
+/** `--workers N` / `--workers=N` of `api` and `all` (overrides API_WORKERS); undefined when not given. */
+function workersFlag(command: string, args: string[]): number | undefined {
+  if (command !== 'api' && command !== 'all') return undefined;
+  let raw: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--workers') raw = args[++i] ?? '';
+    else if (arg.startsWith('--workers=')) raw = arg.slice('--workers='.length);
+    else usageError(`unknown argument '${arg}' for ${command}`);
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  if (raw === undefined) return undefined;
+  const n = parseApiWorkers(raw);
+  if (n === undefined) usageError(`--workers ${API_WORKERS_RULE}`);
+  return n;
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`tixlock: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
 }
 
 /** Maintenance commands: connect, do one thing, print JSON, exit. */
@@ -95,7 +85,7 @@ async function runOnce(config: Config, logger: Logger, command: string, args: st
   }
 }
 
-const SERVICES: Record<string, { api: boolean; writer: boolean }> = {
+const SERVICES: Record<string, Roles> = {
   all: { api: true, writer: true },
   api: { api: true, writer: false },
   'order-writer': { api: false, writer: true },
@@ -119,10 +109,8 @@ export async function main(argv: string[]): Promise<void> {
     setTimeout(() => process.exit(code), 5000).unref(); // should anything linger
     return;
   }
-  if (!SERVICES[command] && !ONE_SHOT.has(command)) {
-    process.stderr.write(`tixlock: unknown command '${command}'\n\n${USAGE}\n`);
-    process.exit(2);
-  }
+  if (!SERVICES[command] && !ONE_SHOT.has(command)) usageError(`unknown command '${command}'`);
+  const workersGiven = workersFlag(command, args);
   let config: Config;
   try {
     config = loadConfig();
@@ -136,10 +124,19 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   try {
     const roles = SERVICES[command];
-    if (roles) await runService(config, logger, roles);
+    const apiWorkers = workersGiven ?? config.apiWorkers;
+    if (roles && isWorker()) await runWorker(config, logger, roles); // forked by runPrimary
+    else if (roles?.api && apiWorkers > 1) await runPrimary(config, logger, { apiWorkers, writer: roles.writer });
+    else if (roles) await runService(config, logger, roles);
     else await runOnce(config, logger, command, args);
   } catch (err) {
-    if (err instanceof RedisServerMissing || err instanceof NoKeysInProduction || err instanceof UsageError || err instanceof AppError) {
+    if (
+      err instanceof RedisServerMissing ||
+      err instanceof NoKeysInProduction ||
+      err instanceof UsageError ||
+      err instanceof AppError ||
+      err instanceof ClusterStartFailed
+    ) {
       process.stderr.write(`tixlock: ${err.message}\n`);
       process.exit(1);
     }

@@ -1,7 +1,7 @@
 // The only reader of process.env: every setting, parsed once by a zod schema and frozen.
 // The README's configuration table lists the same variables.
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -83,11 +83,41 @@ const corsOrigins = z
     return list;
   });
 
+/** The most API processes one `tixlock api` may fork. */
+export const MAX_API_WORKERS = 256;
+export const API_WORKERS_RULE = `must be a whole number from 1 to ${MAX_API_WORKERS}, or auto (one per core)`;
+
+/**
+ * An API process count as API_WORKERS and `--workers` take it: a whole number 1..MAX_API_WORKERS, or `auto` =
+ * one per core (os.availableParallelism()). Undefined when invalid.
+ */
+export function parseApiWorkers(raw: string): number | undefined {
+  const value = raw.trim().toLowerCase();
+  if (value === 'auto') return availableParallelism();
+  if (!/^\d+$/.test(value)) return undefined;
+  const n = Number(value);
+  return n >= 1 && n <= MAX_API_WORKERS ? n : undefined;
+}
+
+const apiWorkers = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined) return 1;
+    const n = parseApiWorkers(raw);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: API_WORKERS_RULE });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const schema = z
   .object({
     NODE_ENV: z.string().optional().transform((v) => v ?? 'development'),
     HOST: z.string().min(1).optional().transform((v) => v ?? '0.0.0.0'),
     PORT: int(3000, 0, 65535),
+    API_WORKERS: apiWorkers,
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
@@ -133,6 +163,8 @@ export interface Config {
   readonly production: boolean;
   readonly host: string;
   readonly port: number;
+  /** API processes for `tixlock api` (and `tixlock all`); 1 = no cluster. `--workers N` overrides it. */
+  readonly apiWorkers: number;
   readonly redisUrl: string | undefined;
   readonly redisServerBin: string;
   readonly redisCommandTimeoutMs: number;
@@ -194,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: c.NODE_ENV === 'production',
     host: c.HOST,
     port: c.PORT,
+    apiWorkers: c.API_WORKERS,
     redisUrl: c.REDIS_URL,
     redisServerBin: c.REDIS_SERVER_BIN,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,

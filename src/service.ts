@@ -65,13 +65,24 @@ export function createApi(config: Config, redis: Redis, documents: DocumentStore
 /** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
 const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', 'url');
 
+/** A private redis-server child with its AOF under DATA_DIR; its URL is written where attachRedis finds it. */
+export async function startEmbeddedRedis(config: Config): Promise<EmbeddedRedis> {
+  const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
+  try {
+    fs.writeFileSync(embeddedUrlFile(config), embedded.url);
+    return embedded;
+  } catch (err) {
+    await embedded.stop();
+    throw err;
+  }
+}
+
 /** Redis from REDIS_URL, or a private redis-server child with its AOF under DATA_DIR. */
 async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: EmbeddedRedis }> {
   const options = { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true };
   if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, options) };
-  const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
+  const embedded = await startEmbeddedRedis(config);
   try {
-    fs.writeFileSync(embeddedUrlFile(config), embedded.url);
     return { redis: await connectRedis(embedded.url, options), embedded };
   } catch (err) {
     await embedded.stop();

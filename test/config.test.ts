@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig, parseApiWorkers } from '../src/config';
 import { NoKeysInProduction, resolveKeys } from '../src/credentials';
 
 describe('loadConfig', () => {
@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       production: false,
       host: '0.0.0.0',
       port: 3000,
+      apiWorkers: 1,
       redisUrl: undefined,
       redisServerBin: 'redis-server',
       redisCommandTimeoutMs: 2000,
@@ -138,6 +139,25 @@ describe('loadConfig', () => {
     const c = loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw });
     expect(c.trustProxy).toEqual(parsed);
     expect(() => express().set('trust proxy', c.trustProxy)).not.toThrow();
+  });
+
+  test.each([
+    ['1', 1],
+    ['2', 2],
+    [' 16 ', 16],
+    ['256', 256],
+    ['auto', os.availableParallelism()],
+    ['AUTO', os.availableParallelism()],
+  ])('API_WORKERS %j → %d API processes', (raw, workers) => {
+    expect(loadConfig({ API_WORKERS: raw }).apiWorkers).toBe(workers);
+    expect(parseApiWorkers(raw)).toBe(workers);
+  });
+
+  test.each(['0', 'abc', '-1', '1.5', '257', 'auto2', '2 workers'])('API_WORKERS %j: one clear line', (raw) => {
+    expect(() => loadConfig({ API_WORKERS: raw })).toThrow(
+      new ConfigError('Invalid configuration: API_WORKERS: must be a whole number from 1 to 256, or auto (one per core)'),
+    );
+    expect(parseApiWorkers(raw)).toBeUndefined();
   });
 
   test('limits and CORS origins are parsed', () => {

@@ -1,0 +1,156 @@
+// API processes per machine (`tixlock api|all --workers N`, API_WORKERS) with node:cluster. For N > 1 the process
+// becomes a primary: it makes the dev keys and the document-store schema once, starts the one private
+// redis-server (when REDIS_URL is unset), then forks N API workers that share one port (their REDIS_URL is the
+// primary's) and, for `all`, ONE order-writer worker (never one per API worker). It prints the banner once all
+// are up, restarts a worker that dies, and on SIGINT/SIGTERM stops every worker (each as `service.stop()` does)
+// before the redis-server. A worker is the single-process service of its role; it tells the primary when it is up.
+import cluster, { type Worker } from 'node:cluster';
+import { printBanner } from './banner';
+import type { Config } from './config';
+import { resolveKeys } from './credentials';
+import type { Logger } from './logger';
+import { openDocuments, startEmbeddedRedis, startService, UsageError } from './service';
+
+export interface Roles {
+  api: boolean;
+  writer: boolean;
+}
+
+/** A worker's role: the command it runs (its only argument). */
+type Role = 'api' | 'order-writer';
+
+/** The message a worker sends once it serves. */
+interface Ready {
+  type: 'tixlock:ready';
+  port: number;
+}
+const isReady = (m: unknown): m is Ready => (m as Ready | null)?.type === 'tixlock:ready';
+
+/** How long workers get to stop (their own stop waits up to 10 s for in-flight requests) before SIGKILL. */
+const STOP_GRACE_MS = 20_000;
+/** A worker that dies within this time of its start is restarted after RESTART_DELAY_MS, not at once. */
+const QUICK_DEATH_MS = 10_000;
+const RESTART_DELAY_MS = 1_000;
+
+export class ClusterStartFailed extends Error {}
+
+/** On the first SIGINT or SIGTERM: log, stop, exit 0. */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    await stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** True in a process forked by runPrimary. */
+export const isWorker = () => cluster.isWorker;
+
+/** A cluster worker: its role's service, stopped on SIGINT/SIGTERM; tells the primary once it serves. */
+export async function runWorker(config: Config, logger: Logger, roles: Roles): Promise<void> {
+  const service = await startService(config, logger, roles);
+  stopOnSignals(logger, () => service.stop());
+  const ready: Ready = { type: 'tixlock:ready', port: service.port };
+  process.send?.(ready);
+}
+
+/** The cluster primary of `apiWorkers` (> 1) API workers, plus one order-writer worker when `writer`. */
+export async function runPrimary(config: Config, logger: Logger, opts: { apiWorkers: number; writer: boolean }): Promise<void> {
+  if (config.documentStoreUrl?.trim() === 'sqlite::memory:') {
+    throw new UsageError('DOCUMENT_STORE_URL=sqlite::memory: is private to one process: use a file or PostgreSQL with several workers');
+  }
+  const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
+  await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
+  const embedded = config.redisUrl ? undefined : await startEmbeddedRedis(config);
+  /** what every fork gets on top of this process's environment: the one Redis */
+  const env: Record<string, string> = { REDIS_URL: config.redisUrl ?? (embedded?.url as string) };
+
+  const live = new Map<Worker, { role: Role; startedAt: number }>();
+  const ready = new Set<Worker>();
+  const restarts = new Set<NodeJS.Timeout>();
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+  let port = 0;
+  let allGone: (() => void) | undefined;
+  let startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const started = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));
+  const expected = opts.apiWorkers + (opts.writer ? 1 : 0);
+
+  const fork = (role: Role) => {
+    cluster.setupPrimary({ args: [role] }); // the same script and node options; the worker runs `tixlock <role>`
+    const worker = cluster.fork(env);
+    live.set(worker, { role, startedAt: Date.now() });
+  };
+
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isReady(message) || !live.has(worker)) return;
+    ready.add(worker);
+    // with PORT=0 every worker gets the same port: cluster shares one handle per (host, port) as asked for, so a
+    // restarted worker asks for port 0 again too
+    if (message.port > 0 && port === 0) port = message.port;
+    if (phase === 'running') logger.info('worker restarted', { role: live.get(worker)?.role, pid: worker.process.pid });
+    if (phase === 'starting' && ready.size === expected) startup?.resolve();
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const info = live.get(worker);
+    live.delete(worker);
+    ready.delete(worker);
+    if (!info) return;
+    if (phase === 'stopping') {
+      if (live.size === 0) allGone?.();
+      return;
+    }
+    const what = `${info.role === 'api' ? 'an API worker' : 'the order-writer worker'} (pid ${worker.process.pid})`;
+    if (phase === 'starting') {
+      startup?.reject(new ClusterStartFailed(`${what} exited during start-up (${signal ?? `code ${code}`})`));
+      return;
+    }
+    const delay = Date.now() - info.startedAt < QUICK_DEATH_MS ? RESTART_DELAY_MS : 0;
+    logger.warn('worker died; restarting it', { role: info.role, pid: worker.process.pid, code, signal, delay_ms: delay });
+    const timer = setTimeout(() => {
+      restarts.delete(timer);
+      if (phase === 'running') fork(info.role);
+    }, delay);
+    restarts.add(timer);
+  });
+
+  /** SIGTERM to every worker, SIGKILL to any left after STOP_GRACE_MS; then the private redis-server. Once. */
+  let stopped: Promise<void> | undefined;
+  const stopAll = () => (stopped ??= stopWorkers());
+  const stopWorkers = async () => {
+    phase = 'stopping';
+    for (const timer of restarts) clearTimeout(timer);
+    const gone = new Promise<void>((resolve) => (live.size === 0 ? resolve() : (allGone = resolve)));
+    for (const worker of live.keys()) worker.process.kill('SIGTERM');
+    const force = setTimeout(() => {
+      for (const worker of live.keys()) worker.process.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    await gone;
+    clearTimeout(force);
+    await embedded?.stop();
+  };
+
+  stopOnSignals(logger, stopAll);
+  for (let i = 0; i < opts.apiWorkers; i++) fork('api');
+  if (opts.writer) fork('order-writer');
+  try {
+    await started;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  phase = 'running';
+  const pids = (role: Role) => [...live].filter(([, i]) => i.role === role).map(([w]) => w.process.pid ?? 0);
+  printBanner(config, {
+    port,
+    embedded,
+    keys,
+    writer: opts.writer ? 'own-process' : undefined,
+    workers: { api: pids('api'), writer: opts.writer ? pids('order-writer')[0] : undefined },
+  });
+}
