@@ -10,14 +10,26 @@ let report: BenchReport;
 beforeAll(async () => {
   // the servers and the load generator are child processes; from the TypeScript sources they need the swc hook
   report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined }));
-}, 240_000);
+}, 300_000);
 
 // whether a scenario used up its prepared input depends on how fast this machine is: not asserted
 const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts });
 
 test('every scenario ran and answered only 2xx', () => {
   expect(report.scenarios.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
-  const all = [...report.scenarios, report.inventory_scale.small, report.inventory_scale.large];
+  const { venues, mixed, workers } = report;
+  const all = [
+    ...report.scenarios,
+    report.inventory_scale.small,
+    report.inventory_scale.large,
+    venues.small,
+    venues.stadium,
+    venues.fragmented,
+    mixed.other_alone,
+    mixed.other_with_stadium,
+    mixed.stadium_during,
+    ...workers.rows.flatMap((r) => [r.hold, r.best]),
+  ];
   for (const s of all) {
     expect(clean(s)).toEqual({ id: s.id, non_2xx: 0, errors: 0, timeouts: 0 });
     expect(s.requests_total).toBeGreaterThan(0);
@@ -87,8 +99,70 @@ test('the JSON report has its documented shape', () => {
   }
   expect(json.memory.available.tickets).toBe(20000);
   expect(json.memory.locked.tickets).toBe(1000);
-  expect(json.targets.map((t) => t.id)).toEqual(['b-throughput', 'b-p99', 'c-throughput', 'c-p99', 'hold-scale', 'memory-available', 'memory-locked']);
+  expect(json.targets.map((t) => t.id)).toEqual([
+    'b-throughput',
+    'b-p99',
+    'c-throughput',
+    'c-p99',
+    'hold-scale',
+    'memory-available',
+    'memory-locked',
+    'venue-stadium-ratio',
+    'venue-fragmented-ratio',
+    'b-redis-cpu',
+    'venue-small-redis-cpu',
+    'venue-stadium-redis-cpu',
+    'venue-fragmented-redis-cpu',
+    'd-redis-cpu',
+    'e-redis-cpu',
+    'f-redis-cpu',
+  ]);
   for (const t of json.targets) expect(t).toEqual({ id: t.id, description: expect.any(String), target: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
+});
+
+test('best available on the small venue, a stadium and the fragmented stadium; the mixed row', () => {
+  const { venues, mixed } = report;
+  expect(venues.small).toMatchObject({ venue: 'small', partitions: 6 });
+  expect(venues.stadium).toMatchObject({ venue: 'stadium', partitions: 400 });
+  expect(venues.fragmented).toMatchObject({ venue: 'fragmented', partitions: 400 });
+  expect(venues.stadium.inventory_tickets).toBeGreaterThanOrEqual(20_000);
+  const f = venues.fragmented.fragmented;
+  expect(f).toBeDefined();
+  // every other seat of the cheapest price held beforehand, and the measured holds took single seats of it
+  expect(f?.held_beforehand).toBeGreaterThan(0);
+  expect(f?.singles_available_at_start).toBeGreaterThan(0);
+  expect(f?.singles_available_at_end).toBeGreaterThan(0); // sized so the run never leaves the fragmented state
+  // the run measures the fragmented state: (most of) its holds took single seats of the fragmented price
+  expect(f?.holds_on_fragmented_price ?? 0).toBeGreaterThanOrEqual((f?.holds ?? 0) / 2);
+  expect(venues.ratio_stadium_to_small).toBeCloseTo(venues.stadium.requests_per_second / venues.small.requests_per_second, 6);
+  expect(mixed.other_connections).toBe(10);
+  expect(mixed.stadium_connections).toBe(50);
+  expect(mixed.other_alone.latency_ms.p99).toBeGreaterThan(0);
+  expect(mixed.other_with_stadium.latency_ms.p99).toBeGreaterThan(0);
+});
+
+test('the single-shard ceiling drove holds, best-available holds and releases through the lock store', () => {
+  const { ceiling } = report;
+  expect(ceiling.runs.map((r) => r.op)).toEqual(['hold', 'holdBest', 'release']);
+  for (const r of ceiling.runs) {
+    expect(r).toMatchObject({ errors: 0 });
+    expect(r.ops).toBeGreaterThan(0);
+    expect(r.ops_per_second).toBeGreaterThan(0);
+    expect(r.redis_cpu_us_per_op).toBeGreaterThan(0);
+    expect(r.redis_cpu_utilisation).toBeGreaterThan(0);
+  }
+  // holds and best-available holds never run out of tickets; releases stop when the holds' transactions do
+  expect(ceiling.runs[0]?.ended_early).toBe(false);
+  expect(ceiling.runs[1]?.ended_early).toBe(false);
+  expect(ceiling.runs[2]?.ops ?? 0).toBeLessThanOrEqual(ceiling.runs[0]?.ops ?? 0);
+});
+
+test('1 and 2 API workers: the 2-worker server is a primary with 2 workers', () => {
+  const { workers } = report;
+  expect(workers.rows.map((r) => r.workers)).toEqual([1, 2]);
+  expect(workers.rows[0]?.processes).toBe(1);
+  expect(workers.rows[1]?.processes).toBe(3);
+  for (const r of workers.rows) expect(Object.keys(r.hold.status_codes)).toEqual(['201']);
 });
 
 test('the markdown has the table, the memory lines and the target checks', () => {
@@ -97,5 +171,9 @@ test('the markdown has the table, the memory lines and the target checks', () =>
   for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) expect(md).toContain(`| (${id}) `);
   expect(md).toContain('| available ticket (load) | 20,000 |');
   expect(md).toContain('| locked ticket (hold of 2) | 1,000 |');
-  expect(md.match(/\| (met|\*\*missed\*\*) \|/g)).toHaveLength(7);
+  expect(md).toContain('| best-available hold of 2, by venue |');
+  expect(md).toContain('| mixed: another performance beside a stadium on-sale |');
+  expect(md).toContain('| single-shard ceiling: one performance');
+  expect(md).toContain('| API_WORKERS=2 |');
+  expect(md.match(/\| (met|\*\*missed\*\*) \|/g)).toHaveLength(16);
 });

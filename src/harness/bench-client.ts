@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import type { ClientReply, ClientRequest, LoadJob, LoadResult, LoadSpec } from './bench-protocol';
+import type { ClientReply, ClientRequest, ListSpec, LoadJob, LoadResult, LoadSpec } from './bench-protocol';
 
 const TRANSACTION_ID = /"transaction_id":"([0-9a-f-]{36})"/;
 const ok = (status: number) => status >= 200 && status < 300;
@@ -32,28 +32,29 @@ class PairQueue {
   }
 }
 
+function listRequest(spec: ListSpec, collected: string[]): autocannon.Request {
+  const { paths, bodies } = spec;
+  let i = 0;
+  return {
+    method: spec.method,
+    setupRequest: (req) => {
+      req.path = paths[i % paths.length];
+      if (bodies) req.body = bodies[i % bodies.length];
+      i++;
+      return req;
+    },
+    onResponse: spec.collectTransactions
+      ? (status, body) => {
+          const id = ok(status) ? TRANSACTION_ID.exec(body)?.[1] : undefined;
+          if (id) collected.push(id);
+        }
+      : undefined,
+  };
+}
+
 function requestsOf(spec: LoadSpec, collected: string[]): autocannon.Request[] {
-  if (spec.kind === 'list') {
-    const { paths, bodies } = spec;
-    let i = 0;
-    return [
-      {
-        method: spec.method,
-        setupRequest: (req) => {
-          req.path = paths[i % paths.length];
-          if (bodies) req.body = bodies[i % bodies.length];
-          i++;
-          return req;
-        },
-        onResponse: spec.collectTransactions
-          ? (status, body) => {
-              const id = ok(status) ? TRANSACTION_ID.exec(body)?.[1] : undefined;
-              if (id) collected.push(id);
-            }
-          : undefined,
-      },
-    ];
-  }
+  if (spec.kind === 'list') return [listRequest(spec, collected)];
+  if (spec.kind === 'mix') return spec.parts.map((part) => listRequest(part, collected));
   const free = new PairQueue(spec.pairs);
   return [
     {
@@ -78,6 +79,9 @@ function requestsOf(spec: LoadSpec, collected: string[]): autocannon.Request[] {
     },
   ];
 }
+
+const collects = (spec: LoadSpec) =>
+  spec.kind === 'list' ? Boolean(spec.collectTransactions) : spec.kind === 'mix' && spec.parts.some((p) => p.collectTransactions);
 
 /** Runs one job with autocannon; latencies are of 2xx answers, requests/s counts every completed request. */
 export function runJob(job: LoadJob): Promise<LoadResult> {
@@ -112,7 +116,7 @@ export function runJob(job: LoadJob): Promise<LoadResult> {
         statusCodes,
         clientCpuUs: (cpu.user + cpu.system) / Math.max(r.requests.total, 1),
         endedEarly: job.maxRequests !== undefined && r.requests.sent >= job.maxRequests,
-        transactionIds: job.spec.kind === 'list' && job.spec.collectTransactions ? collected : undefined,
+        transactionIds: collects(job.spec) ? collected : undefined,
       });
     });
   });

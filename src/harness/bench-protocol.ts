@@ -1,19 +1,29 @@
 // What the benchmark's parent process asks its load-generator child (bench-client.ts) to run, and what it gets
 // back. Everything here crosses a process boundary as JSON, so it is data only (no functions).
 
+/**
+ * Request i uses paths[i mod paths.length] and bodies[i mod bodies.length] (one shared counter over all
+ * connections), so a list of N distinct bodies gives N distinct requests before it repeats.
+ */
+export interface ListSpec {
+  kind: 'list';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  paths: string[];
+  bodies?: string[];
+  /** collect the transaction_id of every 2xx answer (the holds of one run become the next runs' input) */
+  collectTransactions?: boolean;
+}
+
 /** How each request of a load run is made. */
 export type LoadSpec =
+  | ListSpec
   | {
       /**
-       * Request i uses paths[i mod paths.length] and bodies[i mod bodies.length] (one shared counter over all
-       * connections), so a list of N distinct bodies gives N distinct requests before it repeats.
+       * Each connection sends a request of each part in turn (parts[0], parts[1], ..., parts[0], ...); each part
+       * is a list with a counter of its own. The run's latencies and counts are over all parts together.
        */
-      kind: 'list';
-      method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-      paths: string[];
-      bodies?: string[];
-      /** collect the transaction_id of every 2xx answer (the holds of one run become the next runs' input) */
-      collectTransactions?: boolean;
+      kind: 'mix';
+      parts: ListSpec[];
     }
   | {
       /**

@@ -1,6 +1,10 @@
 // The benchmark's results: the JSON shape written to bench-results.json, the target checks of the issue, and the
 // markdown printed at the end of `npm run bench`.
+import type { CeilingResult } from './bench-ceiling';
+import type { MixedResult } from './bench-mixed';
 import type { LoadResult } from './bench-protocol';
+import type { VenueComparison, VenueResult } from './bench-venues';
+import type { WorkersResult } from './bench-workers';
 
 export interface ScenarioResult {
   id: string;
@@ -75,6 +79,14 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   inventory_scale: { small: ScaleResult; large: ScaleResult; ratio_large_to_small: number };
   memory: { available: MemoryResult; locked: MemoryResult };
+  /** best-available holds of 2 on the small venue, a stadium and the stadium with its cheapest price fragmented */
+  venues: VenueComparison;
+  /** another performance's holds and searches, alone and while the stadium gets best-available holds */
+  mixed: MixedResult;
+  /** one performance driven through the lock store directly, Redis the limit */
+  ceiling: CeilingResult;
+  /** 1 and 2 API worker processes (API_WORKERS) on the same Redis */
+  workers: WorkersResult;
   targets: TargetCheck[];
 }
 
@@ -124,6 +136,34 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
     measured: `${fixed(r.memory.locked.bytes_per_ticket, 1)} bytes`,
     met: r.memory.locked.bytes_per_ticket <= 600,
   });
+  for (const [key, v] of [
+    ['stadium', r.venues.stadium],
+    ['fragmented', r.venues.fragmented],
+  ] as const) {
+    const ratio = key === 'stadium' ? r.venues.ratio_stadium_to_small : r.venues.ratio_fragmented_to_small;
+    checks.push({
+      id: `venue-${key}-ratio`,
+      description: `best available, ${v.name.replace('best-available hold of 2, ', '')} vs the small venue: requests/s`,
+      target: '≥ 0.9 ×',
+      measured: `${ratio.toFixed(2)} × (${fixed(v.requests_per_second)} vs ${fixed(r.venues.small.requests_per_second)} req/s)`,
+      met: ratio >= 0.9,
+    });
+  }
+  const redisTarget = (id: string, description: string, s: ScenarioResult | undefined, limit: number) => {
+    if (!s) return;
+    checks.push({
+      id: `${id}-redis-cpu`,
+      description: `${description}: Redis CPU per request`,
+      target: `≤ ${limit} µs`,
+      measured: `${fixed(s.redis_cpu_us_per_request, 1)} µs`,
+      met: s.redis_cpu_us_per_request <= limit,
+    });
+  };
+  redisTarget('b', `(b) ${byId('b')?.name ?? ''}`, byId('b'), 40);
+  for (const v of [r.venues.small, r.venues.stadium, r.venues.fragmented]) redisTarget(`venue-${v.venue}`, v.name, v, 60);
+  redisTarget('d', `(d) ${byId('d')?.name ?? ''}`, byId('d'), 30);
+  redisTarget('e', `(e) ${byId('e')?.name ?? ''}`, byId('e'), 60);
+  redisTarget('f', `(f) ${byId('f')?.name ?? ''}`, byId('f'), 40);
   return checks;
 }
 
@@ -136,10 +176,111 @@ function scenarioRow(s: ScenarioResult, label = `(${s.id}) ${s.name}`) {
     fixed(s.latency_ms.p50, 1),
     fixed(s.latency_ms.p99, 1),
     s.id === 'a' ? '1.00' : s.ratio_to_a.toFixed(2),
-    fixed(s.non_2xx + s.errors + s.timeouts) + (s.ended_early ? ' (input ran out)' : ''),
+    failures(s),
     fixed(s.server_cpu_us_per_request),
     fixed(s.redis_cpu_us_per_request),
   ]);
+}
+
+const failures = (s: ScenarioResult) => fixed(s.non_2xx + s.errors + s.timeouts) + (s.ended_early ? ' (input ran out)' : '');
+
+function venueLines(v: VenueComparison): string[] {
+  const lines = [
+    row(['best-available hold of 2, by venue', 'tickets', 'partitions', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to small', 'non-2xx + errors', 'server CPU µs/req', 'Redis CPU µs/req']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const x of [v.small, v.stadium, v.fragmented] as VenueResult[]) {
+    const ratio = v.small.requests_per_second > 0 ? x.requests_per_second / v.small.requests_per_second : 0;
+    lines.push(
+      row([
+        x.name.replace('best-available hold of 2, ', ''),
+        fixed(x.inventory_tickets),
+        fixed(x.partitions),
+        fixed(x.requests_per_second),
+        fixed(x.latency_ms.p50, 1),
+        fixed(x.latency_ms.p99, 1),
+        ratio.toFixed(2),
+        failures(x),
+        fixed(x.server_cpu_us_per_request),
+        fixed(x.redis_cpu_us_per_request),
+      ]),
+    );
+  }
+  const f = v.fragmented.fragmented;
+  if (f) {
+    lines.push(
+      '',
+      `Same run, at the same connections: a warm-up and a first half of each venue (small, stadium, fragmented), then the ` +
+        `second halves in the reverse order, ${fixed(v.small.duration_seconds, 1)} s per venue in all. Fragmented: ` +
+        `${fixed(f.held_beforehand)} seats of the cheapest price (${fixed(f.cheapest_price / 100, 2)}) held beforehand, every other one, in ` +
+        `${fixed(f.bulk_transactions)} transactions; ${fixed(f.holds_on_fragmented_price)} of the ${fixed(f.holds)} measured holds took two of its ` +
+        `single seats (${fixed(f.singles_available_at_start)} singles available at the start, ${fixed(f.singles_available_at_end)} at the end).`,
+    );
+  }
+  return lines;
+}
+
+function mixedLines(m: MixedResult): string[] {
+  const cells = (label: string, s: ScenarioResult) =>
+    row([label, fixed(s.requests_per_second), fixed(s.latency_ms.p50, 1), fixed(s.latency_ms.p99, 1), failures(s), fixed(s.server_cpu_us_per_request), fixed(s.redis_cpu_us_per_request)]);
+  return [
+    row(['mixed: another performance beside a stadium on-sale', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'server CPU µs/req', 'Redis CPU µs/req']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+    cells(`other performance alone: holds of 2 given tickets and searches, ${m.other_connections} connections`, m.other_alone),
+    cells(`other performance while the stadium gets best-available holds at ${m.stadium_connections} connections`, m.other_with_stadium),
+    cells('the stadium’s best-available holds meanwhile', m.stadium_during),
+    '',
+    `The other performance's p99 beside the stadium: ${m.p99_ratio.toFixed(2)} × alone; its requests/s ${m.throughput_ratio.toFixed(2)} × ` +
+      '(slices alone, mixed, mixed, alone; in the mixed slices, CPU per request is over both loads’ requests).',
+  ];
+}
+
+function ceilingLines(c: CeilingResult): string[] {
+  const names = { hold: 'holds of 2 given tickets', holdBest: 'best-available holds of 2', release: 'releases (of those holds)' };
+  const lines = [
+    row([`single-shard ceiling: one performance (${c.layout}), lock store, ${c.connections} connections × ${c.in_flight / c.connections} in flight`, 'ops/s', 'p50 ms', 'p99 ms', 'Redis CPU µs/op', 'Redis CPU busy', 'driver CPU busy', 'errors']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const x of c.runs) {
+    lines.push(
+      row([
+        names[x.op],
+        fixed(x.ops_per_second),
+        fixed(x.latency_ms.p50, 1),
+        fixed(x.latency_ms.p99, 1),
+        fixed(x.redis_cpu_us_per_op, 1),
+        `${fixed(x.redis_cpu_utilisation * 100)} %`,
+        `${fixed(x.driver_cpu_utilisation * 100)} %`,
+        fixed(x.errors) + (x.ended_early ? ' (input ran out)' : ''),
+      ]),
+    );
+  }
+  lines.push('', 'Redis CPU busy near 100 % (of one core): Redis is the limit; driver CPU busy near 100 %: the driving process is.');
+  return lines;
+}
+
+function workersLines(w: WorkersResult): string[] {
+  const lines = [
+    row(['API worker processes', 'processes', 'hold req/s', 'hold p99 ms', 'best-available req/s', 'best-available p99 ms', 'server CPU µs/req (hold, best)', 'Redis CPU µs/req (hold, best)', 'non-2xx + errors']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const x of w.rows) {
+    lines.push(
+      row([
+        `API_WORKERS=${x.workers}`,
+        fixed(x.processes),
+        fixed(x.hold.requests_per_second),
+        fixed(x.hold.latency_ms.p99, 1),
+        fixed(x.best.requests_per_second),
+        fixed(x.best.latency_ms.p99, 1),
+        `${fixed(x.hold.server_cpu_us_per_request)}, ${fixed(x.best.server_cpu_us_per_request)}`,
+        `${fixed(x.hold.redis_cpu_us_per_request)}, ${fixed(x.best.redis_cpu_us_per_request)}`,
+        `${failures(x.hold)}, ${failures(x.best)}`,
+      ]),
+    );
+  }
+  lines.push('', `2 workers over 1: holds ${w.hold_ratio.toFixed(2)} ×, best-available holds ${w.best_ratio.toFixed(2)} × (${w.command}; slices 1, 2, 2, 1).`);
+  return lines;
 }
 
 function breakdown(m: MemoryResult): string {
@@ -182,6 +323,7 @@ export function renderMarkdown(r: BenchReport): string {
   const mem = r.memory;
   lines.push(row(['available ticket (load)', fixed(mem.available.tickets), fixed(mem.available.delta_bytes), fixed(mem.available.bytes_per_ticket, 1), breakdown(mem.available)]));
   lines.push(row(['locked ticket (hold of 2)', fixed(mem.locked.tickets), fixed(mem.locked.delta_bytes), fixed(mem.locked.bytes_per_ticket, 1), breakdown(mem.locked)]));
+  lines.push('', ...venueLines(r.venues), '', ...mixedLines(r.mixed), '', ...ceilingLines(r.ceiling), '', ...workersLines(r.workers));
   lines.push('', row(['target', 'wanted', 'measured', '']), row(['---', '---', '---', '---']));
   for (const t of r.targets) lines.push(row([t.description, t.target, t.measured, t.met ? 'met' : '**missed**']));
   return lines.join('\n');

@@ -15,17 +15,35 @@
 //   early and says so).
 // - Memory is read on a quiet Redis (nothing else running): INFO used_memory before and after loading the large
 //   inventory, and before and after holding tickets of it.
+// - After rows (a)-(f), groups of their own modules: best available on three venues (bench-venues.ts), another
+//   performance beside a stadium on-sale (bench-mixed.ts, with a second load generator), 1 and 2 API workers
+//   (bench-workers.ts, two more `tixlock api` servers on the same Redis) and the single-shard ceiling
+//   (bench-ceiling.ts, the lock store driven directly from a child). Their inventories are loaded with the others,
+//   before the AOF rewrite; the ceiling loads its own.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { performanceKeys } from '../redis/keys';
+import { runCeiling } from './bench-ceiling';
 import { LoadClient } from './bench-client';
 import { Api, forEachConcurrently, loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
+import {
+  combine,
+  releaseLeftovers,
+  rewriteAof,
+  toScenario,
+  withCpu,
+  writeBackSettled,
+  type BenchContext,
+  type MeasuredResult,
+} from './bench-measure';
 import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } from './bench-memory';
-import type { LoadJob, LoadResult, LoadSpec } from './bench-protocol';
+import { prepareMixed, runMixed } from './bench-mixed';
+import type { LoadJob, LoadSpec } from './bench-protocol';
 import { ServerProcess } from './bench-server';
 import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult, type ScenarioResult } from './bench-report';
+import { prepareVenues, runVenues } from './bench-venues';
+import { prepareWorkers, runWorkers } from './bench-workers';
 
 export interface BenchOptions {
   mode: 'full' | 'quick';
@@ -40,6 +58,11 @@ export interface BenchOptions {
   smallTickets: number;
   /** tickets held (in pairs) for the memory-per-locked-ticket measurement */
   lockedTickets: number;
+  /** the fewest tickets of each stadium performance (more when the calibration needs more) */
+  stadiumTickets: number;
+  /** the single-shard ceiling: ioredis connections, calls in flight on each */
+  ceilingConnections: number;
+  ceilingInFlight: number;
   /**
    * node options of the child processes (default: this process's, so `node --cpu-prof dist/src/harness/bench.js`
    * profiles the servers and the load generator too); running from TypeScript sources needs a require hook.
@@ -50,11 +73,11 @@ export interface BenchOptions {
 }
 
 export function benchOptions(mode: 'full' | 'quick', overrides: Partial<BenchOptions> = {}): BenchOptions {
-  const base: BenchOptions =
+  const base: Omit<BenchOptions, 'ceilingConnections' | 'ceilingInFlight'> =
     mode === 'full'
-      ? { mode, connections: 50, durationSeconds: 10, warmupSeconds: 2, largeTickets: 1_000_000, smallTickets: 1_000, lockedTickets: 20_000 }
-      : { mode, connections: 50, durationSeconds: 1, warmupSeconds: 0.5, largeTickets: 20_000, smallTickets: 1_000, lockedTickets: 1_000 };
-  return { ...base, ...overrides };
+      ? { mode, connections: 50, durationSeconds: 10, warmupSeconds: 2, largeTickets: 1_000_000, smallTickets: 1_000, lockedTickets: 20_000, stadiumTickets: 200_000 }
+      : { mode, connections: 50, durationSeconds: 1, warmupSeconds: 0.5, largeTickets: 20_000, smallTickets: 1_000, lockedTickets: 1_000, stadiumTickets: 20_000 };
+  return { ...base, ceilingConnections: 4, ceilingInFlight: 50, ...overrides };
 }
 
 const CLIENT_KEY = 'bench-client-key-0001';
@@ -109,9 +132,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const jsonHeaders = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' };
     const getHeaders = { authorization: `Bearer ${CLIENT_KEY}` };
-    const job = (base: string, spec: LoadSpec, seconds: number, maxRequests?: number): LoadJob => ({
+    const job = (base: string, spec: LoadSpec, seconds: number, maxRequests?: number, connections = o.connections): LoadJob => ({
       url: base,
-      connections: o.connections,
+      connections,
       durationSeconds: seconds,
       maxRequests,
       headers: spec.kind === 'list' && spec.method === 'GET' ? getHeaders : jsonHeaders,
@@ -180,6 +203,26 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const opens = (opened.transactionIds ?? []).map((id) => `/transaction/${id}`);
     const checkoutPaths = opens.slice(0, checkoutCount);
     const completePaths = opens.slice(checkoutCount);
+
+    // ---- inventories of the scenario groups that run after round 2
+    const ctx: BenchContext = {
+      log,
+      db,
+      tixlock,
+      api,
+      admin,
+      load,
+      execArgv,
+      env,
+      connections: o.connections,
+      warmupSeconds: o.warmupSeconds,
+      halfSeconds: half,
+      job,
+      requestsFor,
+    };
+    const venuePlan = await prepareVenues(ctx, o.stadiumTickets);
+    const mixedPlan = await prepareMixed(ctx);
+    const workersPlan = await prepareWorkers(ctx);
 
     // Rewrite the AOF now (the loads grew it by hundreds of MB) and let the kernel write the new file out, then
     // switch Redis's automatic rewrite off until the timed runs are over: a rewrite forks a Redis of ~300 MB, and
@@ -297,9 +340,31 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       log(`    (${sc.id}) ${sc.name}: ${Math.round(second.requestsPerSecond)} req/s, p99 ${second.latencyMs.p99} ms, non-2xx ${second.non2xx}`);
     }
 
-    await db.config('SET', 'auto-aof-rewrite-percentage', rewritePercentage);
-
     const baseline = combine(runs.get('a')?.halves ?? []);
+
+    // ---- the scenario groups: venues, the mixed row, 1 and 2 API workers, then the single-shard ceiling (which
+    // loads its own performances through the lock store)
+    const venues = await runVenues(ctx, venuePlan, baseline);
+    const mixed = await runMixed(ctx, mixedPlan, venuePlan.stadiumId, baseline);
+    const workers = await runWorkers(ctx, workersPlan, dataDir, baseline);
+    log(`single-shard ceiling: the lock store over ${o.ceilingConnections} connections × ${o.ceilingInFlight} calls in flight, ${o.warmupSeconds} s warm-up and ${o.durationSeconds} s per op`);
+    const ceiling = await runCeiling(
+      {
+        redisUrl: tixlock.redisUrl,
+        env,
+        prefix: 'bench-ceiling',
+        connections: o.ceilingConnections,
+        inFlightPerConnection: o.ceilingInFlight,
+        warmupSeconds: o.warmupSeconds,
+        durationSeconds: o.durationSeconds,
+      },
+      execArgv,
+    );
+    for (const c of ceiling.runs) {
+      log(`    ${c.op}: ${Math.round(c.ops_per_second)} ops/s, Redis ${c.redis_cpu_us_per_op.toFixed(1)} µs/op, Redis busy ${Math.round(c.redis_cpu_utilisation * 100)} %`);
+    }
+
+    await db.config('SET', 'auto-aof-rewrite-percentage', rewritePercentage);
     const scenarios: ScenarioResult[] = list.map((sc) => {
       const r = runs.get(sc.id) ?? { warmup: undefined, halves: [] };
       return toScenario(sc.id, sc.name, sc.request, r.halves, baseline, r.warmup, o.warmupSeconds);
@@ -345,13 +410,23 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           'bench-open (d, e)': 2 * openCount,
           'bench-small': small.length,
           'bench-large (f, memory)': o.largeTickets,
+          ...Object.fromEntries(venuePlan.venues.map((v) => [`${v.performanceId} (venues${v.key === 'stadium' ? ', mixed' : ''})`, v.tickets])),
+          'bench-other (mixed)': 2 * mixedPlan.pairs.reduce((n, p) => n + p.length, 0),
+          'bench-workers-hold, bench-workers-best (workers, each)': 2 * workersPlan.bestRequests.reduce((a, b) => a + b, 0),
           layout: '3 sections × 2 price levels (6 partitions), rows of 50 seats, ids like l1m-ORCH-R12-7',
+          stadium_layout:
+            '200 sections × 2 price levels (400 partitions): level A (front third of the rows) by tier, 150.00 to 60.00; level B ' +
+            '(back two thirds) 40.00 in every section, the cheapest price',
         },
         transactions: { checkout_round_robin: checkoutPaths.length, complete_each_once: completePaths.length },
       },
       scenarios,
       inventory_scale: { small: scaleSmall, large: scaleLarge, ratio_large_to_small: scaleLarge.holds_per_second / scaleSmall.holds_per_second },
       memory: { available: availableMemory, locked: lockedMemory },
+      venues,
+      mixed,
+      ceiling,
+      workers,
     };
     return { ...partial, targets: checkTargets(partial) };
   } finally {
@@ -361,146 +436,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await service?.stop().catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/**
- * Releases (through the API) every transaction that still holds a ticket of these pairs. The server may still be
- * answering requests the load generator gave up on at the end of its run, so look again until nothing is held.
- */
-async function releaseLeftovers(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<void> {
-  const { lockPrefix } = performanceKeys(performanceId);
-  const lockKeys = pairs.flat().map((id) => `${lockPrefix}${id}`);
-  for (let pass = 0; pass < 50; pass++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const holders = new Set((await redis.mget(lockKeys)).filter((v): v is string => v !== null));
-    if (holders.size === 0) return;
-    await forEachConcurrently([...holders], 8, async (tx) => {
-      await api.expect(200, 'DELETE', `/transaction/${tx}`);
-    });
-  }
-}
-
-/** A load run with the CPU it cost the server (this process) and Redis, per completed request. */
-type MeasuredResult = LoadResult & { serverCpuUs: number; redisCpuUs: number; redisForks: number };
-
-const infoField = (info: string, name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  return infoField(info, 'used_cpu_sys') + infoField(info, 'used_cpu_user');
-}
-
-async function redisForks(redis: Redis): Promise<number> {
-  return infoField(await redis.info('stats'), 'total_forks');
-}
-
-/**
- * Waits (at most 60 s) until the kernel has written most dirty pages out (Linux: /proc/meminfo Dirty), so the
- * write-back of a freshly rewritten AOF does not compete with a timed run for the CPU. Elsewhere: a short pause.
- */
-async function writeBackSettled(): Promise<void> {
-  for (let waited = 0; waited < 60_000; waited += 500) {
-    let dirtyKb = 0;
-    try {
-      dirtyKb = Number(/^Dirty:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
-    } catch {
-      dirtyKb = 0;
-    }
-    if (dirtyKb < 32 * 1024 && waited >= 1000) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/** BGREWRITEAOF, and wait until it (and any rewrite already running) has finished. */
-async function rewriteAof(redis: Redis): Promise<void> {
-  const busy = async () => {
-    const info = await redis.info('persistence');
-    return infoField(info, 'aof_rewrite_in_progress') === 1 || infoField(info, 'aof_rewrite_scheduled') === 1;
-  };
-  while (await busy()) await new Promise((resolve) => setTimeout(resolve, 200));
-  await redis.bgrewriteaof();
-  do await new Promise((resolve) => setTimeout(resolve, 200));
-  while (await busy());
-}
-
-/**
- * One result from several runs of the same load: counts and time summed; p50, p90, mean and CPU per request
- * weighted by requests; p99 and max of the worst run (autocannon hands back percentiles, not histograms).
- */
-function combine(runs: MeasuredResult[]): MeasuredResult {
-  const total = runs.reduce((n, r) => n + r.requestsTotal, 0);
-  const duration = runs.reduce((n, r) => n + r.durationSeconds, 0);
-  const weighted = (f: (r: MeasuredResult) => number) => runs.reduce((n, r) => n + f(r) * r.requestsTotal, 0) / Math.max(total, 1);
-  const sum = (f: (r: MeasuredResult) => number) => runs.reduce((n, r) => n + f(r), 0);
-  const worst = (f: (r: MeasuredResult) => number) => Math.max(...runs.map(f));
-  const statusCodes: Record<string, number> = {};
-  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
-  return {
-    requestsPerSecond: duration > 0 ? total / duration : 0,
-    requestsTotal: total,
-    durationSeconds: duration,
-    latencyMs: {
-      p50: weighted((r) => r.latencyMs.p50),
-      p90: weighted((r) => r.latencyMs.p90),
-      p99: worst((r) => r.latencyMs.p99),
-      mean: weighted((r) => r.latencyMs.mean),
-      max: worst((r) => r.latencyMs.max),
-    },
-    non2xx: sum((r) => r.non2xx),
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    statusCodes,
-    clientCpuUs: weighted((r) => r.clientCpuUs),
-    endedEarly: runs.some((r) => r.endedEarly),
-    serverCpuUs: weighted((r) => r.serverCpuUs),
-    redisCpuUs: weighted((r) => r.redisCpuUs),
-    redisForks: sum((r) => r.redisForks),
-  };
-}
-
-/** Runs a load job and reads the CPU time it cost the serving process and the redis-server. */
-async function withCpu(redis: Redis, server: ServerProcess, run: () => Promise<LoadResult>): Promise<MeasuredResult> {
-  const forksBefore = await redisForks(redis);
-  const redisBefore = await redisCpuSeconds(redis);
-  const before = await server.cpuMicros();
-  const result = await run();
-  const used = (await server.cpuMicros()) - before;
-  const redisUsed = (await redisCpuSeconds(redis)) - redisBefore;
-  const n = Math.max(result.requestsTotal, 1);
-  return { ...result, serverCpuUs: used / n, redisCpuUs: (redisUsed * 1e6) / n, redisForks: (await redisForks(redis)) - forksBefore };
-}
-
-function toScenario(
-  id: string,
-  name: string,
-  request: string,
-  halves: MeasuredResult[],
-  baseline: LoadResult,
-  warmup: LoadResult | undefined,
-  warmupSeconds: number,
-): ScenarioResult {
-  const r = combine(halves);
-  return {
-    id,
-    name,
-    request,
-    requests_per_second: r.requestsPerSecond,
-    requests_total: r.requestsTotal,
-    duration_seconds: r.durationSeconds,
-    latency_ms: r.latencyMs,
-    non_2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    status_codes: r.statusCodes,
-    ratio_to_a: baseline.requestsPerSecond > 0 ? r.requestsPerSecond / baseline.requestsPerSecond : 0,
-    server_cpu_us_per_request: r.serverCpuUs,
-    redis_cpu_us_per_request: r.redisCpuUs,
-    load_generator_cpu_us_per_request: r.clientCpuUs,
-    redis_forks: r.redisForks,
-    ended_early: r.endedEarly,
-    parts_requests_per_second: halves.map((h) => h.requestsPerSecond),
-    warmup: warmup && { seconds: warmupSeconds, requests_per_second: warmup.requestsPerSecond, non_2xx: warmup.non2xx, errors: warmup.errors },
-  };
 }
 
 /** INFO used_memory around loading `tickets` into a new performance, with a breakdown by kind of key. */
