@@ -6,21 +6,28 @@
 --           each other in one row differ by exactly 1, other neighbours by 2 or more.
 --   price : integer cents (0 .. 2^31-1).
 -- Availability score = price * 2^22 + ord: cheapest first, then seat order; adjacent seats of one price have
--- consecutive scores. Lock expiry times are integer milliseconds of the Redis clock.
+-- consecutive scores; scores are unique within a performance. Lock expiry times are integer milliseconds of the
+-- Redis clock.
 --
--- The available index is partitioned by (section, price level, price), so a filtered search reads only the
--- partitions it wants and never scans past tickets it does not want; the number of partitions follows the venue's
--- layout, not the inventory's size. Within a partition every ticket has one price, so score order is seat order.
--- Each partition is cut into chunks of 128 ords (chunk = floor(ord / 128)), each chunk a small zset that Redis
--- keeps in its compact listpack encoding (zset-max-listpack-entries 128, the default): about 20 bytes per ticket
--- instead of ~130 in one big skiplist zset. Keys (names built here; src/redis/keys.ts documents them):
+-- The available index is partitioned by (section, price level, price): within a partition every ticket has one
+-- price, so score order is seat order. Each partition is cut into chunks of 128 ords (chunk = floor(ord / 128)),
+-- each chunk a small zset that Redis keeps in its compact listpack encoding (zset-max-listpack-entries 128, the
+-- default): about 20 bytes per ticket instead of ~130 in one big skiplist zset. Keys (names built here;
+-- src/redis/keys.ts documents them):
 --   k_avail                      set of partition names "section|price_level|price"
 --   k_avail:<partition>          zset of the partition's non-empty chunk numbers (score = chunk number)
 --   k_avail:<partition>#<chunk>  zset of the chunk's available ticket ids by score (listpack)
 --   k_avail:n                    string: available tickets in all partitions
+--   k_avail:h                    zset: every non-empty partition by the score of its cheapest available ticket
+--   k_avail:hl:<price_level>     zset: the same, for the partitions of one price level
+--   k_avail:s:<section>          set of the non-empty partitions of one section
+-- The two "heads" zsets are exact (kept by the same calls that change the index), so best-available reads
+-- partitions in the order of their cheapest seat and touches only those it takes tickets from: its cost does not
+-- grow with the number of partitions (see pick_best).
 
 local ORD_SPAN = 4194304 -- 2^22
 local CHUNK = 128 -- ords per chunk of a partition (at most zset-max-listpack-entries)
+local BATCH = 1000 -- most values handed to one redis.call by the *_many helpers (Lua's unpack has a stack limit)
 
 -- Milliseconds from the Redis clock, so every API replica agrees on time.
 local function now_ms()
@@ -28,9 +35,9 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function score_of(rec)
-  local ord, price = string.match(rec, '^(%d+)|(%d+)|')
-  return tonumber(price) * ORD_SPAN + tonumber(ord)
+-- A score as Redis needs it in a range argument: every digit (Lua's own printing keeps only 14).
+local function score_str(score)
+  return string.format('%.0f', score)
 end
 
 local function split(s, sep)
@@ -47,43 +54,130 @@ local function split_record(rec)
   return f
 end
 
-local function partition_of(rec)
+-- Where a ticket record sits in the available index: {part, section, level, chunk, score}.
+local function slot_of(rec)
   local f = split_record(rec)
-  return f[3] .. '|' .. f[6] .. '|' .. f[2]
+  local ord, price = tonumber(f[1]), tonumber(f[2])
+  return {part = f[3] .. '|' .. f[6] .. '|' .. f[2], section = f[3], level = f[6], chunk = math.floor(ord / CHUNK),
+    score = price * ORD_SPAN + ord}
 end
 
-local function chunk_key_of(k_avail, rec)
-  local part = partition_of(rec)
-  local chunk = math.floor(tonumber(string.match(rec, '^(%d+)|')) / CHUNK)
-  return k_avail .. ':' .. part .. '#' .. chunk, part, chunk
+-- HMGET (or MGET when key is nil: keys = prefix .. id) of any number of ids, BATCH at a time.
+local function mget_many(key, prefix, ids)
+  local out = {}
+  for from = 1, #ids, BATCH do
+    local args = {}
+    for i = from, math.min(#ids, from + BATCH - 1) do args[#args + 1] = prefix .. ids[i] end
+    local got
+    if key then got = redis.call('HMGET', key, unpack(args)) else got = redis.call('MGET', unpack(args)) end
+    for i = 1, #got do out[from + i - 1] = got[i] end
+  end
+  return out
 end
 
--- Puts a ticket into (or back into) the available index.
-local function avail_add(k_avail, tid, rec)
-  local k_chunk, part, chunk = chunk_key_of(k_avail, rec)
-  if redis.call('ZADD', k_chunk, score_of(rec), tid) == 1 then
-    redis.call('INCR', k_avail .. ':n')
-    redis.call('ZADD', k_avail .. ':' .. part, chunk, chunk)
-    redis.call('SADD', k_avail, part)
+-- Tickets {{tid, rec}, ...} grouped by the chunk they belong to: list of {key, slot, tids, scores}.
+local function group_by_chunk(k_avail, entries)
+  local groups, by_key = {}, {}
+  for _, e in ipairs(entries) do
+    local s = slot_of(e[2])
+    local key = k_avail .. ':' .. s.part .. '#' .. s.chunk
+    local g = by_key[key]
+    if not g then
+      g = {key = key, slot = s, tids = {}, scores = {}}
+      by_key[key] = g
+      groups[#groups + 1] = g
+    end
+    g.tids[#g.tids + 1] = e[1]
+    g.scores[#g.scores + 1] = s.score
+  end
+  return groups
+end
+
+-- Puts tickets {{tid, rec}, ...} into (or back into) the available index; tickets already there are left alone.
+-- Calls: one ZADD per chunk, then per partition that gained tickets 4 or 5 (chunk list, partition set, heads).
+local function avail_add_many(k_avail, entries)
+  if #entries == 0 then return end
+  local added, parts, part_list = 0, {}, {}
+  for _, g in ipairs(group_by_chunk(k_avail, entries)) do
+    local args, min = {}, nil
+    for i, tid in ipairs(g.tids) do
+      args[#args + 1] = g.scores[i]
+      args[#args + 1] = tid
+      if not min or g.scores[i] < min then min = g.scores[i] end
+    end
+    local n = redis.call('ZADD', g.key, unpack(args))
+    if n > 0 then
+      added = added + n
+      local s = g.slot
+      redis.call('ZADD', k_avail .. ':' .. s.part, s.chunk, s.chunk)
+      local p = parts[s.part]
+      if not p then
+        p = {slot = s, min = min}
+        parts[s.part] = p
+        part_list[#part_list + 1] = p
+      elseif min < p.min then
+        p.min = min
+      end
+    end
+  end
+  if added == 0 then return end
+  redis.call('INCRBY', k_avail .. ':n', added)
+  for _, p in ipairs(part_list) do
+    local s = p.slot
+    if redis.call('SADD', k_avail, s.part) == 1 then redis.call('SADD', k_avail .. ':s:' .. s.section, s.part) end
+    -- LT: the head only ever moves down here (a ticket already in the index scores no lower than the head)
+    redis.call('ZADD', k_avail .. ':h', 'LT', p.min, s.part)
+    redis.call('ZADD', k_avail .. ':hl:' .. s.level, 'LT', p.min, s.part)
   end
 end
 
--- Takes a ticket out of the available index (a no-op when it is not there); an emptied chunk leaves its
--- partition, an emptied partition leaves the set.
-local function avail_remove(k_avail, tid, rec)
-  local k_chunk, part, chunk = chunk_key_of(k_avail, rec)
-  if redis.call('ZREM', k_chunk, tid) == 1 then
-    redis.call('DECR', k_avail .. ':n')
-    if redis.call('EXISTS', k_chunk) == 0 then
-      local k_part = k_avail .. ':' .. part
-      redis.call('ZREM', k_part, chunk)
-      if redis.call('EXISTS', k_part) == 0 then redis.call('SREM', k_avail, part) end
+-- Takes tickets {{tid, rec}, ...} out of the available index (those not in it are skipped). An emptied chunk
+-- leaves its partition, an emptied partition leaves the partition set, its section's set and the heads; a
+-- partition that lost its cheapest ticket gets its new head. Calls: per chunk one ZREM (and an EXISTS when it
+-- lost tickets), per partition that lost tickets one ZSCORE, and 3 or 4 more when its head went.
+local function avail_remove_many(k_avail, entries)
+  if #entries == 0 then return end
+  local removed, parts, part_list = 0, {}, {}
+  for _, g in ipairs(group_by_chunk(k_avail, entries)) do
+    local n = redis.call('ZREM', g.key, unpack(g.tids))
+    if n > 0 then
+      removed = removed + n
+      local s = g.slot
+      local p = parts[s.part]
+      if not p then
+        p = {slot = s, scores = {}}
+        parts[s.part] = p
+        part_list[#part_list + 1] = p
+      end
+      for _, score in ipairs(g.scores) do p.scores[score] = true end
+      if redis.call('EXISTS', g.key) == 0 then redis.call('ZREM', k_avail .. ':' .. s.part, s.chunk) end
+    end
+  end
+  if removed == 0 then return end
+  redis.call('DECRBY', k_avail .. ':n', removed)
+  for _, p in ipairs(part_list) do
+    local s = p.slot
+    local k_part, k_heads, k_level = k_avail .. ':' .. s.part, k_avail .. ':h', k_avail .. ':hl:' .. s.level
+    local head = tonumber(redis.call('ZSCORE', k_heads, s.part))
+    if not head or p.scores[head] then
+      local first = redis.call('ZRANGE', k_part, 0, 0)
+      if #first == 0 then
+        redis.call('SREM', k_avail, s.part)
+        redis.call('SREM', k_avail .. ':s:' .. s.section, s.part)
+        redis.call('ZREM', k_heads, s.part)
+        redis.call('ZREM', k_level, s.part)
+      else
+        local cheapest = redis.call('ZRANGE', k_part .. '#' .. first[1], 0, 0, 'WITHSCORES')
+        redis.call('ZADD', k_heads, cheapest[2], s.part)
+        redis.call('ZADD', k_level, cheapest[2], s.part)
+      end
     end
   end
 end
 
 local function avail_has(k_avail, tid, rec)
-  return redis.call('ZSCORE', (chunk_key_of(k_avail, rec)), tid) ~= false
+  local s = slot_of(rec)
+  return redis.call('ZSCORE', k_avail .. ':' .. s.part .. '#' .. s.chunk, tid) ~= false
 end
 
 -- Available tickets in all partitions.
@@ -92,7 +186,7 @@ local function avail_count(k_avail)
 end
 
 -- Partitions of k_avail matching the filters ('' = any section / level / price; max_price inclusive):
--- a list of {name, section, level, price}.
+-- a list of {name, section, level, price}. Reads every partition name: for listings, not for best-available.
 local function partitions(k_avail, section, level, max_price)
   local out = {}
   local max = tonumber(max_price)
@@ -107,8 +201,9 @@ local function partitions(k_avail, section, level, max_price)
 end
 
 -- Up to n available tickets of a partition with score > after (a score as a string, as Redis gave it; nil =
--- from the first), by score: {id, score, id, score, ...}. Reads the partition's chunks in order, from the one holding `after`.
-local function partition_page(k_avail, part, after, n)
+-- from the first), by score: {id, score, id, score, ...}. Reads the partition's chunks in order, from the one
+-- holding `after`, or from first_chunk when the caller knows the partition's first chunk (from its head).
+local function partition_page(k_avail, part, after, n, first_chunk)
   local k_part = k_avail .. ':' .. part
   local min, from = '-inf', 0
   if after then
@@ -123,6 +218,11 @@ local function partition_page(k_avail, part, after, n)
     end
   end
   local out, got = nil, 0 -- got: entries (id + score pairs) in out
+  if first_chunk then
+    out = redis.call('ZRANGEBYSCORE', k_part .. '#' .. first_chunk, min, '+inf', 'WITHSCORES', 'LIMIT', 0, n)
+    got = #out / 2
+    from = first_chunk + 1
+  end
   while got < n do
     local chunks = redis.call('ZRANGEBYSCORE', k_part, from, '+inf', 'LIMIT', 0, 4)
     if #chunks == 0 then break end
@@ -141,126 +241,103 @@ local function partition_page(k_avail, part, after, n)
   return out or {}
 end
 
--- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
--- available index. Cost: the number of holds that expired since the last call.
-local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
-  local expired = redis.call('ZRANGEBYSCORE', k_holds, '-inf', '(' .. now)
-  for _, tid in ipairs(expired) do
-    if redis.call('HEXISTS', k_sold, tid) == 0 then
-      local rec = redis.call('HGET', k_tickets, tid)
-      if rec then avail_add(k_avail, tid, rec) end
+-- The partitions a best-available query may take from, cheapest seat first, as a function that gives the next
+-- {name, score} (nil when there are no more). Unfiltered or by price level: read from the heads zset in pages of 8,
+-- only as far as the merge asks. By section: the section's few partitions (its price levels × prices), ordered by
+-- their heads here. max_price bounds the head scores (every ticket of a partition has its price).
+local function heads_in_order(k_avail, max_price, section, level)
+  local max_score = '+inf'
+  if tonumber(max_price) then max_score = score_str((math.floor(tonumber(max_price)) + 1) * ORD_SPAN - 1) end
+  local list, at, offset, done = {}, 1, 0, false
+  if section ~= '' then
+    local names = {}
+    for _, name in ipairs(redis.call('SMEMBERS', k_avail .. ':s:' .. section)) do
+      if level == '' or string.match(name, '^.-|(.-)|%d+$') == level then names[#names + 1] = name end
     end
-  end
-  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now) end
-end
-
--- Live state of one ticket: record, sold value ("order_number|transaction_id" or ''), lock holder
--- (transaction id or ''), lock expiry ms (0 when not locked).
-local function ticket_state(k_tickets, k_sold, k_holds, lock_prefix, tid)
-  local rec = redis.call('HGET', k_tickets, tid)
-  if not rec then return nil end
-  local sold = redis.call('HGET', k_sold, tid) or ''
-  local holder = redis.call('GET', lock_prefix .. tid) or ''
-  local expires = 0
-  if holder ~= '' then expires = tonumber(redis.call('ZSCORE', k_holds, tid) or 0) end
-  return rec, sold, holder, expires
-end
-
--- Appends {tid, rec, sold, holder, expires} for each ticket id to out.
-local function append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, ids)
-  for _, tid in ipairs(ids) do
-    local rec, sold, holder, expires = ticket_state(k_tickets, k_sold, k_holds, lock_prefix, tid)
-    out[#out + 1] = tid
-    out[#out + 1] = rec or ''
-    out[#out + 1] = sold or ''
-    out[#out + 1] = holder or ''
-    out[#out + 1] = expires or 0
-  end
-end
-
--- Reply describing a transaction: {1, now, status, client, ip, created_at, lock_expires, hold_seconds,
--- order_number, performance_id, then 5 values per ticket (see append_ticket_states)}.
-local function tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
-  local f = redis.call('HMGET', k_tx, 'status', 'client', 'ip', 'created_at', 'lock_expires', 'hold_seconds',
-    'order_number', 'performance_id', 'tickets')
-  local out = {1, now, f[1], f[2], f[3], tonumber(f[4]), tonumber(f[5]), tonumber(f[6]), f[7] or '', f[8]}
-  append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, split(f[9], ','))
-  return out
-end
-
--- Tickets of ids that cannot be locked for transaction txid: {tid, 'sold'|'locked', ...}.
-local function conflicts(k_sold, lock_prefix, ids, txid)
-  local out = {}
-  for _, tid in ipairs(ids) do
-    if redis.call('HEXISTS', k_sold, tid) == 1 then
-      out[#out + 1] = tid; out[#out + 1] = 'sold'
-    else
-      local holder = redis.call('GET', lock_prefix .. tid)
-      if holder and holder ~= txid then out[#out + 1] = tid; out[#out + 1] = 'locked' end
+    if #names > 0 then
+      local scores = redis.call('ZMSCORE', k_avail .. ':h', unpack(names))
+      for i, name in ipairs(names) do
+        local score = tonumber(scores[i])
+        if score and score <= tonumber(max_score == '+inf' and math.huge or max_score) then
+          list[#list + 1] = {name = name, score = score}
+        end
+      end
+      table.sort(list, function(a, b) return a.score < b.score end)
     end
+    done = true
   end
-  return out
-end
-
--- Locks every ticket of ids for txid until expires (ms): lock key with the same expiry, out of the available
--- index, into the holds index.
-local function lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
-  for _, tid in ipairs(ids) do
-    redis.call('SET', lock_prefix .. tid, txid, 'PXAT', expires)
-    avail_remove(k_avail, tid, redis.call('HGET', k_tickets, tid))
-    redis.call('ZADD', k_holds, expires, tid)
+  local k_heads = k_avail .. ':h'
+  if level ~= '' then k_heads = k_avail .. ':hl:' .. level end
+  return function()
+    if at > #list and not done then
+      local page = redis.call('ZRANGEBYSCORE', k_heads, '-inf', max_score, 'WITHSCORES', 'LIMIT', offset, 8)
+      offset = offset + 8
+      if #page < 16 then done = true end
+      list, at = {}, 1
+      for i = 1, #page, 2 do list[#list + 1] = {name = page[i], score = tonumber(page[i + 1])} end
+    end
+    local head = list[at]
+    at = at + 1
+    return head
   end
-end
-
--- Who may act on a transaction: its own client, or an admin. Anyone else is told it does not exist.
-local function may_access(k_tx, caller, is_admin)
-  local owner = redis.call('HGET', k_tx, 'client')
-  if not owner then return false end
-  return is_admin == '1' or owner == caller
 end
 
 -- Picks quantity tickets from the available index: the cheapest quantity candidates, or the first run of
 -- quantity adjacent seats among the best `window` candidates when it costs no more. Filters: max price
--- (inclusive, '' = any), section and price level ('' = any) choose the partitions read. Returns the picked ids
--- (fewer than quantity when not enough) and how many matching tickets were seen (exact when fewer than quantity).
+-- (inclusive, '' = any), section and price level ('' = any). Returns the picked ids (fewer than quantity when not
+-- enough) and how many matching tickets were seen (exact when fewer than quantity).
 --
--- Cost: each chosen partition is read in pages of `chunk` (window = 4 chunks), sorted by score, and the pages are
--- merged (scores are unique within a performance) until the first run of quantity adjacent seats or `window`
--- candidates: a call reads one page of each partition, then only what the merge takes, and never more than
--- `window` entries of a partition. (Reading `window` entries of every partition and sorting them all with a Lua
--- comparator cost several hundred microseconds of Redis time per call.)
+-- Cost, whatever the number of partitions and however fragmented they are: candidates are merged in score order
+-- from the partitions' pages, and a partition is read only when its head (its cheapest seat, exact) is the next
+-- candidate, so every partition read gives at least one candidate. The merge stops at the first run of quantity
+-- adjacent seats, at `window` candidates, or as soon as the next candidate's price is above the average price of
+-- the cheapest quantity (no run from there on could cost no more). Worst case (every candidate from a partition of
+-- its own, no run): window partitions read, one chunk read each, plus window / 8 reads of the heads.
 local function pick_best(k_avail, quantity, max_price, section, level)
   local window = math.max(64, quantity * 8)
   local chunk = math.max(16, quantity * 2) -- entries read from a partition at a time
-  local parts = {} -- per partition: name, page (id, score, id, score...), head (index of its next id), score of the head
-  for _, p in ipairs(partitions(k_avail, section, level, max_price)) do
-    local page = partition_page(k_avail, p.name, nil, chunk)
-    if #page > 0 then parts[#parts + 1] = {name = p.name, page = page, head = 1, score = tonumber(page[2])} end
-  end
+  local next_head = heads_in_order(k_avail, max_price, section, level)
+  local pending = next_head()
+  local parts = {} -- partitions being merged: name, page (id, score, ...), head (index of its next id), score
   local ids, scores = {}, {}
-  local run_start, run = 1, nil
+  local run_start, run, price_bound = 1, nil, nil
   while #ids < window do
     local best = nil
     for _, part in ipairs(parts) do
       if part.score and (not best or part.score < best.score) then best = part end
     end
-    if not best then break end
-    local i = #ids + 1
-    ids[i] = best.page[best.head]
-    scores[i] = best.score
-    if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
-    if i - run_start + 1 == quantity then
-      run = run_start
-      break
+    local next_score = best and best.score
+    if pending and (not next_score or pending.score < next_score) then next_score = pending.score end
+    if not next_score then break end
+    if price_bound and math.floor(next_score / ORD_SPAN) > price_bound then break end
+    if pending and next_score == pending.score then
+      -- the next candidate is the head of a partition not read yet: read it (its first chunk is the head's)
+      local page = partition_page(k_avail, pending.name, nil, chunk, math.floor((pending.score % ORD_SPAN) / CHUNK))
+      if #page > 0 then parts[#parts + 1] = {name = pending.name, page = page, head = 1, score = tonumber(page[2])} end
+      pending = next_head()
+    else
+      local i = #ids + 1
+      ids[i] = best.page[best.head]
+      scores[i] = best.score
+      if i > 1 and scores[i] ~= scores[i - 1] + 1 then run_start = i end
+      if i - run_start + 1 == quantity then
+        run = run_start
+        break
+      end
+      if i == quantity then
+        local total = 0
+        for j = 1, quantity do total = total + math.floor(scores[j] / ORD_SPAN) end
+        price_bound = math.floor(total / quantity)
+      end
+      -- advance this partition: the next entry of its page, or its next page (after the score just taken)
+      local h = best.head + 2
+      if best.page[h] == nil and #best.page == 2 * chunk and #ids < window then
+        best.page = partition_page(k_avail, best.name, best.page[h - 1], chunk)
+        h = 1
+      end
+      best.head = h
+      best.score = best.page[h] and tonumber(best.page[h + 1]) or nil
     end
-    -- advance this partition: the next entry of its page, or its next page (after the score just taken)
-    local h = best.head + 2
-    if best.page[h] == nil and #best.page == 2 * chunk and #ids < window then
-      best.page = partition_page(k_avail, best.name, best.page[h - 1], chunk)
-      h = 1
-    end
-    best.head = h
-    best.score = best.page[h] and tonumber(best.page[h + 1]) or nil
   end
   if #ids < quantity then return ids, #ids end
   -- Cheapest first: a run of adjacent seats wins only when it costs no more than the cheapest pick.
@@ -276,12 +353,126 @@ local function pick_best(k_avail, quantity, max_price, section, level)
   return out, #ids
 end
 
--- Performance settings that shape a new hold: {hold_seconds, max_tickets} with the given defaults.
+-- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
+-- available index. Cost: the number of holds that expired since the last call.
+local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
+  local expired = redis.call('ZRANGEBYSCORE', k_holds, '-inf', '(' .. now)
+  if #expired == 0 then return end
+  local sold = mget_many(k_sold, '', expired)
+  local recs = mget_many(k_tickets, '', expired)
+  local back = {}
+  for i, tid in ipairs(expired) do
+    if not sold[i] and recs[i] then back[#back + 1] = {tid, recs[i]} end
+  end
+  avail_add_many(k_avail, back)
+  redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now)
+end
+
+-- Live state of tickets: {tid, rec, sold, holder, expires} 5 values per ticket appended to out (rec '' for an
+-- unknown id; sold "order_number|transaction_id" or ''; holder transaction id or ''; expires ms or 0).
+-- Calls: 3, and one more when a ticket is locked, for any number of tickets.
+local function append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, ids)
+  if #ids == 0 then return end
+  local recs = mget_many(k_tickets, '', ids)
+  local sold = mget_many(k_sold, '', ids)
+  local holders = mget_many(nil, lock_prefix, ids)
+  local locked = {}
+  for i, tid in ipairs(ids) do if holders[i] then locked[#locked + 1] = tid end end
+  local expiry = {}
+  if #locked > 0 then
+    local got = redis.call('ZMSCORE', k_holds, unpack(locked))
+    for i, tid in ipairs(locked) do expiry[tid] = tonumber(got[i]) or 0 end
+  end
+  for i, tid in ipairs(ids) do
+    out[#out + 1] = tid
+    out[#out + 1] = recs[i] or ''
+    out[#out + 1] = sold[i] or ''
+    out[#out + 1] = holders[i] or ''
+    out[#out + 1] = expiry[tid] or 0
+  end
+end
+
+-- The fields of a transaction record the scripts read, in this order (tx[1] .. tx[10]).
+local TX_FIELDS = {'status', 'client', 'ip', 'created_at', 'lock_expires', 'hold_seconds', 'order_number',
+  'performance_id', 'tickets', 'buyer'}
+local function read_tx(k_tx)
+  return redis.call('HMGET', k_tx, unpack(TX_FIELDS))
+end
+
+-- Reply describing a transaction: {1, now, status, client, ip, created_at, lock_expires, hold_seconds,
+-- order_number, performance_id, then 5 values per ticket (see append_ticket_states)}; tx as read_tx gives it.
+local function tx_reply_head(tx, now)
+  return {1, now, tx[1], tx[2], tx[3], tonumber(tx[4]), tonumber(tx[5]), tonumber(tx[6]), tx[7] or '', tx[8]}
+end
+
+-- The reply read back from Redis (for a transaction this script did not just write).
+local function tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)
+  tx = tx or read_tx(k_tx)
+  local out = tx_reply_head(tx, now)
+  append_ticket_states(out, k_tickets, k_sold, k_holds, lock_prefix, split(tx[9], ','))
+  return out
+end
+
+-- The reply of a transaction whose tickets ids (records recs) this script has just locked for it until expires,
+-- or sold (sold_value per ticket, holder ''), without reading any of it back.
+local function tx_reply_written(tx, now, ids, recs, holder, expires, sold_values)
+  local out = tx_reply_head(tx, now)
+  for i, tid in ipairs(ids) do
+    out[#out + 1] = tid
+    out[#out + 1] = recs[i] or ''
+    out[#out + 1] = sold_values and sold_values[i] or ''
+    out[#out + 1] = holder
+    out[#out + 1] = holder ~= '' and expires or 0
+  end
+  return out
+end
+
+-- Who may act on a transaction: its own client, or an admin. Anyone else is told it does not exist.
+local function may_access(owner, caller, is_admin)
+  if not owner then return false end
+  return is_admin == '1' or owner == caller
+end
+
+-- Which of ids cannot be locked for transaction txid: {tid, 'sold'|'locked', ...}, and the lock holders read
+-- (holders[i]: transaction id or false). Calls: 2 for any number of tickets.
+local function conflicts(k_sold, lock_prefix, ids, txid)
+  local out = {}
+  local sold = mget_many(k_sold, '', ids)
+  local holders = mget_many(nil, lock_prefix, ids)
+  for i, tid in ipairs(ids) do
+    if sold[i] then
+      out[#out + 1] = tid; out[#out + 1] = 'sold'
+    elseif holders[i] and holders[i] ~= txid then
+      out[#out + 1] = tid; out[#out + 1] = 'locked'
+    end
+  end
+  return out, holders
+end
+
+-- Locks every ticket of ids (records recs) for txid until expires (ms): lock key with the same expiry, into the
+-- holds index, and out of the available index unless holders[i] == txid (a ticket still locked by txid is not
+-- in the available index; nil holders = take every ticket out).
+local function lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, holders)
+  local leaving, holds = {}, {}
+  for i, tid in ipairs(ids) do
+    redis.call('SET', lock_prefix .. tid, txid, 'PXAT', expires)
+    if not holders or holders[i] ~= txid then leaving[#leaving + 1] = {tid, recs[i]} end
+    holds[#holds + 1] = expires
+    holds[#holds + 1] = tid
+  end
+  avail_remove_many(k_avail, leaving)
+  for from = 1, #holds, BATCH do
+    redis.call('ZADD', k_holds, unpack(holds, from, math.min(#holds, from + BATCH - 1)))
+  end
+end
+
+-- Performance settings that shape a new hold: {hold_seconds, max_tickets, exists} with the given defaults
+-- (exists: the performance hash is there; every performance has a code).
 local function hold_settings(k_perf, requested_hold, default_hold, default_max)
-  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction')
+  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code')
   local hold = tonumber(requested_hold)
   if hold == 0 then hold = tonumber(f[1]) or tonumber(default_hold) end
-  return hold, tonumber(f[2]) or tonumber(default_max)
+  return hold, tonumber(f[2]) or tonumber(default_max), f[3] ~= false
 end
 
 -- Per-buyer limit. A buyer's zset (a key of the performance's slot, named by src/redis/keys.ts; its name is kept in
@@ -297,18 +488,16 @@ local function buyer_check(k_buyer, limit, adding, now)
   return nil
 end
 
--- Counts ids as locked by the transaction's buyer until expires (nothing when the transaction has no buyer).
-local function buyer_track(k_tx, ids, expires)
-  local k_buyer = redis.call('HGET', k_tx, 'buyer')
+-- Counts ids as locked by buyer k_buyer ('' or false = no buyer) until expires.
+local function buyer_track(k_buyer, ids, expires)
   if not k_buyer or k_buyer == '' then return end
   for _, tid in ipairs(ids) do redis.call('ZADD', k_buyer, expires, tid) end
   local last = redis.call('ZRANGE', k_buyer, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', k_buyer, last[2]) -- the zset goes when its last lock would have
 end
 
--- The transaction's buyer no longer has ids locked (released or sold).
-local function buyer_forget(k_tx, ids)
-  local k_buyer = redis.call('HGET', k_tx, 'buyer')
+-- Buyer k_buyer ('' or false = no buyer) no longer has ids locked (released or sold).
+local function buyer_forget(k_buyer, ids)
   if not k_buyer or k_buyer == '' or #ids == 0 then return end
   redis.call('ZREM', k_buyer, unpack(ids))
 end
@@ -321,39 +510,43 @@ local function begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, 
   deadline = tonumber(deadline)
   if deadline > 0 and now > deadline then return {-50} end
   if redis.call('EXISTS', k_tx) == 1 then
-    if not may_access(k_tx, client, '0') then return {-10} end
-    return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+    local tx = read_tx(k_tx)
+    if not may_access(tx[2], client, '0') then return {-10} end
+    return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)
   end
   return nil
 end
 
--- Locks ids for txid and writes the transaction record (status open); the record outlives the longest hold.
--- k_buyer: the buyer's zset ('' = no buyer given).
-local function open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, perf_id, ids, client, ip, hold, now, ttl_ms, k_buyer)
+-- Locks ids (records recs, none locked or sold) for txid and writes the transaction record (status open); the
+-- record outlives the longest hold. k_buyer: the buyer's zset ('' = no buyer given). Returns the reply.
+local function open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, perf_id, ids, recs, client, ip, hold, now, ttl_ms, k_buyer)
   local expires = now + hold * 1000
-  lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
-  redis.call('HSET', k_tx, 'status', 'open', 'client', client, 'ip', ip, 'created_at', now,
-    'lock_expires', expires, 'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ','))
-  redis.call('PEXPIRE', k_tx, ttl_ms)
+  lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, nil)
+  local fields = {'status', 'open', 'client', client, 'ip', ip, 'created_at', now, 'lock_expires', expires,
+    'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ',')}
   if k_buyer ~= '' then
-    redis.call('HSET', k_tx, 'buyer', k_buyer)
-    buyer_track(k_tx, ids, expires)
+    fields[#fields + 1] = 'buyer'
+    fields[#fields + 1] = k_buyer
   end
+  redis.call('HSET', k_tx, unpack(fields))
+  redis.call('PEXPIRE', k_tx, ttl_ms)
+  buyer_track(k_buyer, ids, expires)
+  return tx_reply_written({'open', client, ip, now, expires, hold, '', perf_id}, now, ids, recs, txid, expires)
 end
 
--- Loads a transaction for checkout, complete or release. Returns status, ticket ids; or nil and an error
--- reply: {-10} not found (or another client's), {-11} the given ticket list is not the transaction's.
+-- Loads a transaction for checkout, complete or release. Returns its fields (see read_tx) and ticket ids; or nil
+-- and an error reply: {-10} not found (or another client's), {-11} the given ticket list is not the transaction's.
 -- tickets_arg: the caller's ticket ids sorted and comma-joined, '' when the caller gave none.
 local function load_tx(k_tx, caller, is_admin, tickets_arg)
-  if not may_access(k_tx, caller, is_admin) then return nil, {-10} end
-  local f = redis.call('HMGET', k_tx, 'status', 'tickets')
-  local ids = split(f[2], ',')
+  local tx = read_tx(k_tx)
+  if not may_access(tx[2], caller, is_admin) then return nil, {-10} end
+  local ids = split(tx[9], ',')
   if tickets_arg ~= '' then
-    local sorted = split(f[2], ',')
+    local sorted = split(tx[9], ',')
     table.sort(sorted)
     if table.concat(sorted, ',') ~= tickets_arg then return nil, {-11} end
   end
-  return f[1], ids
+  return tx, ids
 end
 
 -- Ends a transaction whose tickets were taken while its lock had lapsed; returns the conflict reply.

@@ -14,12 +14,13 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix, k_outbox =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local txid = ARGV[1]
 local now = now_ms()
-local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
-if not status then return ids end
-if status == 'complete' then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now) end
+local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
+if not tx then return ids end
+local status = tx[1]
+if status == 'complete' then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx) end
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 
-local taken = conflicts(k_sold, lock_prefix, ids, txid)
+local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[5])) end
 
 local ALPHABET = '34679ACDEFGHJKMNPQRTVWXY'
@@ -37,24 +38,31 @@ local code = tonumber(redis.call('HGET', k_perf, 'code'))
 local seq = redis.call('HINCRBY', k_perf, 'order_seq', 1)
 local order_number = encode(code, 5) .. encode(seq, 5)
 
-local sale_tickets, total = {}, 0
-local recs = redis.call('HMGET', k_tickets, unpack(ids))
+local sold_value = order_number .. '|' .. txid
+local recs = mget_many(k_tickets, '', ids)
+local sale_tickets, total, sold_args, sold_values, lock_keys, lapsed = {}, 0, {}, {}, {}, {}
 for i, tid in ipairs(ids) do
   local f = split_record(recs[i])
   local price = tonumber(f[2])
   total = total + price
   sale_tickets[i] = {id = tid, price = price, section = f[3], row = f[4], seat = f[5], price_level = f[6]}
-  redis.call('HSET', k_sold, tid, order_number .. '|' .. txid)
-  redis.call('DEL', lock_prefix .. tid)
-  redis.call('ZREM', k_holds, tid)
-  avail_remove(k_avail, tid, recs[i])
+  sold_args[#sold_args + 1] = tid
+  sold_args[#sold_args + 1] = sold_value
+  sold_values[i] = sold_value
+  lock_keys[i] = lock_prefix .. tid
+  -- a ticket still locked by this transaction is not in the available index; one whose lock lapsed may be
+  if holders[i] ~= txid then lapsed[#lapsed + 1] = {tid, recs[i]} end
 end
-buyer_forget(k_tx, ids)
+redis.call('HSET', k_sold, unpack(sold_args))
+redis.call('DEL', unpack(lock_keys))
+redis.call('ZREM', k_holds, unpack(ids))
+avail_remove_many(k_avail, lapsed)
+buyer_forget(tx[10], ids)
 redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now,
   'customer', ARGV[6], 'payment_reference', ARGV[7])
 redis.call('PEXPIRE', k_tx, tonumber(ARGV[5]))
-local tx = redis.call('HMGET', k_tx, 'performance_id', 'client', 'ip')
 redis.call('XADD', k_outbox, '*', 'order_number', order_number, 'transaction_id', txid,
-  'performance_id', tx[1], 'client', tx[2], 'ip', tx[3], 'completed_at', now,
+  'performance_id', tx[8], 'client', tx[2], 'ip', tx[3], 'completed_at', now,
   'tickets', cjson.encode(sale_tickets), 'total', total, 'customer', ARGV[6], 'payment_reference', ARGV[7])
-return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+tx[1], tx[7] = 'complete', order_number
+return tx_reply_written(tx, now, ids, recs, '', 0, sold_values)

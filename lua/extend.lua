@@ -12,20 +12,22 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
-local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
-if not status then return ids end
+local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
+if not tx then return ids end
+local status = tx[1]
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 
-local f = redis.call('HMGET', k_tx, 'created_at', 'hold_seconds')
-local cap = tonumber(f[1]) + tonumber(ARGV[5]) * 1000
+local cap = tonumber(tx[4]) + tonumber(ARGV[5]) * 1000
 if now >= cap then return {-13, cap} end
-local expires = math.min(now + tonumber(f[2]) * 1000, cap)
+local expires = math.min(now + tonumber(tx[6]) * 1000, cap)
 
-local taken = conflicts(k_sold, lock_prefix, ids, txid)
+local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[6])) end
 
-lock_all(k_avail, k_tickets, k_holds, lock_prefix, ids, txid, expires)
-buyer_track(k_tx, ids, expires)
+local recs = mget_many(k_tickets, '', ids)
+lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, holders)
+buyer_track(tx[10], ids, expires)
 redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires)
 redis.call('PEXPIRE', k_tx, tonumber(ARGV[7]))
-return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+tx[1], tx[5] = 'checkout', expires
+return tx_reply_written(tx, now, ids, recs, txid, expires)

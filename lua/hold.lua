@@ -25,9 +25,10 @@ for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
 local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if #ids > max_tickets then return {-4, max_tickets} end
 
+local recs = mget_many(k_tickets, '', ids)
 local missing = {-2}
-for _, tid in ipairs(ids) do
-  if redis.call('HEXISTS', k_tickets, tid) == 0 then missing[#missing + 1] = tid end
+for i, tid in ipairs(ids) do
+  if not recs[i] then missing[#missing + 1] = tid end
 end
 if #missing > 1 then return missing end
 
@@ -36,5 +37,4 @@ if #taken > 0 then table.insert(taken, 1, -1); return taken end
 local over = buyer_check(ARGV[9], ARGV[10], #ids, now)
 if over then return over end
 
-open_tx(k_tx, k_avail, k_tickets, k_holds, lock_prefix, txid, ARGV[2], ids, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])
-return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+return open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, recs, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])

@@ -35,7 +35,7 @@ redis.call('HSET', k_perf, 'updated_at', now)
 
 
 local added, updated, skipped = 0, 0, 0
-local records = {}
+local records, leaving, entering = {}, {}, {}
 for i = 2, #ARGV, 7 do
   local tid = ARGV[i]
   if redis.call('HEXISTS', k_sold, tid) == 1 then
@@ -56,15 +56,17 @@ for i = 2, #ARGV, 7 do
       updated = updated + 1
       -- keep a free ticket's place in the available index in step with its (maybe new) price and partition
       if avail_has(k_avail, tid, old) then
-        avail_remove(k_avail, tid, old)
-        avail_add(k_avail, tid, rec)
+        leaving[#leaving + 1] = {tid, old}
+        entering[#entering + 1] = {tid, rec}
       end
     else
       added = added + 1
-      avail_add(k_avail, tid, rec)
+      entering[#entering + 1] = {tid, rec}
     end
   end
 end
+avail_remove_many(k_avail, leaving)
+avail_add_many(k_avail, entering)
 local out = {1, added, updated, skipped}
 for _, rec in ipairs(records) do out[#out + 1] = rec end
 return out

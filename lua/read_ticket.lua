@@ -5,8 +5,10 @@
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}
 local k_tickets, k_sold, k_holds, lock_prefix, tx_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local rec, sold, holder, expires = ticket_state(k_tickets, k_sold, k_holds, lock_prefix, ARGV[1])
-if not rec then return {0} end
+local state = {}
+append_ticket_states(state, k_tickets, k_sold, k_holds, lock_prefix, {ARGV[1]})
+local rec, sold, holder, expires = state[2], state[3], state[4], state[5]
+if rec == '' then return {0} end
 local who = {false, false}
 if holder ~= '' then who = redis.call('HMGET', tx_prefix .. holder, 'client', 'ip') end
 return {1, rec, sold, holder, expires, who[1] or '', who[2] or ''}

@@ -5,5 +5,6 @@
 -- ARGV[1] caller's client name   ARGV[2] '1' when the caller is an admin
 -- Returns a transaction reply (see tx_reply); {-10} not found or another client's.
 local k_tickets, k_holds, k_sold, k_tx, lock_prefix = KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-if not may_access(k_tx, ARGV[1], ARGV[2]) then return {-10} end
-return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now_ms())
+local tx = read_tx(k_tx)
+if not may_access(tx[2], ARGV[1], ARGV[2]) then return {-10} end
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now_ms(), tx)

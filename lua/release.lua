@@ -9,23 +9,30 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
 local now = now_ms()
-local status, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')
-if not status then return ids end
+local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')
+if not tx then return ids end
+local status = tx[1]
 if status == 'complete' then return {-12, status} end
 if status ~= 'released' then
-  local unlocked = {}
-  for _, tid in ipairs(ids) do
-    if redis.call('GET', lock_prefix .. tid) == txid then
+  local holders = mget_many(nil, lock_prefix, ids)
+  local sold = mget_many(k_sold, '', ids)
+  local recs = mget_many(k_tickets, '', ids)
+  local unlocked, lock_keys, back = {}, {}, {}
+  for i, tid in ipairs(ids) do
+    if holders[i] == txid then
       unlocked[#unlocked + 1] = tid
-      redis.call('DEL', lock_prefix .. tid)
-      redis.call('ZREM', k_holds, tid)
-      if redis.call('HEXISTS', k_sold, tid) == 0 then
-        avail_add(k_avail, tid, redis.call('HGET', k_tickets, tid))
-      end
+      lock_keys[#lock_keys + 1] = lock_prefix .. tid
+      if not sold[i] and recs[i] then back[#back + 1] = {tid, recs[i]} end
     end
   end
-  buyer_forget(k_tx, unlocked)
+  if #unlocked > 0 then
+    redis.call('DEL', unpack(lock_keys))
+    redis.call('ZREM', k_holds, unpack(unlocked))
+    avail_add_many(k_avail, back)
+  end
+  buyer_forget(tx[10], unlocked)
   redis.call('HSET', k_tx, 'status', 'released', 'released_at', now)
   redis.call('PEXPIRE', k_tx, tonumber(ARGV[4]))
+  tx[1] = 'released'
 end
-return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now)
+return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)

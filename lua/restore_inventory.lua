@@ -22,17 +22,23 @@ end
 redis.call('HSET', k_perf, 'updated_at', now)
 
 local restored, sold = 0, 0
+local leaving, entering = {}, {}
 for i = 2, #ARGV, 3 do
   local tid, rec, sold_value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  -- a ticket already in the index under its old record leaves it first (its price or place may have changed)
+  local old = redis.call('HGET', k_tickets, tid)
+  if old and old ~= rec and avail_has(k_avail, tid, old) then leaving[#leaving + 1] = {tid, old} end
   redis.call('HSET', k_tickets, tid, rec)
   restored = restored + 1
   if sold_value ~= '' then
     redis.call('HSET', k_sold, tid, sold_value)
-    avail_remove(k_avail, tid, rec)
+    leaving[#leaving + 1] = {tid, rec}
     redis.call('ZREM', k_holds, tid)
     sold = sold + 1
   elseif redis.call('HEXISTS', k_sold, tid) == 0 and redis.call('EXISTS', lock_prefix .. tid) == 0 then
-    avail_add(k_avail, tid, rec)
+    entering[#entering + 1] = {tid, rec}
   end
 end
+avail_remove_many(k_avail, leaving)
+avail_add_many(k_avail, entering)
 return {1, restored, sold}

@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto';
 import {
   availableChunkKey,
   availableCountKey,
+  availableHeadsKey,
+  availableLevelHeadsKey,
   availablePartitionKey,
+  availableSectionKey,
   availableSlotOf,
   performanceKeys,
 } from '../src/redis/keys';
@@ -88,12 +91,35 @@ async function expectIndexExact(perf: string) {
       for (let i = 0; i < entries.length; i += 2) {
         const id = entries[i] as string;
         const slot = availableSlotOf((await t.redis.hget(k.tickets, id)) ?? '');
-        expect(slot).toEqual({ partition, chunk: Number(chunk) });
+        expect(slot).toMatchObject({ partition, chunk: Number(chunk) });
         indexed.set(id, Number(entries[i + 1]));
       }
     }
   }
   expect([...indexed.entries()].sort((a, b) => a[1] - b[1])).toEqual(free.map((f) => [f.id, f.score]));
+  // the heads are exact: each non-empty partition by its cheapest free ticket, in the performance's heads, in its
+  // price level's heads and in its section's set, and nothing else there (best-available trusts them)
+  const cheapest = new Map<string, Free>();
+  for (const f of free) {
+    const partition = `${f.section}|${f.level}|${f.price}`;
+    if (!cheapest.has(partition)) cheapest.set(partition, f);
+  }
+  const heads = (entries: string[]) => {
+    const out: [string, number][] = [];
+    for (let i = 0; i < entries.length; i += 2) out.push([entries[i] as string, Number(entries[i + 1])]);
+    return out.sort((a, b) => a[0].localeCompare(b[0]));
+  };
+  const expected = (keep: (f: Free) => boolean) =>
+    [...cheapest.entries()].filter(([, f]) => keep(f)).map(([p, f]) => [p, f.score] as [string, number]).sort((a, b) => a[0].localeCompare(b[0]));
+  expect(heads(await t.redis.zrange(availableHeadsKey(perf), '0', '-1', 'WITHSCORES'))).toEqual(expected(() => true));
+  for (const level of new Set(free.map((f) => f.level).concat(['A', 'B']))) {
+    const got = heads(await t.redis.zrange(availableLevelHeadsKey(perf, level), '0', '-1', 'WITHSCORES'));
+    expect(got).toEqual(expected((f) => f.level === level));
+  }
+  for (const section of new Set(free.map((f) => f.section).concat(['ORCH', 'BALC', 'S']))) {
+    const got = (await t.redis.smembers(availableSectionKey(perf, section))).sort((a, b) => a.localeCompare(b));
+    expect(got).toEqual(expected((f) => f.section === section).map(([p]) => p));
+  }
   expect(Number(await t.redis.get(availableCountKey(perf)))).toBe(free.length);
   expect((await t.store.performanceInfo(perf))?.counts.available).toBe(free.length);
   return free;

@@ -74,7 +74,7 @@ export class InventoryService {
     const stored: TicketDoc[] = [];
     // seat order over the whole request, then chunks of it: a request in any order loads in seat order
     const ordered = assignRelativeOrds(tickets);
-    const chunks = ordered.length === 0 ? [[]] : chunk(ordered, LOAD_CHUNK);
+    const chunks = ordered.length === 0 ? [[]] : loadChunks(ordered);
     for (const [i, part] of chunks.entries()) {
       // settings ride along with the first chunk; later chunks only add tickets
       const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, part);
@@ -133,9 +133,20 @@ export class InventoryService {
   }
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
+/**
+ * The request's tickets in script calls of about LOAD_CHUNK: each call spends ords on its own and leaves a gap
+ * after them, so a cut goes where seat order has a gap anyway (never between two neighbours of a row); a row
+ * longer than LOAD_CHUNK is cut where it must be.
+ */
+export function loadChunks<T extends { relativeOrd: number }>(ordered: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  let from = 0;
+  while (from < ordered.length) {
+    let to = Math.min(from + LOAD_CHUNK, ordered.length);
+    const limit = Math.min(from + 2 * LOAD_CHUNK, ordered.length);
+    while (to < limit && (ordered[to] as T).relativeOrd - (ordered[to - 1] as T).relativeOrd === 1) to++;
+    out.push(ordered.slice(from, to));
+    from = to;
+  }
   return out;
 }
-

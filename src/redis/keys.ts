@@ -24,19 +24,27 @@ export function performanceKeys(performanceId: string) {
 /**
  * The available index (built by lua/_prelude.lua, which documents it): partition "section|price_level|price" of a
  * performance is a zset of its non-empty chunk numbers, and chunk floor(ord / 128) of it a small zset of available
- * ticket ids by price * 2^22 + ord. `<available>:n` counts the available tickets.
+ * ticket ids by price * 2^22 + ord. `<available>:n` counts the available tickets. The heads zsets order the
+ * non-empty partitions by the score of their cheapest available ticket (all of them, and those of one price level);
+ * a section's set lists its non-empty partitions. Section and price level never contain '|', so no name here can
+ * equal a partition's.
  */
 export const availablePartitionKey = (performanceId: string, partition: string) =>
   `${performanceKeys(performanceId).available}:${partition}`;
 export const availableChunkKey = (performanceId: string, partition: string, chunk: number) =>
   `${availablePartitionKey(performanceId, partition)}#${chunk}`;
 export const availableCountKey = (performanceId: string) => `${performanceKeys(performanceId).available}:n`;
+export const availableHeadsKey = (performanceId: string) => `${performanceKeys(performanceId).available}:h`;
+export const availableLevelHeadsKey = (performanceId: string, priceLevel: string) =>
+  `${performanceKeys(performanceId).available}:hl:${priceLevel}`;
+export const availableSectionKey = (performanceId: string, section: string) =>
+  `${performanceKeys(performanceId).available}:s:${section}`;
 /** Ords per chunk of the available index (lua/_prelude.lua's CHUNK). */
 export const AVAILABLE_CHUNK = 128;
-/** The available-index partition and chunk of a ticket record "ord|price|section|row|seat|price_level". */
-export function availableSlotOf(record: string): { partition: string; chunk: number } {
+/** The available-index partition (and its section and price level) and chunk of a ticket record "ord|price|section|row|seat|price_level". */
+export function availableSlotOf(record: string): { partition: string; section: string; priceLevel: string; chunk: number } {
   const [ord = '0', price = '', section = '', , , level = ''] = record.split('|');
-  return { partition: `${section}|${level}|${price}`, chunk: Math.floor(Number(ord) / AVAILABLE_CHUNK) };
+  return { partition: `${section}|${level}|${price}`, section, priceLevel: level, chunk: Math.floor(Number(ord) / AVAILABLE_CHUNK) };
 }
 
 /**

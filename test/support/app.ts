@@ -12,7 +12,16 @@ import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger, type Logger } from '../../src/logger';
 import { connectRedis } from '../../src/redis/connection';
-import { availableChunkKey, availableCountKey, availablePartitionKey, availableSlotOf, performanceKeys } from '../../src/redis/keys';
+import {
+  availableChunkKey,
+  availableCountKey,
+  availableHeadsKey,
+  availableLevelHeadsKey,
+  availablePartitionKey,
+  availableSectionKey,
+  availableSlotOf,
+  performanceKeys,
+} from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
 
 export const KEYS = {
@@ -154,11 +163,14 @@ export async function putPerformance(
 export async function putBackAvailable(redis: Redis, performanceId: string, ticketId: string, score: number): Promise<void> {
   const rec = await redis.hget(performanceKeys(performanceId).tickets, ticketId);
   if (rec === null) throw new Error(`putBackAvailable: no ticket ${ticketId}`);
-  const { partition, chunk } = availableSlotOf(rec);
+  const { partition, section, priceLevel, chunk } = availableSlotOf(rec);
   const added = await redis.zadd(availableChunkKey(performanceId, partition, chunk), score, ticketId);
   if (added === 1) await redis.incr(availableCountKey(performanceId));
   await redis.zadd(availablePartitionKey(performanceId, partition), chunk, String(chunk));
   await redis.sadd(performanceKeys(performanceId).available, partition);
+  await redis.sadd(availableSectionKey(performanceId, section), partition);
+  await redis.zadd(availableHeadsKey(performanceId), 'LT', score, partition);
+  await redis.zadd(availableLevelHeadsKey(performanceId, priceLevel), 'LT', score, partition);
 }
 
 /** A ticket's score in the available index (its partition's chunk), or null when not available. */
