@@ -246,8 +246,11 @@ end
 -- only as far as the merge asks. By section: the section's few partitions (its price levels × prices), ordered by
 -- their heads here. max_price bounds the head scores (every ticket of a partition has its price).
 local function heads_in_order(k_avail, max_price, section, level)
-  local max_score = '+inf'
-  if tonumber(max_price) then max_score = score_str((math.floor(tonumber(max_price)) + 1) * ORD_SPAN - 1) end
+  local max_num, max_score = math.huge, '+inf'
+  if tonumber(max_price) then
+    max_num = (math.floor(tonumber(max_price)) + 1) * ORD_SPAN - 1
+    max_score = score_str(max_num)
+  end
   local list, at, offset, done = {}, 1, 0, false
   if section ~= '' then
     local names = {}
@@ -258,7 +261,7 @@ local function heads_in_order(k_avail, max_price, section, level)
       local scores = redis.call('ZMSCORE', k_avail .. ':h', unpack(names))
       for i, name in ipairs(names) do
         local score = tonumber(scores[i])
-        if score and score <= tonumber(max_score == '+inf' and math.huge or max_score) then
+        if score and score <= max_num then
           list[#list + 1] = {name = name, score = score}
         end
       end
@@ -295,7 +298,7 @@ end
 -- its own, no run): window partitions read, one chunk read each, plus window / 8 reads of the heads.
 local function pick_best(k_avail, quantity, max_price, section, level)
   local window = math.max(64, quantity * 8)
-  local chunk = math.max(16, quantity * 2) -- entries read from a partition at a time
+  local chunk = math.max(16, quantity * 2) -- entries of a partition's first read
   local next_head = heads_in_order(k_avail, max_price, section, level)
   local pending = next_head()
   local parts = {} -- partitions being merged: name, page (id, score, ...), head (index of its next id), score
@@ -313,7 +316,7 @@ local function pick_best(k_avail, quantity, max_price, section, level)
     if pending and next_score == pending.score then
       -- the next candidate is the head of a partition not read yet: read it (its first chunk is the head's)
       local page = partition_page(k_avail, pending.name, nil, chunk, math.floor((pending.score % ORD_SPAN) / CHUNK))
-      if #page > 0 then parts[#parts + 1] = {name = pending.name, page = page, head = 1, score = tonumber(page[2])} end
+      if #page > 0 then parts[#parts + 1] = {name = pending.name, page = page, size = chunk, head = 1, score = tonumber(page[2])} end
       pending = next_head()
     else
       local i = #ids + 1
@@ -329,10 +332,12 @@ local function pick_best(k_avail, quantity, max_price, section, level)
         for j = 1, quantity do total = total + math.floor(scores[j] / ORD_SPAN) end
         price_bound = math.floor(total / quantity)
       end
-      -- advance this partition: the next entry of its page, or its next page (after the score just taken)
+      -- advance this partition: the next entry of its page, or its next page (after the score just taken); a
+      -- partition read past its first page (no run in it yet: fragmented) is read to the end of the window at once
       local h = best.head + 2
-      if best.page[h] == nil and #best.page == 2 * chunk and #ids < window then
-        best.page = partition_page(k_avail, best.name, best.page[h - 1], chunk)
+      if best.page[h] == nil and #best.page == 2 * best.size and #ids < window then
+        best.size = window - #ids
+        best.page = partition_page(k_avail, best.name, best.page[h - 1], best.size)
         h = 1
       end
       best.head = h
