@@ -1,4 +1,5 @@
--- _prelude.lua: helpers prepended to every script in this folder (src/redis/scripts.ts does it).
+-- _prelude.lua: helpers for the scripts in this folder; src/redis/scripts.ts puts in front of each script the
+-- top-level definitions it uses (each with the comment right above it), so keep one definition per `local` line.
 -- It is not a script by itself and has no KEYS or ARGV of its own.
 --
 -- Ticket record (value in the performance's tickets hash): "ord|price|section|row|seat|price_level".

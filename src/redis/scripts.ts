@@ -1,4 +1,5 @@
-// Loads lua/*.lua (each with lua/_prelude.lua in front) as ioredis commands: EVALSHA, re-sent as EVAL on NOSCRIPT.
+// Loads lua/*.lua (each with the definitions of lua/_prelude.lua it uses in front) as ioredis commands: EVALSHA,
+// re-sent as EVAL on NOSCRIPT.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Redis, ChainableCommander } from 'ioredis';
@@ -34,19 +35,75 @@ export function luaDir(): string {
   }
 }
 
+/** A top-level definition of lua/_prelude.lua: its name, its text (with the comment above it). */
+interface PreludeBlock {
+  name: string;
+  text: string;
+}
+
+/** Cuts the prelude into its top-level `local` definitions, each with the comment lines right above it. */
+export function preludeBlocks(prelude: string): PreludeBlock[] {
+  const blocks: PreludeBlock[] = [];
+  let pending: string[] = []; // lines since the last block started: comments above the next one, or its body
+  let current: PreludeBlock | undefined;
+  for (const line of prelude.split('\n')) {
+    const start = /^local (?:function )?([A-Za-z_]\w*)/.exec(line);
+    if (start) {
+      // the comment lines right above this definition belong to it, not to the one before
+      let cut = pending.length;
+      while (cut > 0 && /^--/.test(pending[cut - 1] as string)) cut--;
+      if (current) current.text += pending.slice(0, cut).join('\n');
+      current = { name: start[1] as string, text: `${pending.slice(cut).join('\n')}${cut < pending.length ? '\n' : ''}${line}\n` };
+      blocks.push(current);
+      pending = [];
+    } else {
+      pending.push(line);
+    }
+  }
+  if (current) current.text += pending.join('\n');
+  return blocks;
+}
+
+/**
+ * The prelude's definitions a script uses, directly or through each other, in prelude order. A script pays for
+ * every definition in front of it on every call (Redis runs the whole chunk each time), so it gets only these.
+ */
+export function preludeFor(blocks: readonly PreludeBlock[], script: string): string {
+  const uses = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text.replace(/--[^\n]*/g, ''));
+  const needed = new Set<string>();
+  const visit = (text: string) => {
+    for (const b of blocks) {
+      if (!needed.has(b.name) && uses(text, b.name)) {
+        needed.add(b.name);
+        visit(b.text);
+      }
+    }
+  };
+  visit(script);
+  return blocks
+    .filter((b) => needed.has(b.name))
+    .map((b) => b.text)
+    .join('\n');
+}
+
 let sources: Map<ScriptName, string> | undefined;
 function scriptSources(): Map<ScriptName, string> {
   if (!sources) {
     const dir = luaDir();
-    const prelude = fs.readFileSync(path.join(dir, '_prelude.lua'), 'utf8');
+    const blocks = preludeBlocks(fs.readFileSync(path.join(dir, '_prelude.lua'), 'utf8'));
     sources = new Map(
-      (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [
-        name,
-        `${prelude}\n${fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8')}`,
-      ]),
+      (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
+        const script = fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8');
+        return [name, `${preludeFor(blocks, script)}\n${script}`];
+      }),
     );
   }
   return sources;
+}
+
+/** The source Redis runs for a script: the prelude definitions it uses, then the script. */
+export function scriptSource(name: ScriptName): string {
+  return scriptSources().get(name) as string;
 }
 
 const commandName = (name: ScriptName) => `tix_${name}`;
