@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../config';
+import { loadChunks } from '../domain/inventory';
 import { assignRelativeOrds } from '../domain/seat-order';
 import type { Caller, HoldOptions } from '../domain/types';
 import { RedisDeadlines } from '../redis/clock';
@@ -131,12 +132,16 @@ class Ceiling {
     return this.job.connections * this.job.inFlightPerConnection;
   }
 
-  /** Loads `count` tickets into a new performance through the lock store, in batches of 2,000; returns their ids. */
+  /**
+   * Loads `count` tickets into a new performance through the lock store, as InventoryService does (a performance
+   * code, seat order, script calls cut at seat-order gaps), without the document store; returns their ids.
+   */
   private async load(performanceId: string, count: number): Promise<string[]> {
     const generated = venueTickets(performanceId, count, this.job.layout ?? SMALL_VENUE);
-    const tickets = assignRelativeOrds(generated.map((t) => ({ ...t, seat: String(t.seat) })));
-    for (let i = 0; i < tickets.length; i += 2000) {
-      await this.store.loadInventory(performanceId, i === 0 ? { name: performanceId } : {}, tickets.slice(i, i + 2000));
+    const ordered = assignRelativeOrds(generated.map((t) => ({ ...t, seat: String(t.seat) })));
+    const code = await this.store.nextPerformanceCode();
+    for (const [i, part] of loadChunks(ordered).entries()) {
+      await this.store.loadInventory(performanceId, i === 0 ? { name: performanceId, code } : { code }, part);
     }
     return generated.map((t) => t.id); // generation order: tickets 2k and 2k+1 are adjacent seats
   }

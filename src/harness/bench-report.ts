@@ -256,6 +256,7 @@ function ceilingLines(c: CeilingResult): string[] {
     );
   }
   lines.push('', 'Redis CPU busy near 100 % (of one core): Redis is the limit; driver CPU busy near 100 %: the driving process is.');
+  for (const x of c.runs) if (x.error) lines.push(`${names[x.op]}: ${fixed(x.errors)} calls failed, the first with: ${x.error}`);
   return lines;
 }
 
