@@ -14,6 +14,7 @@ import {
   performanceKeys,
 } from '../src/redis/keys';
 import { callerOf, putPerformance, startTestApp, uniqueId, type TestApp } from './support/app';
+import { prng } from './support/prng';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -24,16 +25,6 @@ afterAll(() => t.close());
 const bob = callerOf('bob');
 const ORD_SPAN = 2 ** 22;
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 600 tickets: 2 sections × 2 price levels, two prices inside level A (so a level spans partitions). */
 function venue(perf: string) {

@@ -15,6 +15,7 @@ import http from 'node:http';
 import request from 'supertest';
 import { performanceKeys } from '../src/redis/keys';
 import { as, KEYS, putPerformance, startTestApp, uniqueId, type TestApp } from './support/app';
+import { prng } from './support/prng';
 
 let t: TestApp;
 let server: http.Server; // one listening server for every request (supertest would start one per request)
@@ -31,16 +32,6 @@ afterAll(async () => {
 const SEED = Number(process.env.STADIUM_SEED ?? 20260417);
 const ORD_SPAN = 2 ** 22;
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rnd = () => number;
 const pick = <T>(rnd: Rnd, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
