@@ -31,16 +31,24 @@ import type { PerformanceDoc, TicketDoc } from '../domain/documents';
 import { formatRecord, parseRecord, parseTicketDoc, parseTicketStates, parseTransaction } from './records';
 import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
 
-/** A bounded in-process map for facts that never change (ticket -> performance, transaction -> performance). */
-class ImmutableCache {
-  private readonly map = new Map<string, string>();
+/**
+ * A bounded in-process map for facts that never change (ticket -> performance, transaction -> performance). Two
+ * generations: when the current one is full it becomes the old one and the one before is dropped whole (evicting
+ * one Map entry at a time costs O(n) in V8 once many have been deleted).
+ */
+export class ImmutableCache {
+  private current = new Map<string, string>();
+  private previous = new Map<string, string>();
   constructor(private readonly max: number) {}
   get(key: string) {
-    return this.map.get(key);
+    return this.current.get(key) ?? this.previous.get(key);
   }
   set(key: string, value: string) {
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(key, value);
+    if (this.current.size >= Math.ceil(this.max / 2)) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, value);
   }
 }
 
