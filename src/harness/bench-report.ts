@@ -290,7 +290,7 @@ function breakdown(m: MemoryResult): string {
     .join(', ');
 }
 
-/** The markdown printed by `npm run bench` (and pasted into the README). */
+/** The markdown printed by `npm run bench` (and pasted into docs/benchmark.md). */
 export function renderMarkdown(r: BenchReport): string {
   const lines: string[] = [];
   const m = r.machine;
