@@ -30,15 +30,19 @@ local ORD_SPAN = 4194304 -- 2^22
 local CHUNK = 128 -- ords per chunk of a partition (at most zset-max-listpack-entries)
 local BATCH = 1000 -- most values handed to one redis.call by the *_many helpers (Lua's unpack has a stack limit)
 
--- Milliseconds from the Redis clock, so every API replica agrees on time.
+-- Milliseconds from the Redis clock, so every API replica agrees on time: the number, and the same as a string
+-- (cut from TIME's digits, no number formatting; see int_str).
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ms = t[1] .. string.sub('00000' .. t[2], -6, -4)
+  return tonumber(ms), ms
 end
 
--- A score as Redis needs it in a range argument: every digit (Lua's own printing keeps only 14).
-local function score_str(score)
-  return string.format('%.0f', score)
+-- An integer as a string, every digit. Why: a Lua number handed to redis.call or joined to a string is printed
+-- with %.17g / %.14g, which costs about 1 µs per number on our machines; %d costs well under half of that. The
+-- scripts pass integers (expiry times, scores) to Redis through this, formatted once.
+local function int_str(n)
+  return string.format('%d', n)
 end
 
 local function split(s, sep)
@@ -55,12 +59,12 @@ local function split_record(rec)
   return f
 end
 
--- Where a ticket record sits in the available index: {part, section, level, chunk, score}.
+-- Where a ticket record sits in the available index: {part, section, level, chunk, score} (chunk as a string).
 local function slot_of(rec)
   local f = split_record(rec)
   local ord, price = tonumber(f[1]), tonumber(f[2])
-  return {part = f[3] .. '|' .. f[6] .. '|' .. f[2], section = f[3], level = f[6], chunk = math.floor(ord / CHUNK),
-    score = price * ORD_SPAN + ord}
+  return {part = f[3] .. '|' .. f[6] .. '|' .. f[2], section = f[3], level = f[6],
+    chunk = int_str(math.floor(ord / CHUNK)), score = price * ORD_SPAN + ord}
 end
 
 -- HMGET (or MGET when key is nil: keys = prefix .. id) of any number of ids, BATCH at a time.
@@ -102,7 +106,7 @@ local function avail_add_many(k_avail, entries)
   for _, g in ipairs(group_by_chunk(k_avail, entries)) do
     local args, min = {}, nil
     for i, tid in ipairs(g.tids) do
-      args[#args + 1] = g.scores[i]
+      args[#args + 1] = int_str(g.scores[i])
       args[#args + 1] = tid
       if not min or g.scores[i] < min then min = g.scores[i] end
     end
@@ -127,15 +131,18 @@ local function avail_add_many(k_avail, entries)
     local s = p.slot
     if redis.call('SADD', k_avail, s.part) == 1 then redis.call('SADD', k_avail .. ':s:' .. s.section, s.part) end
     -- LT: the head only ever moves down here (a ticket already in the index scores no lower than the head)
-    redis.call('ZADD', k_avail .. ':h', 'LT', p.min, s.part)
-    redis.call('ZADD', k_avail .. ':hl:' .. s.level, 'LT', p.min, s.part)
+    local min = int_str(p.min)
+    redis.call('ZADD', k_avail .. ':h', 'LT', min, s.part)
+    redis.call('ZADD', k_avail .. ':hl:' .. s.level, 'LT', min, s.part)
   end
 end
 
 -- Takes tickets {{tid, rec}, ...} out of the available index (those not in it are skipped). An emptied chunk
 -- leaves its partition, an emptied partition leaves the partition set, its section's set and the heads; a
--- partition that lost its cheapest ticket gets its new head. Calls: per chunk one ZREM (and an EXISTS when it
--- lost tickets), per partition that lost tickets one ZSCORE, and 3 or 4 more when its head went.
+-- partition that lost its cheapest ticket gets its new head. Calls: per chunk one ZREM, per partition that lost
+-- tickets one ZSCORE (is its head among them?) and an EXISTS per other chunk that lost tickets; when the head
+-- went, one read of its chunk and the two head writes (2 more reads when that chunk emptied, 4 writes when the
+-- partition did).
 local function avail_remove_many(k_avail, entries)
   if #entries == 0 then return end
   local removed, parts, part_list = 0, {}, {}
@@ -146,12 +153,12 @@ local function avail_remove_many(k_avail, entries)
       local s = g.slot
       local p = parts[s.part]
       if not p then
-        p = {slot = s, scores = {}}
+        p = {slot = s, scores = {}, chunks = {}}
         parts[s.part] = p
         part_list[#part_list + 1] = p
       end
       for _, score in ipairs(g.scores) do p.scores[score] = true end
-      if redis.call('EXISTS', g.key) == 0 then redis.call('ZREM', k_avail .. ':' .. s.part, s.chunk) end
+      p.chunks[#p.chunks + 1] = g
     end
   end
   if removed == 0 then return end
@@ -160,15 +167,31 @@ local function avail_remove_many(k_avail, entries)
     local s = p.slot
     local k_part, k_heads, k_level = k_avail .. ':' .. s.part, k_avail .. ':h', k_avail .. ':hl:' .. s.level
     local head = tonumber(redis.call('ZSCORE', k_heads, s.part))
-    if not head or p.scores[head] then
-      local first = redis.call('ZRANGE', k_part, 0, 0)
-      if #first == 0 then
+    local head_chunk, head_key = nil, nil -- the chunk of the head taken here: read below in any case
+    if head and p.scores[head] then
+      head_chunk = int_str(math.floor((head % ORD_SPAN) / CHUNK))
+      head_key = k_part .. '#' .. head_chunk
+    end
+    for _, g in ipairs(p.chunks) do
+      if g.key ~= head_key and redis.call('EXISTS', g.key) == 0 then redis.call('ZREM', k_part, g.slot.chunk) end
+    end
+    if not head or head_key then
+      local cheapest = {}
+      if head_key then
+        -- the head's chunk is the partition's first: what is left in it holds the new head
+        cheapest = redis.call('ZRANGE', head_key, 0, 0, 'WITHSCORES')
+        if #cheapest == 0 then redis.call('ZREM', k_part, head_chunk) end
+      end
+      if #cheapest == 0 then
+        local first = redis.call('ZRANGE', k_part, 0, 0)
+        if #first > 0 then cheapest = redis.call('ZRANGE', k_part .. '#' .. first[1], 0, 0, 'WITHSCORES') end
+      end
+      if #cheapest == 0 then
         redis.call('SREM', k_avail, s.part)
         redis.call('SREM', k_avail .. ':s:' .. s.section, s.part)
         redis.call('ZREM', k_heads, s.part)
         redis.call('ZREM', k_level, s.part)
       else
-        local cheapest = redis.call('ZRANGE', k_part .. '#' .. first[1], 0, 0, 'WITHSCORES')
         redis.call('ZADD', k_heads, cheapest[2], s.part)
         redis.call('ZADD', k_level, cheapest[2], s.part)
       end
@@ -243,16 +266,16 @@ local function partition_page(k_avail, part, after, n, first_chunk)
 end
 
 -- The partitions a best-available query may take from, cheapest seat first, as a function that gives the next
--- {name, score} (nil when there are no more). Unfiltered or by price level: read from the heads zset in pages of 8,
--- only as far as the merge asks. By section: the section's few partitions (its price levels × prices), ordered by
+-- {name, score} (nil when there are no more). Unfiltered or by price level: read from the heads zset, 2 at first
+-- (a merge usually needs no more), then in pages of 8, only as far as the merge asks. By section: the section's few partitions (its price levels × prices), ordered by
 -- their heads here. max_price bounds the head scores (every ticket of a partition has its price).
 local function heads_in_order(k_avail, max_price, section, level)
   local max_num, max_score = math.huge, '+inf'
   if tonumber(max_price) then
     max_num = (math.floor(tonumber(max_price)) + 1) * ORD_SPAN - 1
-    max_score = score_str(max_num)
+    max_score = int_str(max_num)
   end
-  local list, at, offset, done = {}, 1, 0, false
+  local list, at, offset, size, done = {}, 1, 0, 2, false
   if section ~= '' then
     local names = {}
     for _, name in ipairs(redis.call('SMEMBERS', k_avail .. ':s:' .. section)) do
@@ -274,9 +297,10 @@ local function heads_in_order(k_avail, max_price, section, level)
   if level ~= '' then k_heads = k_avail .. ':hl:' .. level end
   return function()
     if at > #list and not done then
-      local page = redis.call('ZRANGEBYSCORE', k_heads, '-inf', max_score, 'WITHSCORES', 'LIMIT', offset, 8)
-      offset = offset + 8
-      if #page < 16 then done = true end
+      local page = redis.call('ZRANGEBYSCORE', k_heads, '-inf', max_score, 'WITHSCORES', 'LIMIT', offset, size)
+      offset = offset + size
+      if #page < 2 * size then done = true end
+      size = 8
       list, at = {}, 1
       for i = 1, #page, 2 do list[#list + 1] = {name = page[i], score = tonumber(page[i + 1])} end
     end
@@ -299,7 +323,9 @@ end
 -- its own, no run): window partitions read, one chunk read each, plus window / 8 reads of the heads.
 local function pick_best(k_avail, quantity, max_price, section, level)
   local window = math.max(64, quantity * 8)
-  local chunk = math.max(16, quantity * 2) -- entries of a partition's first read
+  -- entries of a partition's first read: each costs Redis a score printed and us one parsed, so a few; a partition
+  -- read past them is read to the end of the window at once (below)
+  local chunk = math.max(4, quantity * 2)
   local next_head = heads_in_order(k_avail, max_price, section, level)
   local pending = next_head()
   local parts = {} -- partitions being merged: name, page (id, score, ...), head (index of its next id), score
@@ -316,7 +342,7 @@ local function pick_best(k_avail, quantity, max_price, section, level)
     if price_bound and math.floor(next_score / ORD_SPAN) > price_bound then break end
     if pending and next_score == pending.score then
       -- the next candidate is the head of a partition not read yet: read it (its first chunk is the head's)
-      local page = partition_page(k_avail, pending.name, nil, chunk, math.floor((pending.score % ORD_SPAN) / CHUNK))
+      local page = partition_page(k_avail, pending.name, nil, chunk, int_str(math.floor((pending.score % ORD_SPAN) / CHUNK)))
       if #page > 0 then parts[#parts + 1] = {name = pending.name, page = page, size = chunk, head = 1, score = tonumber(page[2])} end
       pending = next_head()
     else
@@ -360,9 +386,9 @@ local function pick_best(k_avail, quantity, max_price, section, level)
 end
 
 -- Gives the tickets whose hold expired (expiry < now; Redis keeps a key alive while now <= expiry) back to the
--- available index. Cost: the number of holds that expired since the last call.
-local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
-  local expired = redis.call('ZRANGEBYSCORE', k_holds, '-inf', '(' .. now)
+-- available index; now_s: Redis ms as a string (now_ms). Cost: the number of holds that expired since the last call.
+local function reclaim(k_holds, k_avail, k_tickets, k_sold, now_s)
+  local expired = redis.call('ZRANGEBYSCORE', k_holds, '-inf', '(' .. now_s)
   if #expired == 0 then return end
   local sold = mget_many(k_sold, '', expired)
   local recs = mget_many(k_tickets, '', expired)
@@ -371,7 +397,7 @@ local function reclaim(k_holds, k_avail, k_tickets, k_sold, now)
     if not sold[i] and recs[i] then back[#back + 1] = {tid, recs[i]} end
   end
   avail_add_many(k_avail, back)
-  redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now)
+  redis.call('ZREMRANGEBYSCORE', k_holds, '-inf', '(' .. now_s)
 end
 
 -- Live state of tickets: {tid, rec, sold, holder, expires} 5 values per ticket appended to out (rec '' for an
@@ -455,9 +481,9 @@ local function conflicts(k_sold, lock_prefix, ids, txid)
   return out, holders
 end
 
--- Locks every ticket of ids (records recs) for txid until expires (ms): lock key with the same expiry, into the
--- holds index, and out of the available index unless holders[i] == txid (a ticket still locked by txid is not
--- in the available index; nil holders = take every ticket out).
+-- Locks every ticket of ids (records recs) for txid until expires (ms, as a string: int_str): lock key with the
+-- same expiry, into the holds index, and out of the available index unless holders[i] == txid (a ticket still
+-- locked by txid is not in the available index; nil holders = take every ticket out).
 local function lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, holders)
   local leaving, holds = {}, {}
   for i, tid in ipairs(ids) do
@@ -484,17 +510,18 @@ end
 -- Per-buyer limit. A buyer's zset (a key of the performance's slot, named by src/redis/keys.ts; its name is kept in
 -- the transaction record's `buyer` field) holds the tickets the buyer has locked, by lock expiry (ms); entries
 -- past their expiry no longer count.
--- Returns {-40, limit, locked} when `adding` more tickets would take the buyer over limit, else nil.
-local function buyer_check(k_buyer, limit, adding, now)
+-- Returns {-40, limit, locked} when `adding` more tickets would take the buyer over limit, else nil (now_s: now_ms's
+-- string).
+local function buyer_check(k_buyer, limit, adding, now_s)
   limit = tonumber(limit)
   if k_buyer == '' or limit == 0 then return nil end
-  redis.call('ZREMRANGEBYSCORE', k_buyer, '-inf', '(' .. now)
+  redis.call('ZREMRANGEBYSCORE', k_buyer, '-inf', '(' .. now_s)
   local locked = redis.call('ZCARD', k_buyer)
   if locked + adding > limit then return {-40, limit, locked} end
   return nil
 end
 
--- Counts ids as locked by buyer k_buyer ('' or false = no buyer) until expires.
+-- Counts ids as locked by buyer k_buyer ('' or false = no buyer) until expires (ms, a string).
 local function buyer_track(k_buyer, ids, expires)
   if not k_buyer or k_buyer == '' then return end
   for _, tid in ipairs(ids) do redis.call('ZADD', k_buyer, expires, tid) end
@@ -524,19 +551,21 @@ local function begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, 
 end
 
 -- Locks ids (records recs, none locked or sold) for txid and writes the transaction record (status open); the
--- record outlives the longest hold. k_buyer: the buyer's zset ('' = no buyer given). Returns the reply.
-local function open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, perf_id, ids, recs, client, ip, hold, now, ttl_ms, k_buyer)
+-- record outlives the longest hold. now, now_s: now_ms's two values. k_buyer: the buyer's zset ('' = no buyer
+-- given). Returns the reply.
+local function open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, perf_id, ids, recs, client, ip, hold, now, now_s, ttl_ms, k_buyer)
   local expires = now + hold * 1000
-  lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, nil)
-  local fields = {'status', 'open', 'client', client, 'ip', ip, 'created_at', now, 'lock_expires', expires,
-    'hold_seconds', hold, 'performance_id', perf_id, 'tickets', table.concat(ids, ',')}
+  local expires_s = int_str(expires)
+  lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires_s, nil)
+  local fields = {'status', 'open', 'client', client, 'ip', ip, 'created_at', now_s, 'lock_expires', expires_s,
+    'hold_seconds', int_str(hold), 'performance_id', perf_id, 'tickets', table.concat(ids, ',')}
   if k_buyer ~= '' then
     fields[#fields + 1] = 'buyer'
     fields[#fields + 1] = k_buyer
   end
   redis.call('HSET', k_tx, unpack(fields))
   redis.call('PEXPIRE', k_tx, ttl_ms)
-  buyer_track(k_buyer, ids, expires)
+  buyer_track(k_buyer, ids, expires_s)
   return tx_reply_written({'open', client, ip, now, expires, hold, '', perf_id}, now, ids, recs, txid, expires)
 end
 

@@ -13,7 +13,7 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix, k_outbox =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local txid = ARGV[1]
-local now = now_ms()
+local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
 if not tx then return ids end
 local status = tx[1]
@@ -58,11 +58,11 @@ redis.call('DEL', unpack(lock_keys))
 redis.call('ZREM', k_holds, unpack(ids))
 avail_remove_many(k_avail, lapsed)
 buyer_forget(tx[10], ids)
-redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now,
+redis.call('HSET', k_tx, 'status', 'complete', 'order_number', order_number, 'completed_at', now_s,
   'customer', ARGV[6], 'payment_reference', ARGV[7])
-redis.call('PEXPIRE', k_tx, tonumber(ARGV[5]))
+redis.call('PEXPIRE', k_tx, ARGV[5])
 redis.call('XADD', k_outbox, '*', 'order_number', order_number, 'transaction_id', txid,
-  'performance_id', tx[8], 'client', tx[2], 'ip', tx[3], 'completed_at', now,
+  'performance_id', tx[8], 'client', tx[2], 'ip', tx[3], 'completed_at', now_s,
   'tickets', cjson.encode(sale_tickets), 'total', total, 'customer', ARGV[6], 'payment_reference', ARGV[7])
 tx[1], tx[7] = 'complete', order_number
 return tx_reply_written(tx, now, ids, recs, '', 0, sold_values)

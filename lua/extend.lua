@@ -11,7 +11,7 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
-local now = now_ms()
+local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
 if not tx then return ids end
 local status = tx[1]
@@ -20,14 +20,15 @@ if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 local cap = tonumber(tx[4]) + tonumber(ARGV[5]) * 1000
 if now >= cap then return {-13, cap} end
 local expires = math.min(now + tonumber(tx[6]) * 1000, cap)
+local expires_s = int_str(expires)
 
 local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[6])) end
 
 local recs = mget_many(k_tickets, '', ids)
-lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires, holders)
-buyer_track(tx[10], ids, expires)
-redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires)
-redis.call('PEXPIRE', k_tx, tonumber(ARGV[7]))
+lock_all(k_avail, k_holds, lock_prefix, ids, recs, txid, expires_s, holders)
+buyer_track(tx[10], ids, expires_s)
+redis.call('HSET', k_tx, 'status', 'checkout', 'lock_expires', expires_s)
+redis.call('PEXPIRE', k_tx, ARGV[7])
 tx[1], tx[5] = 'checkout', expires
 return tx_reply_written(tx, now, ids, recs, txid, expires)

@@ -16,7 +16,7 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
-local now = now_ms()
+local now, now_s = now_ms()
 local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)
 if early then return early end
 
@@ -34,7 +34,7 @@ if #missing > 1 then return missing end
 
 local taken = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then table.insert(taken, 1, -1); return taken end
-local over = buyer_check(ARGV[9], ARGV[10], #ids, now)
+local over = buyer_check(ARGV[9], ARGV[10], #ids, now_s)
 if over then return over end
 
-return open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, recs, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])
+return open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, recs, ARGV[3], ARGV[4], hold, now, now_s, ARGV[8], ARGV[9])

@@ -18,19 +18,19 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
-local now = now_ms()
+local now, now_s = now_ms()
 local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)
 if early then return early end
 local quantity = tonumber(ARGV[12])
 local hold, max_tickets, exists = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
 if not exists then return {-2} end
 if quantity > max_tickets then return {-4, max_tickets} end
-local over = buyer_check(ARGV[9], ARGV[10], quantity, now)
+local over = buyer_check(ARGV[9], ARGV[10], quantity, now_s)
 if over then return over end
 
-reclaim(k_holds, k_avail, k_tickets, k_sold, now)
+reclaim(k_holds, k_avail, k_tickets, k_sold, now_s)
 local ids, seen = pick_best(k_avail, quantity, ARGV[13], ARGV[14], ARGV[15])
 if #ids < quantity then return {-20, seen} end
 
 local recs = redis.call('HMGET', k_tickets, unpack(ids))
-return open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, recs, ARGV[3], ARGV[4], hold, now, tonumber(ARGV[8]), ARGV[9])
+return open_tx(k_tx, k_avail, k_holds, lock_prefix, txid, ARGV[2], ids, recs, ARGV[3], ARGV[4], hold, now, now_s, ARGV[8], ARGV[9])

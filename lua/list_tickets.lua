@@ -7,7 +7,7 @@
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
 local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
-reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
+reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))
 local state, limit, cursor = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local ids, next_cursor = {}, ''
 if state == 'available' then

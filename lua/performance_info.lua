@@ -6,7 +6,7 @@
 --    total, available, locked, sold}   (missing settings are '')
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', k_perf) == 0 then return {0} end
-reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
+reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))
 local f = redis.call('HMGET', k_perf, 'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction',
   'created_at', 'updated_at', 'code')
 return {1, f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or '',

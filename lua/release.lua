@@ -8,7 +8,7 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
-local now = now_ms()
+local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')
 if not tx then return ids end
 local status = tx[1]
@@ -31,8 +31,8 @@ if status ~= 'released' then
     avail_add_many(k_avail, back)
   end
   buyer_forget(tx[10], unlocked)
-  redis.call('HSET', k_tx, 'status', 'released', 'released_at', now)
-  redis.call('PEXPIRE', k_tx, tonumber(ARGV[4]))
+  redis.call('HSET', k_tx, 'status', 'released', 'released_at', now_s)
+  redis.call('PEXPIRE', k_tx, ARGV[4])
   tx[1] = 'released'
 end
 return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)

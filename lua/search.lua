@@ -5,7 +5,7 @@
 -- Returns {-2} unknown performance; {-20, available} fewer than quantity match; else {1, id, record, id, record...}
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
-reclaim(k_holds, k_avail, k_tickets, k_sold, now_ms())
+reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))
 local quantity = tonumber(ARGV[1])
 local ids, seen = pick_best(k_avail, quantity, ARGV[2], ARGV[3], ARGV[4])
 if #ids < quantity then return {-20, seen} end
