@@ -267,8 +267,9 @@ end
 
 -- The partitions a best-available query may take from, cheapest seat first, as a function that gives the next
 -- {name, score} (nil when there are no more). Unfiltered or by price level: read from the heads zset, 2 at first
--- (a merge usually needs no more), then in pages of 8, only as far as the merge asks. By section: the section's few partitions (its price levels × prices), ordered by
--- their heads here. max_price bounds the head scores (every ticket of a partition has its price).
+-- (a merge usually needs no more), then in pages of 8, only as far as the merge asks. By section: the section's
+-- few partitions (its price levels × prices), ordered by their heads here. max_price bounds the head scores (every
+-- ticket of a partition has its price).
 local function heads_in_order(k_avail, max_price, section, level)
   local max_num, max_score = math.huge, '+inf'
   if tonumber(max_price) then
@@ -342,7 +343,8 @@ local function pick_best(k_avail, quantity, max_price, section, level)
     if price_bound and math.floor(next_score / ORD_SPAN) > price_bound then break end
     if pending and next_score == pending.score then
       -- the next candidate is the head of a partition not read yet: read it (its first chunk is the head's)
-      local page = partition_page(k_avail, pending.name, nil, chunk, int_str(math.floor((pending.score % ORD_SPAN) / CHUNK)))
+      local first_chunk = int_str(math.floor((pending.score % ORD_SPAN) / CHUNK))
+      local page = partition_page(k_avail, pending.name, nil, chunk, first_chunk)
       if #page > 0 then parts[#parts + 1] = {name = pending.name, page = page, size = chunk, head = 1, score = tonumber(page[2])} end
       pending = next_head()
     else
