@@ -7,13 +7,18 @@ import { as, createPerformance, KEYS, sleep, startTestApp, type TestApp } from '
 
 let t: TestApp; // holds of 1 s by default
 let capped: TestApp; // holds of 1 s, at most 2 s in all
+// Same Redis, default 180 s holds: the "other buyer" holds through it, so that a lock taken after a lapse cannot
+// itself lapse before the test reads it back on a slow machine.
+let steady: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ LOCK_TTL_SECONDS: '1' });
   capped = await startTestApp({ LOCK_TTL_SECONDS: '1', MAX_HOLD_SECONDS: '2' });
+  steady = await startTestApp();
 });
 afterAll(async () => {
   await t.close();
   await capped.close();
+  await steady.close();
 });
 
 const LAPSE_MS = 1200; // a little more than a 1 s hold
@@ -61,7 +66,7 @@ test('a lock ends at its expiry without anyone acting: search, counts and new ho
   const found = await search(t, p1.id, 4);
   expect(found.status).toBe(200);
   expect(found.body.tickets.map((x: { id: string }) => x.id)).toEqual(p1.ticketIds);
-  const bob1 = expect201(await holdTickets(t, KEYS.bob, [a1!]));
+  const bob1 = expect201(await holdTickets(steady, KEYS.bob, [a1!]));
   expect(await t.redis.get(lockKey(p1.id, a1!))).toBe(bob1.transaction_id);
   expect(await counts(t, p1.id)).toEqual({ total: 4, available: 3, locked: 1, sold: 0 });
 
@@ -71,7 +76,7 @@ test('a lock ends at its expiry without anyone acting: search, counts and new ho
   expect([head.status, head.headers['transaction-status'], head.headers['lock-expires']]).toEqual([200, 'expired', undefined]);
 
   // p2: a new hold comes first, before anything gave the lapsed tickets back; the counts still add up
-  const bob2 = expect201(await holdTickets(t, KEYS.bob, [p2.ticketIds[1]!]));
+  const bob2 = expect201(await holdTickets(steady, KEYS.bob, [p2.ticketIds[1]!]));
   expect(bob2.tickets.map((x) => x.id)).toEqual([p2.ticketIds[1]]);
   expect(await counts(t, p2.id)).toEqual({ total: 4, available: 3, locked: 1, sold: 0 });
   expect((await search(t, p2.id, 3)).body.tickets.map((x: { id: string }) => x.id)).toEqual([
@@ -96,7 +101,7 @@ test('complete after expiry: 200 when every ticket is still free; 409 when one w
   expect(await ticket(t, s1)).toMatchObject({ state: 'sold', sold: true, order_number: done.body.order_number });
 
   // 2) bob holds s4 after alice's lock lapsed: alice's completion fails and bob's lock is left alone
-  const bob = expect201(await holdTickets(t, KEYS.bob, [s4]));
+  const bob = expect201(await holdTickets(steady, KEYS.bob, [s4]));
   const bobPttl = await t.redis.pttl(lockKey(perf.id, s4));
   const lost = await update(t, KEYS.alice, taken.transaction_id, { status: 'complete' });
   expect(lost.status).toBe(409);
@@ -116,7 +121,7 @@ test('complete after expiry: 200 when every ticket is still free; 409 when one w
   expect([checkout.status, checkout.body.error.code]).toEqual([409, 'INVALID_TRANSACTION_STATE']);
 
   // 3) bob bought s6 meanwhile: reason "sold", bob's sale unchanged
-  const bobSale = expect201(await holdTickets(t, KEYS.bob, [s6]));
+  const bobSale = expect201(await holdTickets(steady, KEYS.bob, [s6]));
   const bobDone = await update(t, KEYS.bob, bobSale.transaction_id, { status: 'complete' });
   expect(bobDone.status).toBe(200);
   const lost2 = await update(t, KEYS.alice, soldAway.transaction_id, { status: 'complete' });
@@ -135,7 +140,7 @@ test('checkout after expiry: locks again when the tickets are free; 409 and expi
   const taken = expect201(await holdTickets(t, KEYS.alice, [s3, s4]));
   await sleep(LAPSE_MS);
 
-  const again = await update(t, KEYS.alice, free.transaction_id, { status: 'checkout' });
+  const again = await update(steady, KEYS.alice, free.transaction_id, { status: 'checkout' }); // relocked for 180 s
   expect([again.status, again.body.transaction_status]).toEqual([200, 'checkout']);
   expect(Date.parse(again.body.lock_expires)).toBeGreaterThan(Date.parse(free.lock_expires) + 150);
   expect(Date.parse(again.body.lock_expires)).toBeGreaterThan(Date.now());
@@ -146,7 +151,7 @@ test('checkout after expiry: locks again when the tickets are free; 409 and expi
   const blocked = await holdTickets(t, KEYS.bob, [s1]);
   expect(blocked.status).toBe(409);
 
-  const bob = expect201(await holdTickets(t, KEYS.bob, [s3]));
+  const bob = expect201(await holdTickets(steady, KEYS.bob, [s3]));
   const lost = await update(t, KEYS.alice, taken.transaction_id, { status: 'checkout' });
   expect(lost.status).toBe(409);
   expect(lost.body.error).toMatchObject({ code: 'TICKETS_UNAVAILABLE', tickets: [{ id: s3, reason: 'locked' }] });
@@ -164,7 +169,7 @@ test('release after expiry never frees a ticket that another transaction took me
   const [s1, s2] = perf.ticketIds as [string, string];
   const old = expect201(await holdTickets(t, KEYS.alice, [s1, s2]));
   await sleep(LAPSE_MS);
-  const bob = expect201(await holdTickets(t, KEYS.bob, [s1]));
+  const bob = expect201(await holdTickets(steady, KEYS.bob, [s1]));
   const released = await request(t.app).delete(`/transaction/${old.transaction_id}`).set(as(KEYS.alice));
   expect([released.status, released.body.transaction_status]).toEqual([200, 'released']);
   expect(await t.redis.get(lockKey(perf.id, s1))).toBe(bob.transaction_id);
