@@ -42,8 +42,8 @@ describe('POST /transaction with ticket ids', () => {
     expect(body.transaction_id).toMatch(UUID);
     expect(body.lock_expires).toMatch(ISO_MS);
     expect(body.created_at).toMatch(ISO_MS);
-    expect(body.hold_seconds).toBe(2); // LOCK_TTL_SECONDS of the test configuration
-    expect(Date.parse(body.lock_expires) - Date.parse(body.created_at)).toBe(2000);
+    expect(body.hold_seconds).toBe(180); // LOCK_TTL_SECONDS of the test configuration
+    expect(Date.parse(body.lock_expires) - Date.parse(body.created_at)).toBe(180_000);
     expect(body.order_number).toBeUndefined();
     expect(body.tickets.map((x: { id: string }) => x.id)).toEqual(wanted);
     for (const ticket of body.tickets) {
