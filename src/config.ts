@@ -99,6 +99,29 @@ export function parseApiWorkers(raw: string): number | undefined {
   return n >= 1 && n <= MAX_API_WORKERS ? n : undefined;
 }
 
+/** A comma list of host:port (Redis Cluster seed nodes, Sentinels). */
+const hostPortList = z
+  .string()
+  .optional()
+  .transform((raw, ctx): { host: string; port: number }[] | undefined => {
+    if (raw === undefined) return undefined;
+    const out: { host: string; port: number }[] = [];
+    for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(item);
+      const port = Number(m?.[2]);
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma list of host:port (not ${item})` });
+        return z.NEVER;
+      }
+      out.push({ host: (m[1] as string).replace(/^\[|\]$/g, ''), port });
+    }
+    if (out.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+      return z.NEVER;
+    }
+    return out;
+  });
+
 const apiWorkers = z
   .string()
   .optional()
@@ -122,6 +145,12 @@ const schema = z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
+    REDIS_CLUSTER_NODES: hostPortList,
+    REDIS_SENTINELS: hostPortList,
+    REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9._-]').optional(),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    REDIS_TLS: z.enum(['0', '1']).optional(),
     REDIS_SERVER_BIN: z.string().min(1).optional().transform((v) => v ?? 'redis-server'),
     REDIS_COMMAND_TIMEOUT_MS: int(2000, 50, 60000),
     DATA_DIR: z.string().min(1).optional().transform((v) => v ?? './data'),
@@ -152,6 +181,11 @@ const schema = z
     WRITER_FAULT: z.enum(['kill-after-write']).optional(),
   })
   .superRefine((c, ctx) => {
+    const modes = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => c[name] !== undefined);
+    if (modes.length > 1)
+      ctx.addIssue({ code: 'custom', path: [modes[1] as string], message: `set only one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (also set: ${modes[0]})` });
+    if ((c.REDIS_SENTINELS === undefined) !== (c.REDIS_SENTINEL_NAME === undefined))
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together' });
     if (c.MIN_HOLD_SECONDS > c.MAX_HOLD_SECONDS)
       ctx.addIssue({ code: 'custom', path: ['MIN_HOLD_SECONDS'], message: 'must not exceed MAX_HOLD_SECONDS' });
     if (c.LOCK_TTL_SECONDS < c.MIN_HOLD_SECONDS || c.LOCK_TTL_SECONDS > c.MAX_HOLD_SECONDS)
@@ -165,7 +199,10 @@ export interface Config {
   readonly port: number;
   /** API processes for `tixlock api` (and `tixlock all`); 1 = no cluster. `--workers N` overrides it. */
   readonly apiWorkers: number;
+  /** REDIS_URL: the one node's URL in 'url' mode, else undefined */
   readonly redisUrl: string | undefined;
+  /** where Redis is: one node (REDIS_URL), a Cluster, a Sentinel-watched primary, or unset = a private redis-server */
+  readonly redis: RedisTopology;
   readonly redisServerBin: string;
   readonly redisCommandTimeoutMs: number;
   readonly dataDir: string;
@@ -184,6 +221,24 @@ export interface Config {
   readonly documentStoreUrl: string | undefined;
   readonly writer: WriterConfig;
 }
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Credentials and TLS that apply to every node (REDIS_URL may carry its own in the URL). */
+export interface RedisAuth {
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
+}
+
+export type RedisTopology =
+  | { readonly mode: 'embedded' }
+  | { readonly mode: 'url'; readonly url: string; readonly auth: RedisAuth }
+  | { readonly mode: 'cluster'; readonly nodes: readonly HostPort[]; readonly auth: RedisAuth }
+  | { readonly mode: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string; readonly auth: RedisAuth };
 
 export interface LimitsConfig {
   /** tickets one buyer may have locked at once per performance; 0 = no limit */
@@ -221,6 +276,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid'}`);
   }
   const c = parsed.data;
+  const auth: RedisAuth = Object.freeze({
+    username: c.REDIS_USERNAME,
+    password: c.REDIS_PASSWORD,
+    tls: c.REDIS_TLS === '1' || (c.REDIS_URL?.startsWith('rediss://') ?? false),
+  });
+  const redis: RedisTopology = c.REDIS_URL
+    ? { mode: 'url', url: c.REDIS_URL, auth }
+    : c.REDIS_CLUSTER_NODES
+      ? { mode: 'cluster', nodes: Object.freeze(c.REDIS_CLUSTER_NODES), auth }
+      : c.REDIS_SENTINELS
+        ? { mode: 'sentinel', sentinels: Object.freeze(c.REDIS_SENTINELS), name: c.REDIS_SENTINEL_NAME as string, auth }
+        : { mode: 'embedded' };
   return Object.freeze({
     nodeEnv: c.NODE_ENV,
     production: c.NODE_ENV === 'production',
@@ -228,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: c.PORT,
     apiWorkers: c.API_WORKERS,
     redisUrl: c.REDIS_URL,
+    redis: Object.freeze(redis),
     redisServerBin: c.REDIS_SERVER_BIN,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     dataDir: c.DATA_DIR,

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import type { Config } from './config';
 import { resolveKeys, type KeySet } from './credentials';
@@ -16,7 +15,7 @@ import type { DomainSettings } from './domain/types';
 import { KeyRing } from './http/auth';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
-import { connectRedis } from './redis/connection';
+import { connectRedis, connectTopology, duplicateClient, type RedisClient } from './redis/connection';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
 import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
@@ -37,7 +36,7 @@ export function domainSettings(config: Config): DomainSettings {
 }
 
 /** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
-export function createApi(config: Config, redis: Redis, documents: DocumentStore, logger: Logger, keys: KeyRing) {
+export function createApi(config: Config, redis: RedisClient, documents: DocumentStore, logger: Logger, keys: KeyRing) {
   const settings = domainSettings(config);
   const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
   const store = new RedisLockStore(redis, settings, deadlines);
@@ -77,10 +76,10 @@ export async function startEmbeddedRedis(config: Config): Promise<EmbeddedRedis>
   }
 }
 
-/** Redis from REDIS_URL, or a private redis-server child with its AOF under DATA_DIR. */
-async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: EmbeddedRedis }> {
+/** Redis where the configuration says (one node, a Cluster, Sentinel), or a private redis-server child with its AOF under DATA_DIR. */
+async function openRedis(config: Config): Promise<{ redis: RedisClient; embedded?: EmbeddedRedis }> {
   const options = { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true };
-  if (config.redisUrl) return { redis: await connectRedis(config.redisUrl, options) };
+  if (config.redis.mode !== 'embedded') return { redis: await connectTopology(config.redis, options) };
   const embedded = await startEmbeddedRedis(config);
   try {
     return { redis: await connectRedis(embedded.url, options), embedded };
@@ -90,12 +89,16 @@ async function openRedis(config: Config): Promise<{ redis: Redis; embedded?: Emb
   }
 }
 
-/** For commands run beside a service: REDIS_URL, else the running private redis-server of `tixlock all`. */
-export async function attachRedis(config: Config): Promise<Redis> {
+/** For commands run beside a service: the configured Redis, else the running private redis-server of `tixlock all`. */
+export async function attachRedis(config: Config): Promise<RedisClient> {
+  const options = { commandTimeoutMs: config.redisCommandTimeoutMs };
+  if (config.redis.mode !== 'embedded') return connectTopology(config.redis, options);
   const file = embeddedUrlFile(config);
-  const url = config.redisUrl ?? (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined);
-  if (!url) throw new UsageError('set REDIS_URL (or start tixlock, whose private redis-server this command then uses)');
-  return connectRedis(url, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  const url = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+  if (!url) {
+    throw new UsageError('set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or start tixlock, whose private redis-server this command then uses)');
+  }
+  return connectRedis(url, options);
 }
 
 export class UsageError extends Error {}
@@ -107,11 +110,9 @@ export function openDocuments(config: Config, logger: Logger): Promise<DocumentS
 }
 
 /** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
-async function startWriter(config: Config, logger: Logger, redis: Redis, documents: DocumentStore): Promise<OrderWriter> {
-  const blocking = redis.duplicate({
-    commandTimeout: config.writer.blockMs + config.redisCommandTimeoutMs,
-    enableAutoPipelining: false, // blocking reads: one at a time on a connection of their own
-  });
+async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore): Promise<OrderWriter> {
+  // blocking reads: one at a time on a connection of their own
+  const blocking = duplicateClient(redis, config.writer.blockMs + config.redisCommandTimeoutMs);
   blocking.on('error', () => undefined); // surfaces as failed reads, which back off and retry
   await blocking.connect();
   const writer = new OrderWriter({

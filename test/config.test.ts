@@ -111,6 +111,15 @@ describe('loadConfig', () => {
     [{ HOLD_RATE_LIMIT: '1.5' }, 'HOLD_RATE_LIMIT'],
     [{ HOLD_RATE_WINDOW_SECONDS: '0' }, 'HOLD_RATE_WINDOW_SECONDS'],
     [{ IDEMPOTENCY_TTL_SECONDS: '59' }, 'IDEMPOTENCY_TTL_SECONDS'],
+    [{ REDIS_CLUSTER_NODES: 'redis-a' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis-a:7000,redis-b:99999' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's:26379' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'bad name' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_TLS: 'yes' }, 'REDIS_TLS'],
   ])('invalid %j: ConfigError, one line naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -124,6 +133,33 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
     // never echoes a key
     if (variable.startsWith('TIXLOCK_')) expect(message).not.toContain('12345678');
+  });
+
+  test('Redis topology: one node, a Cluster, Sentinel, or a private redis-server; credentials and TLS for every node', () => {
+    expect(loadConfig({}).redis).toEqual({ mode: 'embedded' });
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380/2' }).redis).toEqual({
+      mode: 'url',
+      url: 'rediss://h:6380/2',
+      auth: { username: undefined, password: undefined, tls: true },
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000, 10.0.0.2:7001,[::1]:7002', REDIS_PASSWORD: 'pw', REDIS_TLS: '1' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      auth: { username: undefined, password: 'pw', tls: true },
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'main', REDIS_USERNAME: 'app' }).redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'main',
+      auth: { username: 'app', password: undefined, tls: false },
+    });
   });
 
   test.each([

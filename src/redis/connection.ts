@@ -1,7 +1,11 @@
 // Redis connections: bounded waits (command timeout, no offline queue) so a Redis outage is a quick 503,
 // and automatic reconnects so the service recovers without a restart.
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
+import type { RedisAuth, RedisTopology } from '../config';
 import { defineScripts } from './scripts';
+
+/** One Redis node (REDIS_URL, Sentinel) or a Redis Cluster: the commands tixlock sends work on either. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisOptions {
   commandTimeoutMs: number;
@@ -13,20 +17,107 @@ export interface RedisOptions {
   autoPipelining?: boolean;
 }
 
-export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
-  const redis = new Redis(url, {
+/**
+ * A node that answers READONLY has become a replica (a failover, a role swap behind the same name): drop the
+ * connection so the next one finds the primary (Sentinel asks the sentinels again; a URL resolves its name again).
+ * The command itself fails (a 503) rather than being re-sent to what may still be the replica.
+ */
+const reconnectOnReadonly = (err: Error) => (/^READONLY/.test(err.message) ? 1 : false);
+
+/** Options every connection to one node shares: bounded waits, no offline queue, quick reconnects. */
+function nodeOptions(options: RedisOptions, auth?: RedisAuth): IoRedisOptions {
+  return {
     lazyConnect: true,
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.commandTimeoutMs,
     enableOfflineQueue: false, // fail fast while disconnected instead of queueing without bound
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    enableAutoPipelining: options.autoPipelining ?? false,
-  });
-  redis.on('error', () => {
+    reconnectOnError: reconnectOnReadonly,
+    ...(auth?.username !== undefined ? { username: auth.username } : {}),
+    ...(auth?.password !== undefined ? { password: auth.password } : {}),
+    ...(auth?.tls ? { tls: {} } : {}),
+  };
+}
+
+async function ready<T extends RedisClient>(client: T): Promise<T> {
+  client.on('error', () => {
     // connection errors surface on the commands that hit them (as 503s); reconnects are automatic
   });
-  defineScripts(redis);
-  await redis.connect();
-  return redis;
+  defineScripts(client);
+  await client.connect();
+  return client;
+}
+
+export async function connectRedis(url: string, options: RedisOptions, auth?: RedisAuth): Promise<Redis> {
+  return ready(new Redis(url, { ...nodeOptions(options, auth), enableAutoPipelining: options.autoPipelining ?? false }));
+}
+
+/** Connects to Redis where the configuration says it is (an embedded redis-server is connected to by its URL). */
+export async function connectTopology(topology: Exclude<RedisTopology, { mode: 'embedded' }>, options: RedisOptions): Promise<RedisClient> {
+  switch (topology.mode) {
+    case 'url':
+      return connectRedis(topology.url, options, topology.auth);
+    case 'sentinel':
+      return ready(
+        new Redis({
+          ...nodeOptions(options, topology.auth),
+          sentinels: topology.sentinels.map((n) => ({ host: n.host, port: n.port })),
+          name: topology.name,
+          role: 'master',
+          sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+          enableTLSForSentinelMode: topology.auth.tls,
+          enableAutoPipelining: options.autoPipelining ?? false,
+        }),
+      );
+    case 'cluster':
+      return ready(
+        new Cluster(
+          topology.nodes.map((n) => ({ host: n.host, port: n.port })),
+          {
+            lazyConnect: true,
+            redisOptions: nodeOptions(options, topology.auth),
+            enableOfflineQueue: false,
+            scaleReads: 'master', // a replica may be behind: every read that decides a sale goes to the primary
+            maxRedirections: 16,
+            retryDelayOnFailover: 100,
+            retryDelayOnClusterDown: 100,
+            retryDelayOnTryAgain: 100,
+            slotsRefreshTimeout: options.commandTimeoutMs,
+            clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+            enableAutoPipelining: options.autoPipelining ?? false,
+          },
+        ),
+      );
+  }
+}
+
+/** A second connection like `client`, with its own command timeout and no auto-pipelining (for blocking reads). */
+export function duplicateClient(client: RedisClient, commandTimeoutMs: number): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, {
+      redisOptions: { ...client.options.redisOptions, commandTimeout: commandTimeoutMs },
+      enableAutoPipelining: false,
+    });
+  }
+  return client.duplicate({ commandTimeout: commandTimeoutMs, enableAutoPipelining: false });
+}
+
+/**
+ * Throws unless the client can take writes now: a Cluster whose state is ok with every slot served and whose
+ * primaries all answer, or one node that is a primary (a replica, e.g. a demoted primary, answers READONLY to
+ * every hold).
+ */
+export async function checkServing(client: RedisClient): Promise<void> {
+  if (client instanceof Cluster) {
+    const info = String(await client.cluster('INFO'));
+    const field = (name: string) => new RegExp(`${name}:(\\S+)`).exec(info)?.[1];
+    if (field('cluster_state') !== 'ok' || field('cluster_slots_ok') !== '16384') {
+      throw new Error(`CLUSTERDOWN cluster_state ${field('cluster_state')}, ${field('cluster_slots_ok')} of 16384 slots ok`);
+    }
+    await Promise.all(client.nodes('master').map((node) => node.ping()));
+    return;
+  }
+  const role = (await client.call('ROLE')) as unknown[];
+  if (role[0] !== 'master') throw new Error(`READONLY this node is a ${String(role[0])}`);
 }

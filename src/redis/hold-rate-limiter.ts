@@ -1,5 +1,5 @@
 // The per-client-key hold rate limit (rate-limiter-flexible on Redis, so every API replica counts together).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimited } from '../errors';
 import type { HoldRateLimiter } from '../domain/types';
@@ -11,7 +11,7 @@ export class RedisHoldRateLimiter implements HoldRateLimiter {
 
   /** points: holds allowed per client key in each window of windowSeconds. */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly points: number,
     private readonly windowSeconds: number,
   ) {

@@ -1,5 +1,5 @@
 // Idempotency-Key answers in Redis: one string per client and key, JSON {state, fingerprint, answer?}.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import type { Claim, IdempotencyStore, StoredAnswer } from '../http/idempotency';
 import { Unavailable } from '../errors';
 import { RedisDeadlines } from './clock';
@@ -19,7 +19,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * retries for a whole lease). Default: none.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly deadlines = new RedisDeadlines(0),
   ) {}
 
@@ -31,7 +31,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         leaseMs,
         this.deadlines.deadline(),
       ]);
-      if (Number(reply[0]) === -50) throw new Unavailable('Redis answered too late; retry shortly.');
+      if (Number(reply[0]) === -50) throw new Unavailable('RedisClient answered too late; retry shortly.');
       this.deadlines.observe(Number(reply[1]));
       if (Number(reply[0]) === 1) return { kind: 'claimed' };
       const found = JSON.parse(String(reply[2])) as Entry;

@@ -1,5 +1,5 @@
 // The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
-import type { Redis } from 'ioredis';
+import { checkServing, type RedisClient } from './connection';
 import { AppError } from '../errors';
 import type {
   Access,
@@ -59,7 +59,7 @@ export class RedisLockStore implements LockStore {
   private readonly transactionPerformanceCache = new ImmutableCache(200_000);
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: DomainSettings,
     /**
      * Deadlines of holds (lua/hold.lua): a hold that reaches Redis after its caller was told 503 must not lock
@@ -348,7 +348,8 @@ export class RedisLockStore implements LockStore {
     return parseTransaction(String(txid), r);
   }
 
+  /** Resolves when Redis can take holds now (see checkServing), else rejects with Unavailable. */
   async ping(): Promise<void> {
-    await guarded(() => this.redis.ping());
+    await guarded(() => checkServing(this.redis));
   }
 }

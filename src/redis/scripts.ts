@@ -2,7 +2,8 @@
 // re-sent as EVAL on NOSCRIPT.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Redis, ChainableCommander } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /** Script name -> number of KEYS it takes. */
 export const SCRIPTS = {
@@ -94,21 +95,23 @@ function scriptSources(): Map<ScriptName, string> {
     sources = new Map(
       (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
         const script = fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8');
-        return [name, `${preludeFor(blocks, script)}\n${script}`];
+        // `#!lua` without flags: Redis 7 treats the script as one that writes, so a replica (a demoted primary) refuses
+        // every script, reads included, with READONLY instead of answering from what may be stale data
+        return [name, `#!lua\n${preludeFor(blocks, script)}\n${script}`];
       }),
     );
   }
   return sources;
 }
 
-/** The source Redis runs for a script: the prelude definitions it uses, then the script. */
+/** The source Redis runs for a script: a `#!lua` line, the prelude definitions it uses, then the script. */
 export function scriptSource(name: ScriptName): string {
   return scriptSources().get(name) as string;
 }
 
 const commandName = (name: ScriptName) => `tix_${name}`;
 
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, lua] of scriptSources()) {
     redis.defineCommand(commandName(name), { lua, numberOfKeys: SCRIPTS[name] });
   }
@@ -117,10 +120,10 @@ export function defineScripts(redis: Redis): void {
 type ScriptFn = (...args: ScriptArg[]) => Promise<ScriptReply>;
 
 /** Runs a defined script on a client or adds it to a pipeline. */
-export function runScript(target: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<ScriptReply>;
+export function runScript(target: RedisClient, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<ScriptReply>;
 export function runScript(target: ChainableCommander, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): ChainableCommander;
 export function runScript(
-  target: Redis | ChainableCommander,
+  target: RedisClient | ChainableCommander,
   name: ScriptName,
   keys: readonly string[],
   args: readonly ScriptArg[],

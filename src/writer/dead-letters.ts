@@ -1,7 +1,7 @@
 // Dead letters: sales the order writer gave up on, kept per performance in `<outbox>-dead` with their error.
 // Replay appends each back to its outbox (the writer's idempotent writes make a replay of a written sale harmless)
 // and deletes it from the dead letters.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { performanceKeys, performanceSetKey } from '../redis/keys';
 
 export interface DeadLetter {
@@ -11,7 +11,7 @@ export interface DeadLetter {
 }
 
 export class DeadLetters {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   private async performances(performanceId: string | undefined): Promise<string[]> {
     return performanceId ? [performanceId] : (await this.redis.smembers(performanceSetKey)).sort();

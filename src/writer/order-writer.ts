@@ -1,7 +1,7 @@
 // The order writer: reads completed sales from every performance's outbox stream with a consumer group,
 // records each in the document store (idempotent), then XACKs it. At-least-once delivery + idempotent writes
 // = every sale persisted exactly once.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type Redlock from 'redlock';
 import type { WriterConfig } from '../config';
 import type { DocumentStore } from '../domain/documents';
@@ -21,9 +21,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface OrderWriterDeps {
   /** for commands (XACK, XADD, discovery) */
-  redis: Redis;
+  redis: RedisClient;
   /** a connection of its own for blocking XREADGROUP */
-  blocking: Redis;
+  blocking: RedisClient;
   store: DocumentStore;
   redlock: Redlock;
   logger: Logger;
