@@ -11,7 +11,7 @@ import { OrderWriter } from '../../src/writer/order-writer';
 import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger, type Logger } from '../../src/logger';
-import { connectRedis } from '../../src/redis/connection';
+import { connectTopology } from '../../src/redis/connection';
 import {
   availableChunkKey,
   availableCountKey,
@@ -58,8 +58,11 @@ export interface TestApp {
 }
 
 export async function startTestApp(env: Record<string, string> = {}, logger: Logger = createLogger('silent')): Promise<TestApp> {
-  const config = loadConfig({ ...BASE_ENV, REDIS_URL: testRedisUrl(), ...env });
-  const redis = await connectRedis(config.redisUrl as string, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  // the shared test Redis unless the test names another (REDIS_URL) or another topology (Sentinel)
+  const where = env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: testRedisUrl() };
+  const config = loadConfig({ ...BASE_ENV, ...where, ...env });
+  if (config.redis.mode === 'embedded' || config.redis.mode === 'cluster') throw new Error('startTestApp: one node or Sentinel');
+  const redis = (await connectTopology(config.redis, { commandTimeoutMs: config.redisCommandTimeoutMs })) as Redis;
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
   const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
   const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys));
