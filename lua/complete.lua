@@ -5,7 +5,8 @@
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
 -- ARGV[6] customer as JSON ('' = none)   ARGV[7] payment reference ('' = none)
--- Returns a transaction reply (see tx_reply), the same order again when already complete; {-10} not found;
+-- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
+-- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
 -- lock's tickets were taken (the transaction is now expired).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
@@ -17,7 +18,11 @@ local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
 if not tx then return ids end
 local status = tx[1]
-if status == 'complete' then return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx) end
+if status == 'complete' then
+  -- a repeat writes too (the record's retention starts again), so a WAIT after it covers the original sale
+  redis.call('PEXPIRE', k_tx, ARGV[5])
+  return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)
+end
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 
 local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)

@@ -151,6 +151,8 @@ const schema = z
     REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().min(1).optional(),
     REDIS_TLS: z.enum(['0', '1']).optional(),
+    REDIS_WAIT_REPLICAS: int(0, 0, 16),
+    REDIS_WAIT_TIMEOUT_MS: int(1000, 10, 60000),
     REDIS_SERVER_BIN: z.string().min(1).optional().transform((v) => v ?? 'redis-server'),
     REDIS_COMMAND_TIMEOUT_MS: int(2000, 50, 60000),
     DATA_DIR: z.string().min(1).optional().transform((v) => v ?? './data'),
@@ -205,6 +207,9 @@ export interface Config {
   readonly redis: RedisTopology;
   readonly redisServerBin: string;
   readonly redisCommandTimeoutMs: number;
+  /** replicas that must acknowledge a sale (WAIT) before complete answers 200; 0 = no wait */
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
   readonly dataDir: string;
   readonly lockTtlSeconds: number;
   readonly minHoldSeconds: number;
@@ -298,6 +303,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: Object.freeze(redis),
     redisServerBin: c.REDIS_SERVER_BIN,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
+    redisWaitReplicas: c.REDIS_WAIT_REPLICAS,
+    redisWaitTimeoutMs: c.REDIS_WAIT_TIMEOUT_MS,
     dataDir: c.DATA_DIR,
     lockTtlSeconds: c.LOCK_TTL_SECONDS,
     minHoldSeconds: c.MIN_HOLD_SECONDS,

@@ -48,6 +48,20 @@ export class Unavailable extends AppError {
   }
 }
 
+/**
+ * A sale is done on the Redis primary but fewer replicas than REDIS_WAIT_REPLICAS acknowledged it in time: the
+ * same complete, repeated, answers 200 with the same order once they have.
+ */
+export class NotReplicated extends AppError {
+  constructor(wanted: number, acknowledged: number) {
+    super(
+      'NOT_REPLICATED',
+      `The sale is recorded on the Redis primary, but ${acknowledged} of the ${wanted} replica(s) required acknowledged it in time; repeat the same request.`,
+      { replicas_required: wanted, replicas_acknowledged: acknowledged },
+    );
+  }
+}
+
 /** Too many requests of one kind from one client key; retry after the given seconds. */
 export class RateLimited extends AppError {
   constructor(retryAfterSeconds: number, message: string) {

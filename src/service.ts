@@ -15,12 +15,12 @@ import type { DomainSettings } from './domain/types';
 import { KeyRing } from './http/auth';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
-import { connectRedis, connectTopology, duplicateClient, type RedisClient } from './redis/connection';
+import { connectDuplicate, connectRedis, connectTopology, type RedisClient } from './redis/connection';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
 import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
-import { RedisLockStore } from './redis/lock-store';
+import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
 
@@ -36,10 +36,17 @@ export function domainSettings(config: Config): DomainSettings {
 }
 
 /** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
-export function createApi(config: Config, redis: RedisClient, documents: DocumentStore, logger: Logger, keys: KeyRing) {
+export function createApi(
+  config: Config,
+  redis: RedisClient,
+  documents: DocumentStore,
+  logger: Logger,
+  keys: KeyRing,
+  replication?: ReplicationWait,
+) {
   const settings = domainSettings(config);
   const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
-  const store = new RedisLockStore(redis, settings, deadlines);
+  const store = new RedisLockStore(redis, settings, deadlines, replication);
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({
@@ -59,6 +66,16 @@ export function createApi(config: Config, redis: RedisClient, documents: Documen
     },
   });
   return { app, store };
+}
+
+/** REDIS_WAIT_REPLICAS > 0: the replicas a sale must reach, over a connection of its own (see ReplicationWait). */
+export async function openReplicationWait(config: Config, redis: RedisClient): Promise<ReplicationWait | undefined> {
+  if (config.redisWaitReplicas === 0) return undefined;
+  return {
+    replicas: config.redisWaitReplicas,
+    timeoutMs: config.redisWaitTimeoutMs,
+    connection: await connectDuplicate(redis, config.redisWaitTimeoutMs + config.redisCommandTimeoutMs),
+  };
 }
 
 /** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
@@ -111,10 +128,8 @@ export function openDocuments(config: Config, logger: Logger): Promise<DocumentS
 
 /** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
 async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore): Promise<OrderWriter> {
-  // blocking reads: one at a time on a connection of their own
-  const blocking = duplicateClient(redis, config.writer.blockMs + config.redisCommandTimeoutMs);
-  blocking.on('error', () => undefined); // surfaces as failed reads, which back off and retry
-  await blocking.connect();
+  // blocking reads: one at a time on a connection of their own (its errors surface as failed reads, which back off)
+  const blocking = await connectDuplicate(redis, config.writer.blockMs + config.redisCommandTimeoutMs);
   const writer = new OrderWriter({
     redis,
     blocking,
@@ -145,8 +160,9 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const documents = await openDocuments(config, logger);
   const writer = roles.writer ? await startWriter(config, logger, redis, documents) : undefined;
   let server: http.Server | undefined;
+  const replication = roles.api ? await openReplicationWait(config, redis) : undefined;
   if (roles.api && keys) {
-    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins));
+    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins), replication);
     const listening = http.createServer(app);
     server = listening;
     await new Promise<void>((resolve, reject) => {
@@ -168,8 +184,11 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     await writer?.stop();
     await documents.close().catch(() => undefined);
     // QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running
-    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-    else redis.disconnect();
+    for (const client of [redis, replication?.connection]) {
+      if (!client) continue;
+      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    }
     await embedded?.stop();
   };
   return { port, keys, embedded, withWriter: Boolean(writer), stop };

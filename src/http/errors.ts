@@ -26,6 +26,7 @@ const STATUS: Record<string, number> = {
   BUYER_LIMIT: 429,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  NOT_REPLICATED: 503,
   INTERNAL: 500,
 };
 

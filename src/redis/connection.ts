@@ -92,15 +92,21 @@ export async function connectTopology(topology: Exclude<RedisTopology, { mode: '
   }
 }
 
-/** A second connection like `client`, with its own command timeout and no auto-pipelining (for blocking reads). */
-export function duplicateClient(client: RedisClient, commandTimeoutMs: number): RedisClient {
+/**
+ * A second connection like `client` (same node or Cluster, same credentials), with its own command timeout, no
+ * auto-pipelining (blocking reads, WAIT) and the scripts defined; connected.
+ */
+export async function connectDuplicate(client: RedisClient, commandTimeoutMs: number): Promise<RedisClient> {
   if (client instanceof Cluster) {
-    return client.duplicate(undefined, {
-      redisOptions: { ...client.options.redisOptions, commandTimeout: commandTimeoutMs },
-      enableAutoPipelining: false,
-    });
+    return ready(
+      client.duplicate(undefined, {
+        lazyConnect: true,
+        redisOptions: { ...client.options.redisOptions, commandTimeout: commandTimeoutMs },
+        enableAutoPipelining: false,
+      }),
+    );
   }
-  return client.duplicate({ commandTimeout: commandTimeoutMs, enableAutoPipelining: false });
+  return ready(client.duplicate({ lazyConnect: true, commandTimeout: commandTimeoutMs, enableAutoPipelining: false }));
 }
 
 /**

@@ -1,6 +1,6 @@
 // The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
 import { checkServing, type RedisClient } from './connection';
-import { AppError } from '../errors';
+import { AppError, NotReplicated } from '../errors';
 import type {
   Access,
   BestAvailableQuery,
@@ -54,6 +54,17 @@ export class ImmutableCache {
 
 const sortedJoin = (ids: readonly string[] | undefined) => (ids ? [...ids].sort().join(',') : '');
 
+/** REDIS_WAIT_REPLICAS: the replicas a sale must reach before complete answers, and the connection that waits. */
+export interface ReplicationWait {
+  replicas: number;
+  timeoutMs: number;
+  /**
+   * A connection of its own: WAIT blocks the connection it is sent on, and counts the writes sent on that
+   * connection, so the sale and its WAIT go together here and never stall the API's shared connection.
+   */
+  connection: RedisClient;
+}
+
 export class RedisLockStore implements LockStore {
   private readonly ticketPerformance = new ImmutableCache(500_000);
   private readonly transactionPerformanceCache = new ImmutableCache(200_000);
@@ -66,6 +77,8 @@ export class RedisLockStore implements LockStore {
      * tickets for a transaction nobody knows. Default: none.
      */
     private readonly deadlines = new RedisDeadlines(0),
+    /** when set, a sale is answered only once this many replicas acknowledged it (see runDurably) */
+    private readonly replication?: ReplicationWait,
   ) {}
 
   /** ttl of a transaction record while it may still be extended (ms) */
@@ -98,11 +111,12 @@ export class RedisLockStore implements LockStore {
   private async runTx(name: ScriptName, performanceId: string, transactionId: string, args: ScriptArg[]) {
     this.transactionPerformanceCache.set(transactionId, performanceId);
     return guarded(async () => {
+      const keys = this.txKeys(performanceId, transactionId);
       // Both commands are written before either answer is awaited, in this order: one round trip (and with
       // auto-pipelining, one write shared with the other requests of this event-loop turn).
       const [, reply] = await Promise.all([
         this.redis.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs),
-        runScript(this.redis, name, this.txKeys(performanceId, transactionId), args),
+        name === 'complete' && this.replication ? this.runDurably(name, keys, args, this.replication) : runScript(this.redis, name, keys, args),
       ]);
       if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
       try {
@@ -312,6 +326,26 @@ export class RedisLockStore implements LockStore {
 
   holdBest(o: HoldOptions, query: BestAvailableQuery): Promise<TransactionState> {
     return this.runTx('hold_best', o.performanceId, o.transactionId, [...this.holdArgs(o), ...this.bestArgs(query)]);
+  }
+
+  /**
+   * The script, then WAIT on the same connection (one pipeline: the same node in a Cluster too). A sale that fewer
+   * replicas than asked acknowledged in time is NotReplicated (503): it stays done on the primary, and the same
+   * complete repeated (which writes again, so its WAIT covers the sale) answers 200 once they have it.
+   */
+  private async runDurably(name: ScriptName, keys: string[], args: ScriptArg[], wait: ReplicationWait): Promise<ScriptReply> {
+    const pipeline = wait.connection.pipeline();
+    runScript(pipeline, name, keys, args);
+    pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
+    const results = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    const [scriptError, reply] = results[0] ?? [new Error('Connection is closed (no reply to the sale)'), undefined];
+    const [waitError, acknowledged] = results[1] ?? [new Error('Connection is closed (no reply to WAIT)'), 0];
+    if (scriptError) throw scriptError;
+    if (Number((reply as ScriptReply)[0]) === 1) {
+      if (waitError) throw waitError;
+      if (Number(acknowledged) < wait.replicas) throw new NotReplicated(wait.replicas, Number(acknowledged));
+    }
+    return reply as ScriptReply;
   }
 
   private accessArgs(a: Access): ScriptArg[] {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { createApi } from '../../src/service';
+import { createApi, openReplicationWait } from '../../src/service';
 import Redlock from 'redlock';
 import { loadConfig, type Config, type WriterConfig } from '../../src/config';
 import type { DocumentStore } from '../../src/domain/documents';
@@ -65,9 +65,11 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   const redis = (await connectTopology(config.redis, { commandTimeoutMs: config.redisCommandTimeoutMs })) as Redis;
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
   const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
-  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys));
+  const replication = await openReplicationWait(config, redis);
+  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys), replication);
   const close = async () => {
     await documents.close();
+    replication?.connection.disconnect();
     await redis.quit();
   };
   return { app, redis, store, documents, config, close };
