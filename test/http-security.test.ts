@@ -2,7 +2,6 @@
 // API keys never reach the logs or an answer (API.md "Authentication and roles"), the recorded client IP follows
 // TRUST_PROXY (hop counts and address lists; test/http-isolation.test.ts covers unset and `true`), security
 // headers on every answer, and CORS: off by default, exact origins when CORS_ORIGINS lists them.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,8 @@ import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { connectRedis } from '../src/redis/connection';
-import { performanceKeys, transactionIndexKey } from '../src/redis/keys';
+import { performanceCodeKey, performanceKeys } from '../src/redis/keys';
+import { mintTransactionId } from '../src/domain/transaction-id';
 import { startService, type RunningService } from '../src/service';
 import { as, BASE_ENV, KEYS, testRedisUrl, uniqueId } from './support/app';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-fault';
@@ -156,11 +156,12 @@ describe('API keys never in logs or answers', () => {
         (await send(api.http().post('/transaction').set(as(KEYS.alice)).set('Content-Type', 'text/plain').send(KEYS.alice))).status,
       ).toBe(415);
 
-      // 500: a Redis reply the service does not expect (a wrong-type key where the transaction index should be)
-      const broken = randomUUID();
+      // 500: a Redis reply the service does not expect (a wrong-type key where a performance code's entry should be)
+      const brokenCode = 0xfffffff0 - Math.floor(Math.random() * 1000);
+      const broken = mintTransactionId(brokenCode);
       const direct = await connectRedis(faulty.url, { commandTimeoutMs: 5000 });
       try {
-        await direct.hset(transactionIndexKey(broken), 'not', 'a string');
+        await direct.hset(performanceCodeKey(brokenCode), 'not', 'a string');
       } finally {
         await direct.quit();
       }
@@ -321,9 +322,10 @@ describe('security headers and CORS', () => {
     const faulty = await startFaultyRedis('tixlock-http-headers-');
     redisServers.push(faulty);
     const down = await startApi({ REDIS_URL: faulty.url, REDIS_COMMAND_TIMEOUT_MS: '300' });
-    const broken = randomUUID();
+    const brokenCode = 0xfffffff0 - Math.floor(Math.random() * 1000);
+    const broken = mintTransactionId(brokenCode);
     try {
-      await probe.hset(transactionIndexKey(broken), 'not', 'a string');
+      await probe.hset(performanceCodeKey(brokenCode), 'not', 'a string');
       const calls: [string, number, () => request.Test][] = [
         ['/healthz', 200, () => plain.http().get('/healthz')],
         ['HEAD /healthz', 200, () => plain.http().head('/healthz')],
@@ -350,7 +352,7 @@ describe('security headers and CORS', () => {
       await backAgain(faulty, down);
       expect(seen).toEqual(Object.fromEntries(Object.keys(seen).map((k) => [k, []])));
     } finally {
-      await probe.del(transactionIndexKey(broken));
+      await probe.del(performanceCodeKey(brokenCode));
       await stopApi(down);
     }
   });

@@ -16,9 +16,10 @@ import {
   availableChunkKey,
   availableCountKey,
   availableSlotOf,
+  performanceCodeKey,
   performanceKeys,
-  transactionIndexKey,
 } from '../src/redis/keys';
+import { performanceCodeOf } from '../src/domain/transaction-id';
 import { startService, type RunningService } from '../src/service';
 import { as, BASE_ENV, KEYS, sleep, uniqueId } from './support/app';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-fault';
@@ -479,7 +480,7 @@ async function checkInvariants(perf: { id: string; ticketIds: string[] }, traffi
     if (!traffic.known.has(id)) unknownToBuyers.push(id);
     const tickets = (rec.tickets ?? '').split(',').filter(Boolean);
     if (tickets.length === 0) problems.push(`transaction ${id}: a record without tickets ${JSON.stringify(rec)}`);
-    if ((await redis.get(transactionIndexKey(id))) !== perf.id) problems.push(`transaction ${id}: no index entry`);
+    if ((await redis.get(performanceCodeKey(performanceCodeOf(id) ?? 0))) !== perf.id) problems.push(`transaction ${id}: its id does not lead to its performance`);
     const lockedByIt = tickets.filter((t) => holder.get(t) === id).length;
     const soldToIt = tickets.filter((t) => sold[t]?.endsWith(`|${id}`)).length;
     const live = (rec.status === 'open' || rec.status === 'checkout') && Number(rec.lock_expires) >= now;

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket } from '../src/domain/types';
-import { performanceKeys, ticketIndexKey, transactionIndexKey, transactionKey } from '../src/redis/keys';
+import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey } from '../src/redis/keys';
+import { mintTransactionId } from '../src/domain/transaction-id';
 import { runScript } from '../src/redis/scripts';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
 
@@ -354,9 +355,12 @@ describe('Redis model', () => {
       ]),
     );
     for (const key of keys) expect(hashTag(key)).toBe(`p:${perf}`);
-    // the transaction -> performance index is global (read before the script picks the slot)
-    expect(await t.redis.get(transactionIndexKey(held.id))).toBe(perf);
-    expect(hashTag(transactionIndexKey(held.id))).not.toBe(`p:${perf}`);
+    // transaction id -> performance goes through the performance's code (in the id): a global key written when the
+    // performance was created, never beside a hold
+    const code = (await t.store.performanceCode(perf)) as number;
+    expect(await t.redis.get(performanceCodeKey(code))).toBe(perf);
+    expect(hashTag(performanceCodeKey(code))).not.toBe(`p:${perf}`);
+    expect(await t.store.transactionPerformance(mintTransactionId(code))).toBe(perf);
     // ticket -> performance is claimed by the inventory use case (HTTP PUT), not by the script
     expect(ticketIndexKey(`${perf}-A1`)).toMatch(/^tix:tp:\d+$/);
   });

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
-import { performanceKeys, transactionIndexKey, transactionKey } from '../src/redis/keys';
+import { performanceKeys, transactionKey } from '../src/redis/keys';
 import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runScript } from '../src/redis/scripts';
@@ -87,7 +87,6 @@ describe('hold', () => {
     expect(await t.redis.get(lockKey(perf, ids[1]!))).toBeNull();
     expect(await txHash(tx)).toMatchObject({ status: 'open', client: 'alice', tickets: `${ids[0]},${ids[2]}` });
     expect(await t.redis.pttl(transactionKey(perf, tx.id))).toBeGreaterThan(60_000);
-    expect(await t.redis.get(transactionIndexKey(tx.id))).toBe(perf);
     expect((await t.store.performanceInfo(perf))?.counts).toEqual({ total: 6, available: 4, locked: 2, sold: 0 });
   });
 
@@ -122,7 +121,7 @@ describe('hold', () => {
       },
     });
     expect(await snapshot(perf, ids)).toEqual(before);
-    expect(await t.redis.exists(transactionKey(perf, txid), transactionIndexKey(txid))).toBe(0);
+    expect(await t.redis.exists(transactionKey(perf, txid))).toBe(0);
     expect(await t.redis.get(lockKey(perf, ids[1]!))).toBe(held.id);
   });
 
@@ -214,7 +213,7 @@ describe('hold_best', () => {
       code: 'NOT_ENOUGH_TICKETS',
       details: { available: 2 },
     });
-    expect(await t.redis.exists(transactionKey(perf, txid), transactionIndexKey(txid))).toBe(0);
+    expect(await t.redis.exists(transactionKey(perf, txid))).toBe(0);
     expect((await t.store.performanceInfo(perf))?.counts.locked).toBe(2);
     await expect(t.store.holdBest(opts(perf), { quantity: 4 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await expect(t.store.holdBest(opts(uniqueId()), { quantity: 1 })).rejects.toMatchObject({ code: 'PERFORMANCE_NOT_FOUND' });

@@ -1,7 +1,6 @@
 // Transaction use cases: begin (hold), checkout (extend), complete, release and read.
-import { randomUUID } from 'node:crypto';
-import { v5 as uuidv5 } from 'uuid';
-import { InvalidRequest, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
+import { InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
+import { mintTransactionId } from './transaction-id';
 import type { BestAvailableQuery, Buyer, Caller, Completion, DomainSettings, HoldRateLimiter, LockStore, TransactionState } from './types';
 import { transactionView, type TransactionView } from './views';
 
@@ -26,9 +25,6 @@ export interface UpdateRequest {
   payment_reference?: string;
 }
 
-/** uuid v5 namespace of transaction ids derived from a client name and its retry key (any fixed UUID would do). */
-const RETRY_NAMESPACE = 'f3b0c4d2-5e1a-4c8b-9a7d-2b6e1f0c9d31';
-
 export class TransactionService {
   constructor(
     private readonly store: LockStore,
@@ -43,14 +39,14 @@ export class TransactionService {
   async begin(caller: Caller, req: BeginRequest): Promise<TransactionView> {
     this.checkHoldSeconds(req.hold_seconds);
     await this.holdRate.consume(caller.name);
-    const transactionId = req.retry_key === undefined ? randomUUID() : uuidv5(`${caller.name}\n${req.retry_key}`, RETRY_NAMESPACE);
-    const options = (performanceId: string) => ({ transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer });
-    if (req.best) {
-      return transactionView(await this.store.holdBest(options(req.best.performance_id), req.best), caller);
-    }
-    const ids = req.tickets ?? [];
-    const performanceId = await this.performanceOfTickets(ids);
-    return transactionView(await this.store.hold(options(performanceId), ids), caller);
+    const performanceId = req.best ? req.best.performance_id : await this.performanceOfTickets(req.tickets ?? []);
+    const code = await this.store.performanceCode(performanceId);
+    if (code === undefined) throw performanceNotFound();
+    // the id carries the performance (see transaction-id.ts); a retry key gives the same id for the same client
+    const transactionId = mintTransactionId(code, req.retry_key === undefined ? undefined : `${caller.name}\n${req.retry_key}`);
+    const options = { transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer };
+    if (req.best) return transactionView(await this.store.holdBest(options, req.best), caller);
+    return transactionView(await this.store.hold(options, req.tickets ?? []), caller);
   }
 
   /** The one performance all ticket ids belong to; unknown ids are a 404, mixed performances a 400. */

@@ -118,7 +118,10 @@ export interface LockStore {
   ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>>;
   /** Records that the tickets belong to the performance; returns ids that belong to another one. */
   claimTickets(performanceId: string, ticketIds: readonly string[]): Promise<string[]>;
+  /** the performance a transaction id belongs to (its code, see transaction-id.ts); undefined = none */
   transactionPerformance(transactionId: string): Promise<string | undefined>;
+  /** the performance's code (the prefix of its order numbers and transaction ids); undefined = no such performance */
+  performanceCode(performanceId: string): Promise<number | undefined>;
   nextPerformanceCode(): Promise<number>;
   loadInventory(
     performanceId: string,

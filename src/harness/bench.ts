@@ -478,11 +478,10 @@ async function measureLocked(redis: Redis, api: Api, performanceId: string, pair
   const delta = (after.used_memory ?? 0) - (before.used_memory ?? 0);
   const holdsIndex = partsAfter.holds - partsBefore.holds;
   const availableIndex = partsAfter.partitions - partsBefore.partitions;
-  const listed = made.lockKeys + made.transactionRecords + made.transactionIndex + holdsIndex + availableIndex;
+  const listed = made.lockKeys + made.transactionRecords + holdsIndex + availableIndex;
   return memoryResult(n, before, after, keysBefore, keysAfter, {
     'lock key': made.lockKeys / n,
     'transaction hash (per 2 tickets)': made.transactionRecords / n,
-    'transaction → performance index': made.transactionIndex / n,
     'holds zset': holdsIndex / n,
     'available index (freed)': availableIndex / n,
     [`other (${Math.round(((keysAfter.expires - keysBefore.expires) / n) * 10) / 10} TTL entries per ticket, dict growth)`]: (delta - listed) / n,

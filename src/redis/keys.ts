@@ -60,8 +60,11 @@ export function buyerKey(performanceId: string, buyer: { id?: string | undefined
 export const transactionKey = (performanceId: string, transactionId: string) =>
   `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;
 
-/** Global: transaction id -> performance id (so a request by transaction id finds its slot). */
-export const transactionIndexKey = (transactionId: string) => `tix:txp:${transactionId}`;
+/**
+ * Global: performance code -> performance id, written once before the performance's first tickets load (a
+ * transaction id carries its performance's code, see src/domain/transaction-id.ts). Never changes.
+ */
+export const performanceCodeKey = (code: number) => `tix:pc:${code}`;
 
 const TICKET_INDEX_BUCKETS = 65536;
 /**

@@ -1,6 +1,6 @@
 // The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
 import { checkServing, type RedisClient } from './connection';
-import { AppError, NotReplicated } from '../errors';
+import { NotReplicated } from '../errors';
 import type {
   Access,
   BestAvailableQuery,
@@ -17,13 +17,14 @@ import type {
 } from '../domain/types';
 import { RedisDeadlines } from './clock';
 import { checkReply } from './codes';
+import { performanceCodeOf } from '../domain/transaction-id';
 import { guarded } from './failures';
 import {
   performanceKeys,
   performanceSequenceKey,
   performanceSetKey,
   ticketIndexKey,
-  transactionIndexKey,
+  performanceCodeKey,
   transactionKey,
   buyerKey,
 } from './keys';
@@ -67,7 +68,8 @@ export interface ReplicationWait {
 
 export class RedisLockStore implements LockStore {
   private readonly ticketPerformance = new ImmutableCache(500_000);
-  private readonly transactionPerformanceCache = new ImmutableCache(200_000);
+  private readonly codePerformance = new ImmutableCache(100_000); // performance code -> performance id
+  private readonly performanceCodes = new ImmutableCache(100_000); // performance id -> its code
 
   constructor(
     private readonly redis: RedisClient,
@@ -104,32 +106,14 @@ export class RedisLockStore implements LockStore {
     return guarded(async () => checkReply(await runScript(this.redis, name, keys, args)));
   }
 
-  /**
-   * Runs a transaction script together with a refresh of the global transaction index, in one round trip.
-   * The index outlives the record, so any replica can find the transaction's performance.
-   */
+  /** Runs a transaction script; a reply that carries Redis time keeps the deadlines' clock in step. */
   private async runTx(name: ScriptName, performanceId: string, transactionId: string, args: ScriptArg[]) {
-    this.transactionPerformanceCache.set(transactionId, performanceId);
     return guarded(async () => {
       const keys = this.txKeys(performanceId, transactionId);
-      // Both commands are written before either answer is awaited, in this order: one round trip (and with
-      // auto-pipelining, one write shared with the other requests of this event-loop turn).
-      const [, reply] = await Promise.all([
-        this.redis.set(transactionIndexKey(transactionId), performanceId, 'PX', this.openRecordTtlMs),
-        name === 'complete' && this.replication ? this.runDurably(name, keys, args, this.replication) : runScript(this.redis, name, keys, args),
-      ]);
+      const reply =
+        name === 'complete' && this.replication ? await this.runDurably(name, keys, args, this.replication) : await runScript(this.redis, name, keys, args);
       if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
-      try {
-        return parseTransaction(transactionId, checkReply(reply));
-      } catch (err) {
-        // A hold that failed created no transaction: drop the index entry written for it (unless the id
-        // belongs to an existing transaction of someone else).
-        const foreign = err instanceof AppError && err.code === 'TRANSACTION_NOT_FOUND';
-        if ((name === 'hold' || name === 'hold_best') && !foreign) {
-          await this.redis.del(transactionIndexKey(transactionId)).catch(() => 0);
-        }
-        throw err;
-      }
+      return parseTransaction(transactionId, checkReply(reply));
     });
   }
 
@@ -141,18 +125,14 @@ export class RedisLockStore implements LockStore {
       return cached === undefined;
     });
     if (unknown.length === 0) return found;
-    await guarded(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const id of unknown) pipeline.hget(ticketIndexKey(id), id);
-      const results = (await pipeline.exec()) ?? [];
-      results.forEach(([err, value], i) => {
-        if (err) throw err;
-        const id = unknown[i] as string;
-        if (typeof value === 'string') {
-          found.set(id, value);
-          this.ticketPerformance.set(id, value);
-        }
-      });
+    // one command per bucket (each its own slot in a Cluster); auto-pipelining batches them per node
+    const values = await guarded(() => Promise.all(unknown.map((id) => this.redis.hget(ticketIndexKey(id), id))));
+    values.forEach((value, i) => {
+      const id = unknown[i] as string;
+      if (typeof value === 'string') {
+        found.set(id, value);
+        this.ticketPerformance.set(id, value);
+      }
     });
     return found;
   }
@@ -166,15 +146,11 @@ export class RedisLockStore implements LockStore {
       const conflicts: string[] = [];
       for (let i = 0; i < unclaimed.length; i += 5000) {
         const slice = unclaimed.slice(i, i + 5000);
-        const pipeline = this.redis.pipeline();
-        for (const id of slice) pipeline.hsetnx(ticketIndexKey(id), id, performanceId);
-        const results = (await pipeline.exec()) ?? [];
+        const set = await Promise.all(slice.map((id) => this.redis.hsetnx(ticketIndexKey(id), id, performanceId)));
         // HSETNX 0: someone claimed it since we looked (a concurrent PUT); it is ours only if they claimed it for us
-        const raced = slice.filter((_, j) => {
-          const [err, set] = results[j] ?? [];
-          if (err) throw err;
-          if (Number(set) === 1) this.ticketPerformance.set(slice[j] as string, performanceId);
-          return Number(set) === 0;
+        const raced = slice.filter((id, j) => {
+          if (Number(set[j]) === 1) this.ticketPerformance.set(id, performanceId);
+          return Number(set[j]) === 0;
         });
         const owners = raced.length ? await this.ticketPerformances(raced) : new Map<string, string>();
         for (const id of raced) if (owners.get(id) !== performanceId) conflicts.push(id);
@@ -184,11 +160,29 @@ export class RedisLockStore implements LockStore {
   }
 
   async transactionPerformance(transactionId: string): Promise<string | undefined> {
-    const cached = this.transactionPerformanceCache.get(transactionId);
+    const code = performanceCodeOf(transactionId);
+    if (code === undefined) return undefined;
+    const cached = this.codePerformance.get(String(code));
     if (cached !== undefined) return cached;
-    const value = await guarded(() => this.redis.get(transactionIndexKey(transactionId)));
-    if (value !== null) this.transactionPerformanceCache.set(transactionId, value);
+    const value = await guarded(() => this.redis.get(performanceCodeKey(code)));
+    if (value !== null) this.codePerformance.set(String(code), value);
     return value ?? undefined;
+  }
+
+  async performanceCode(performanceId: string): Promise<number | undefined> {
+    const cached = this.performanceCodes.get(performanceId);
+    if (cached !== undefined) return Number(cached);
+    const value = await guarded(() => this.redis.hget(performanceKeys(performanceId).performance, 'code'));
+    if (value === null) return undefined;
+    this.performanceCodes.set(performanceId, value);
+    return Number(value);
+  }
+
+  /** Writes code -> performance before anything of the performance can be held (see performanceCodeKey). */
+  private async recordCode(performanceId: string, code: number | undefined): Promise<void> {
+    if (code === undefined || this.performanceCodes.get(performanceId) === String(code)) return;
+    await guarded(() => this.redis.set(performanceCodeKey(code), performanceId));
+    this.performanceCodes.set(performanceId, String(code));
   }
 
   nextPerformanceCode(): Promise<number> {
@@ -204,6 +198,7 @@ export class RedisLockStore implements LockStore {
     for (const t of tickets) {
       args.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
     }
+    await this.recordCode(performanceId, settings.code);
     const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
     await guarded(() => this.redis.sadd(performanceSetKey, performanceId));
     return {
@@ -221,11 +216,8 @@ export class RedisLockStore implements LockStore {
     const k = performanceKeys(performance.id);
     // The global ticket -> performance index too: claimTickets skips ids this process has cached, and Redis may
     // have lost them. HSETNX never moves a ticket another performance already owns.
-    await guarded(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const t of tickets) pipeline.hsetnx(ticketIndexKey(t.id), t.id, performance.id);
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    });
+    await guarded(() => Promise.all(tickets.map((t) => this.redis.hsetnx(ticketIndexKey(t.id), t.id, performance.id))));
+    await this.recordCode(performance.id, performance.code);
     const args: ScriptArg[] = [JSON.stringify(performance)];
     for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');
     await this.run('restore_inventory', [...this.perfKeys(performance.id), k.lockPrefix], args);
