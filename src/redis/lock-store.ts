@@ -1,4 +1,5 @@
 // The lock store adapter: the domain's LockStore port over Redis, one Lua script per operation.
+import { Cluster } from 'ioredis';
 import { checkServing, type RedisClient } from './connection';
 import { NotReplicated } from '../errors';
 import type {
@@ -117,6 +118,27 @@ export class RedisLockStore implements LockStore {
     });
   }
 
+  /**
+   * Reads (HGET) or claims (HSETNX) entries of the global ticket -> performance index, whose buckets lie in many
+   * slots. One node: one pipeline. A Cluster: one command each, never a pipeline across slots (ioredis's
+   * auto-pipelining batches them per node).
+   */
+  private async ticketIndex(ops: (['hget', string] | ['hsetnx', string, string])[]): Promise<unknown[]> {
+    const redis = this.redis;
+    if (redis instanceof Cluster) {
+      return Promise.all(ops.map((op) => (op[0] === 'hget' ? redis.hget(ticketIndexKey(op[1]), op[1]) : redis.hsetnx(ticketIndexKey(op[1]), op[1], op[2]))));
+    }
+    const pipeline = redis.pipeline();
+    for (const op of ops) {
+      if (op[0] === 'hget') pipeline.hget(ticketIndexKey(op[1]), op[1]);
+      else pipeline.hsetnx(ticketIndexKey(op[1]), op[1], op[2]);
+    }
+    return ((await pipeline.exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+  }
+
   async ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     const unknown = ticketIds.filter((id) => {
@@ -125,8 +147,7 @@ export class RedisLockStore implements LockStore {
       return cached === undefined;
     });
     if (unknown.length === 0) return found;
-    // one command per bucket (each its own slot in a Cluster); auto-pipelining batches them per node
-    const values = await guarded(() => Promise.all(unknown.map((id) => this.redis.hget(ticketIndexKey(id), id))));
+    const values = await guarded(() => this.ticketIndex(unknown.map((id) => ['hget', id])));
     values.forEach((value, i) => {
       const id = unknown[i] as string;
       if (typeof value === 'string') {
@@ -146,7 +167,7 @@ export class RedisLockStore implements LockStore {
       const conflicts: string[] = [];
       for (let i = 0; i < unclaimed.length; i += 5000) {
         const slice = unclaimed.slice(i, i + 5000);
-        const set = await Promise.all(slice.map((id) => this.redis.hsetnx(ticketIndexKey(id), id, performanceId)));
+        const set = await this.ticketIndex(slice.map((id) => ['hsetnx', id, performanceId]));
         // HSETNX 0: someone claimed it since we looked (a concurrent PUT); it is ours only if they claimed it for us
         const raced = slice.filter((id, j) => {
           if (Number(set[j]) === 1) this.ticketPerformance.set(id, performanceId);
@@ -216,7 +237,7 @@ export class RedisLockStore implements LockStore {
     const k = performanceKeys(performance.id);
     // The global ticket -> performance index too: claimTickets skips ids this process has cached, and Redis may
     // have lost them. HSETNX never moves a ticket another performance already owns.
-    await guarded(() => Promise.all(tickets.map((t) => this.redis.hsetnx(ticketIndexKey(t.id), t.id, performance.id))));
+    await guarded(() => this.ticketIndex(tickets.map((t) => ['hsetnx', t.id, performance.id])));
     await this.recordCode(performance.id, performance.code);
     const args: ScriptArg[] = [JSON.stringify(performance)];
     for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');

@@ -41,6 +41,13 @@ export const BASE_ENV: Record<string, string> = {
   TIXLOCK_ADMIN_KEYS: `root:${KEYS.admin}`,
 };
 
+/** REDIS_CLUSTER_NODES of the run's 6-node test cluster (global-setup.ts). */
+export function testClusterNodes(): string {
+  const seeds = process.env.TIXLOCK_TEST_CLUSTER_NODES;
+  if (!seeds) throw new Error('TIXLOCK_TEST_CLUSTER_NODES is not set: run through jest (global setup starts the cluster)');
+  return seeds;
+}
+
 /** The test Redis, on this jest worker's own database number. */
 export function testRedisUrl(): string {
   const base = process.env.TIXLOCK_TEST_REDIS_URL;
@@ -61,7 +68,8 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   // the shared test Redis unless the test names another (REDIS_URL) or another topology (Sentinel)
   const where = env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: testRedisUrl() };
   const config = loadConfig({ ...BASE_ENV, ...where, ...env });
-  if (config.redis.mode === 'embedded' || config.redis.mode === 'cluster') throw new Error('startTestApp: one node or Sentinel');
+  if (config.redis.mode === 'embedded') throw new Error('startTestApp: no Redis configured');
+  // a Cluster client answers the same key commands the tests send (typed as one node for brevity)
   const redis = (await connectTopology(config.redis, { commandTimeoutMs: config.redisCommandTimeoutMs })) as Redis;
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
   const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);

@@ -1,0 +1,129 @@
+// A real Redis Cluster on loopback: `primaries` primaries with one replica each (redis-cli --cluster create), AOF on
+// like the embedded redis-server. For the global test cluster (global-setup.ts) and for tests that kill nodes
+// (those start one of their own).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../../src/redis/embedded';
+
+const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+const CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+
+export interface ClusterNode {
+  port: number;
+  pid: number;
+  /** SIGKILL; resolves once the process is gone */
+  kill(): Promise<void>;
+}
+
+export interface TestCluster {
+  nodes: ClusterNode[];
+  /** REDIS_CLUSTER_NODES for the service: every node, as seeds */
+  seeds: string;
+  /** the primaries now, by port, as a node that answers sees them */
+  primaries(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`test cluster: timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return String(await r.cluster('INFO')) + String(await r.cluster('NODES'));
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function startCluster(options: { primaries?: number; nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
+  const primaries = options.primaries ?? 3;
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-cluster-'));
+  const children: ChildProcess[] = [];
+  const nodes: ClusterNode[] = [];
+  try {
+    for (let i = 0; i < primaries * 2; i++) {
+      const port = await freePort();
+      const nodeDir = path.join(dir, String(port));
+      fs.mkdirSync(nodeDir);
+      // redis-server's own retry of a port another process took meanwhile is not worth it here: a clash fails setup
+      const child = spawn(
+        BIN,
+        [
+          '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
+          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
+          '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
+          '--loglevel', 'warning',
+        ],
+        { stdio: 'ignore' },
+      );
+      children.push(child);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      nodes.push({
+        port,
+        pid: child.pid ?? 0,
+        kill: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGKILL');
+          await exited;
+        },
+      });
+    }
+    for (const node of nodes) await until(async () => /cluster_state/.test(await clusterInfo(node.port)), 10_000, `node ${node.port}`);
+    const created = spawnSync(
+      CLI,
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
+    // every node sees the cluster ok, with every primary's replica attached
+    for (const node of nodes) {
+      await until(
+        async () => {
+          const info = await clusterInfo(node.port);
+          const slaves = info.split('\n').filter((line) => /^\S+ \S+ \S*slave/.test(line)).length;
+          return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) && slaves === primaries;
+        },
+        30_000,
+        `cluster ok on ${node.port}`,
+      );
+    }
+  } catch (err) {
+    for (const child of children) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    nodes,
+    seeds: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    primaries: async () => {
+      for (const node of nodes) {
+        const info = await clusterInfo(node.port).catch(() => '');
+        if (!info) continue;
+        return info
+          .split('\n')
+          .filter((line) => /^\S+ \S+ \S*master/.test(line) && !/^\S+ \S+ \S*fail/.test(line) && / connected/.test(line))
+          .map((line) => Number(/:(\d+)@/.exec(line)?.[1]));
+      }
+      return [];
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.kill()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
