@@ -219,9 +219,10 @@ export class RedisLockStore implements LockStore {
     for (const t of tickets) {
       args.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
     }
+    // the code and the writer's performance list first: no ticket can be held (or sold) before both are written
     await this.recordCode(performanceId, settings.code);
-    const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
     await guarded(() => this.redis.sadd(performanceSetKey, performanceId));
+    const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
     return {
       added: Number(reply[1]),
       updated: Number(reply[2]),

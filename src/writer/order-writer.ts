@@ -1,6 +1,7 @@
 // The order writer: reads completed sales from every performance's outbox stream with a consumer group,
 // records each in the document store (idempotent), then XACKs it. At-least-once delivery + idempotent writes
 // = every sale persisted exactly once.
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection';
 import type Redlock from 'redlock';
 import type { WriterConfig } from '../config';
@@ -15,6 +16,8 @@ type ReadReply = [key: string, entries: StreamEntry[]][] | null;
 
 const MAX_BACKOFF_MS = 5000;
 const DISCOVERY_MS = 500;
+/** on a Cluster (no blocking read across shards): the pause after a round of reads that found nothing */
+const CLUSTER_POLL_MS = 100;
 /** sales of one batch written at once (a PostgreSQL pool has 10 connections by default) */
 const CONCURRENT_WRITES = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,20 +107,32 @@ export class OrderWriter {
     }
   }
 
-  /** One XREADGROUP: this consumer's pending entries first (after a failure or restart), then new ones. */
+  /**
+   * One round of reads: this consumer's pending entries first (after a failure or restart), then new ones. One
+   * node: one XREADGROUP over every outbox, blocking up to blockMs on a connection of its own. A Cluster: every
+   * outbox lives in its performance's slot, and one command may not span slots, so each outbox is read on its own
+   * shard without blocking (auto-pipelined per node), and an empty round waits CLUSTER_POLL_MS.
+   */
   private async readOnce(): Promise<boolean> {
     const keys = [...this.streams];
     const { batchSize, blockMs, consumer } = this.deps.config;
     const id = this.readPending ? '0' : '>';
-    const block = this.readPending ? [] : ['BLOCK', blockMs];
     // the typed method, not call(): under RESP3 ioredis shapes this map reply as [[key, entries], ...] only here
-    const xreadgroup = this.deps.blocking.xreadgroup.bind(this.deps.blocking) as unknown as (
-      ...args: (string | number)[]
-    ) => Promise<ReadReply>;
-    const reply = await xreadgroup(
-      'GROUP', outboxGroup, consumer, 'COUNT', batchSize, ...block, 'STREAMS', ...keys, ...keys.map(() => id),
-    );
-    const batches = (reply ?? []).filter(([, entries]) => entries.length > 0);
+    const reader = (client: RedisClient) =>
+      client.xreadgroup.bind(client) as unknown as (...args: (string | number)[]) => Promise<ReadReply>;
+    let reply: NonNullable<ReadReply>;
+    if (this.deps.redis instanceof Cluster) {
+      const read = reader(this.deps.redis);
+      const replies = await Promise.all(keys.map((key) => read('GROUP', outboxGroup, consumer, 'COUNT', batchSize, 'STREAMS', key, id)));
+      reply = replies.flatMap((r) => r ?? []);
+      if (!this.readPending && reply.every(([, entries]) => entries.length === 0)) await sleep(Math.min(blockMs, CLUSTER_POLL_MS));
+    } else {
+      const block = this.readPending ? [] : ['BLOCK', blockMs];
+      reply =
+        (await reader(this.deps.blocking)('GROUP', outboxGroup, consumer, 'COUNT', batchSize, ...block, 'STREAMS', ...keys, ...keys.map(() => id))) ??
+        [];
+    }
+    const batches = reply.filter(([, entries]) => entries.length > 0);
     if (this.readPending && batches.length === 0) {
       this.readPending = false;
       return true;

@@ -11,7 +11,7 @@ import { OrderWriter } from '../../src/writer/order-writer';
 import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger, type Logger } from '../../src/logger';
-import { connectTopology } from '../../src/redis/connection';
+import { connectDuplicate, connectTopology } from '../../src/redis/connection';
 import {
   availableChunkKey,
   availableCountKey,
@@ -85,9 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */
 export async function startTestWriter(t: TestApp, overrides: Partial<WriterConfig> = {}): Promise<OrderWriter> {
-  const blocking = t.redis.duplicate({ commandTimeout: 5000 });
-  blocking.on('error', () => undefined);
-  await blocking.connect();
+  const blocking = await connectDuplicate(t.redis, 5000);
   const writer = new OrderWriter({
     redis: t.redis,
     blocking,
