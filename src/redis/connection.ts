@@ -84,6 +84,9 @@ export async function connectTopology(topology: Exclude<RedisTopology, { mode: '
             retryDelayOnClusterDown: 100,
             retryDelayOnTryAgain: 100,
             slotsRefreshTimeout: options.commandTimeoutMs,
+            // a dead primary answers nothing (no MOVED to learn from): ask the cluster for its slots every second, so
+            // a promoted replica is found within a second of the failover
+            slotsRefreshInterval: 1000,
             clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
             enableAutoPipelining: options.autoPipelining ?? false,
           },

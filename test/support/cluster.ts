@@ -38,6 +38,18 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
+/** INFO replication of a node: a replica must have synced with its primary before a failover can promote it. */
+async function replicationInfo(port: number): Promise<string> {
+  const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await r.info('replication');
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function clusterInfo(port: number): Promise<string> {
   const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
   r.on('error', () => undefined);
@@ -66,8 +78,10 @@ export async function startCluster(options: { primaries?: number; nodeTimeoutMs?
         [
           '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
           '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
+          // a shard without a primary must not stop the others (docs/production-topology.md recommends the same)
+          '--cluster-require-full-coverage', 'no',
           '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
-          '--loglevel', 'warning',
+          '--loglevel', 'notice', '--logfile', path.join(nodeDir, 'redis.log'),
         ],
         { stdio: 'ignore' },
       );
@@ -90,7 +104,18 @@ export async function startCluster(options: { primaries?: number; nodeTimeoutMs?
       { encoding: 'utf8', timeout: 30_000 },
     );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
-    // every node sees the cluster ok, with every primary's replica attached
+    // every replica has synced with its primary (a replica that never did may not be promoted), and every node
+    // sees the cluster ok with every primary's replica attached
+    for (const node of nodes) {
+      await until(
+        async () => {
+          const info = await replicationInfo(node.port);
+          return /role:master/.test(info) || /master_link_status:up/.test(info);
+        },
+        30_000,
+        `replica ${node.port} synced`,
+      );
+    }
     for (const node of nodes) {
       await until(
         async () => {
@@ -123,7 +148,7 @@ export async function startCluster(options: { primaries?: number; nodeTimeoutMs?
     },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.kill()));
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!process.env.TIXLOCK_KEEP_CLUSTER) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
