@@ -295,6 +295,44 @@ describe.each(ADAPTERS)('document store contract: %s', (_name, make) => {
       expect((await store.listConflicts(10_000)).length).toBe(count);
     });
 
+    test('an order number given again to another transaction (Redis rolled back) is a conflict, never a duplicate', async () => {
+      const perf = `perf-${uid()}`;
+      const joe = saleOf({ performance: perf, tickets: [`${perf}-A1`], customer: { email: `joe-${uid()}@example.com` } });
+      const bobEmail = `bob-${uid()}@example.com`;
+      // the same number, the same ticket, another transaction: what a rolled-back Redis gives the next buyer
+      const bob = { ...saleOf({ performance: perf, tickets: [`${perf}-A1`], customer: { email: bobEmail } }), order_number: joe.order_number };
+      // the same number on another ticket
+      const carol = { ...saleOf({ performance: perf, tickets: [`${perf}-A9`] }), order_number: joe.order_number };
+      expect(await store.recordSale(joe)).toEqual({ outcome: 'written' });
+      const joeOrder = await store.getOrder(joe.order_number);
+
+      const outcome = await store.recordSale(bob);
+      expect(outcome).toEqual({
+        outcome: 'conflict',
+        conflict: {
+          order_number: joe.order_number,
+          transaction_id: bob.transaction_id,
+          performance_id: perf,
+          tickets: [{ id: `${perf}-A1`, sold_to_order: joe.order_number }],
+          order_number_taken_by: joe.transaction_id,
+          sale: JSON.parse(JSON.stringify(bob)),
+          recorded_at: expect.stringMatching(ISO_MS),
+        },
+      });
+      const other = await store.recordSale(carol);
+      expect(other).toMatchObject({ outcome: 'conflict', conflict: { tickets: [], order_number_taken_by: joe.transaction_id } });
+      // Joe's order untouched; nothing of Bob's or Carol's written; each conflict recorded once
+      expect(await store.getOrder(joe.order_number)).toEqual(joeOrder);
+      expect(await store.getPerson(bobEmail)).toBeUndefined();
+      expect((await store.listSoldTickets(perf)).map((x) => [x.ticket_id, x.transaction_id])).toEqual([[`${perf}-A1`, joe.transaction_id]]);
+      const count = (await store.listConflicts(10_000)).length;
+      expect(await store.recordSale(bob)).toEqual(outcome);
+      expect(await store.recordSale(carol)).toEqual(other);
+      expect((await store.listConflicts(10_000)).length).toBe(count);
+      // Joe's sale redelivered is still a duplicate
+      expect(await store.recordSale(joe)).toEqual({ outcome: 'duplicate' });
+    });
+
     test('listConflicts(limit) lists the newest first', async () => {
       const perf = `perf-${uid()}`;
       const winner = saleOf({ performance: perf, tickets: [`${perf}-B1`, `${perf}-B2`] });

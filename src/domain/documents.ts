@@ -80,12 +80,17 @@ export interface TicketDoc {
   ord: number;
 }
 
-/** A sale refused because a ticket was already sold to a different order (a lost Redis lock would show so). */
+/**
+ * A sale refused because a ticket was already sold to another sale (a lost Redis lock would show so), or because
+ * its order number already belongs to another transaction (Redis rolled back and numbered a sale again).
+ */
 export interface SaleConflict {
   order_number: string;
   transaction_id: string;
   performance_id: string;
   tickets: { id: string; sold_to_order: string }[];
+  /** set when the order number is another transaction's: that transaction's id */
+  order_number_taken_by?: string;
   sale: Sale;
   recorded_at: string;
 }
@@ -93,7 +98,7 @@ export interface SaleConflict {
 export type RecordOutcome =
   | { outcome: 'written' } // order, person and sales written now
   | { outcome: 'duplicate' } // this order was already recorded: nothing changed
-  | { outcome: 'conflict'; conflict: SaleConflict }; // refused; recorded in the conflicts collection
+  | { outcome: 'conflict'; conflict: SaleConflict }; // refused; recorded in the conflicts collection (once per order number and transaction)
 
 export interface SoldTicket {
   ticket_id: string;

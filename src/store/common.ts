@@ -55,20 +55,41 @@ export function mergePersonDoc(existing: PersonDoc, sale: Sale, now: string): Pe
   };
 }
 
-export function conflictOf(sale: Sale, soldTo: ReadonlyMap<string, string>, now: string): SaleConflict {
+/** Who a ticket is sold to in the store: the order and its transaction. */
+export interface SoldTo {
+  order_number: string;
+  transaction_id: string;
+}
+
+export type SaleJudgement = { kind: 'new' } | { kind: 'duplicate' } | { kind: 'conflict'; conflict: SaleConflict };
+
+/**
+ * Compares a sale with what the store holds, as a whole, never by order number alone:
+ * - a ticket already sold to another sale (another order, or the same number under another transaction), or
+ * - the order number already taken by another transaction (Redis rolled back and numbered a sale again)
+ * is a conflict; the same order of the same transaction is a duplicate (a redelivery); else the sale is new.
+ */
+export function judgeSale(sale: Sale, sold: ReadonlyMap<string, SoldTo>, orderTakenBy: string | undefined, now: string): SaleJudgement {
+  const mine = (s: SoldTo) => s.order_number === sale.order_number && s.transaction_id === sale.transaction_id;
   const tickets: SaleConflict['tickets'] = [];
-  for (const t of sale.tickets) {
-    const other = soldTo.get(t.id);
-    if (other !== undefined && other !== sale.order_number) tickets.push({ id: t.id, sold_to_order: other });
+  for (const id of new Set(sale.tickets.map((t) => t.id))) {
+    const other = sold.get(id);
+    if (other !== undefined && !mine(other)) tickets.push({ id, sold_to_order: other.order_number }); // in the sale's order
   }
-  return {
-    order_number: sale.order_number,
-    transaction_id: sale.transaction_id,
-    performance_id: sale.performance_id,
-    tickets,
-    sale,
-    recorded_at: now,
-  };
+  const numberTaken = orderTakenBy !== undefined && orderTakenBy !== sale.transaction_id;
+  if (tickets.length > 0 || numberTaken) {
+    const conflict: SaleConflict = {
+      order_number: sale.order_number,
+      transaction_id: sale.transaction_id,
+      performance_id: sale.performance_id,
+      tickets,
+      sale,
+      recorded_at: now,
+    };
+    if (numberTaken) conflict.order_number_taken_by = orderTakenBy;
+    return { kind: 'conflict', conflict };
+  }
+  return orderTakenBy === undefined ? { kind: 'new' } : { kind: 'duplicate' };
 }
 
 /** The sale's ticket ids, distinct, sorted (a fixed lock order keeps concurrent PostgreSQL writers deadlock-free). */

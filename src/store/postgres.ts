@@ -15,7 +15,8 @@ import type {
 } from '../domain/documents';
 import { Unavailable } from '../errors';
 import {
-  conflictOf,
+  judgeSale,
+  type SoldTo,
   distinctTickets,
   newPersonDoc,
   orderDocOf,
@@ -53,6 +54,14 @@ const MIGRATIONS: readonly string[] = [
     doc jsonb NOT NULL,
     recorded_at timestamptz NOT NULL
   );
+  `,
+  // 2: a conflict per order number and transaction (a rolled-back Redis may give one number to two sales)
+  `
+  ALTER TABLE sale_conflicts ADD COLUMN transaction_id text;
+  UPDATE sale_conflicts SET transaction_id = doc->>'transaction_id';
+  ALTER TABLE sale_conflicts ALTER COLUMN transaction_id SET NOT NULL;
+  ALTER TABLE sale_conflicts DROP CONSTRAINT sale_conflicts_order_number_key;
+  ALTER TABLE sale_conflicts ADD CONSTRAINT sale_conflicts_order_transaction UNIQUE (order_number, transaction_id);
   `,
 ];
 
@@ -239,24 +248,29 @@ export class PostgresDocumentStore implements DocumentStore {
   private async recordSaleTx(c: PoolClient, sale: Sale): Promise<RecordOutcome> {
     const now = new Date().toISOString();
     const ids = saleTicketIds(sale);
-    const sold = await c.query<{ ticket_id: string; order_number: string }>(
-      'SELECT ticket_id, order_number FROM sales WHERE ticket_id = ANY($1::text[])',
+    const sold = await c.query<SoldTo & { ticket_id: string }>(
+      'SELECT ticket_id, order_number, transaction_id FROM sales WHERE ticket_id = ANY($1::text[])',
       [ids],
     );
-    const soldTo = new Map(sold.rows.map((r) => [r.ticket_id, r.order_number]));
-    if (sold.rows.some((r) => r.order_number !== sale.order_number)) {
-      const conflict = conflictOf(sale, soldTo, now);
+    const taken = await c.query<{ transaction_id: string }>(
+      "SELECT doc->>'transaction_id' AS transaction_id FROM orders WHERE order_number = $1",
+      [sale.order_number],
+    );
+    const judged = judgeSale(sale, new Map(sold.rows.map((r) => [r.ticket_id, r])), taken.rows[0]?.transaction_id, now);
+    if (judged.kind === 'duplicate') return { outcome: 'duplicate' };
+    if (judged.kind === 'conflict') {
       const inserted = await c.query(
-        `INSERT INTO sale_conflicts (order_number, doc, recorded_at) VALUES ($1, $2::jsonb, $3)
-         ON CONFLICT (order_number) DO NOTHING`,
-        [sale.order_number, toJson(conflict), now],
+        `INSERT INTO sale_conflicts (order_number, transaction_id, doc, recorded_at) VALUES ($1, $2, $3::jsonb, $4)
+         ON CONFLICT (order_number, transaction_id) DO NOTHING`,
+        [sale.order_number, sale.transaction_id, toJson(judged.conflict), now],
       );
-      if (inserted.rowCount === 1) return { outcome: 'conflict', conflict };
+      if (inserted.rowCount === 1) return { outcome: 'conflict', conflict: judged.conflict };
       // a redelivered conflicting sale: the conflict is already on record
-      const { rows } = await c.query<{ doc: SaleConflict }>('SELECT doc FROM sale_conflicts WHERE order_number = $1', [
-        sale.order_number,
-      ]);
-      return { outcome: 'conflict', conflict: rows[0]?.doc ?? conflict };
+      const { rows } = await c.query<{ doc: SaleConflict }>(
+        'SELECT doc FROM sale_conflicts WHERE order_number = $1 AND transaction_id = $2',
+        [sale.order_number, sale.transaction_id],
+      );
+      return { outcome: 'conflict', conflict: rows[0]?.doc ?? judged.conflict };
     }
 
     const order = orderDocOf(sale, now);
@@ -264,7 +278,8 @@ export class PostgresDocumentStore implements DocumentStore {
       'INSERT INTO orders (order_number, doc) VALUES ($1, $2::jsonb) ON CONFLICT (order_number) DO NOTHING',
       [order.order_number, toJson(order)],
     );
-    if (created.rowCount !== 1) return { outcome: 'duplicate' }; // nothing written: the transaction commits empty
+    // another writer recorded this order number meanwhile: run again, judging against what it wrote
+    if (created.rowCount !== 1) throw Object.assign(new Error('order number recorded concurrently'), { code: '40001' });
 
     const byId = new Map(sale.tickets.map((t) => [t.id, t]));
     await c.query(

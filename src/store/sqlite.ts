@@ -17,7 +17,8 @@ import type {
 } from '../domain/documents';
 import { Unavailable } from '../errors';
 import {
-  conflictOf,
+  judgeSale,
+  type SoldTo,
   distinctTickets,
   mergePersonDoc,
   newPersonDoc,
@@ -56,6 +57,21 @@ const MIGRATIONS: readonly string[] = [
     doc TEXT NOT NULL,
     recorded_at TEXT NOT NULL
   );
+  `,
+  // 2: a conflict per order number and transaction (a rolled-back Redis may give one number to two sales)
+  `
+  CREATE TABLE sale_conflicts_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_number TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    UNIQUE (order_number, transaction_id)
+  );
+  INSERT INTO sale_conflicts_v2 (id, order_number, transaction_id, doc, recorded_at)
+    SELECT id, order_number, json_extract(doc, '$.transaction_id'), doc, recorded_at FROM sale_conflicts;
+  DROP TABLE sale_conflicts;
+  ALTER TABLE sale_conflicts_v2 RENAME TO sale_conflicts;
   `,
 ];
 
@@ -147,27 +163,27 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.write((): RecordOutcome => {
       const now = new Date().toISOString();
       const ids = saleTicketIds(sale);
-      const soldTo = new Map<string, string>();
-      const readSale = this.db.prepare('SELECT order_number FROM sales WHERE ticket_id = ?');
+      const sold = new Map<string, SoldTo>();
+      const readSale = this.db.prepare('SELECT order_number, transaction_id FROM sales WHERE ticket_id = ?');
       for (const id of ids) {
-        const row = readSale.get(id) as { order_number: string } | undefined;
-        if (row) soldTo.set(id, row.order_number);
+        const row = readSale.get(id) as SoldTo | undefined;
+        if (row) sold.set(id, row);
       }
-      if ([...soldTo.values()].some((n) => n !== sale.order_number)) {
-        const existing = this.db.prepare('SELECT doc FROM sale_conflicts WHERE order_number = ?').get(sale.order_number) as
-          | { doc: string }
-          | undefined;
+      const taken = this.db.prepare('SELECT doc FROM orders WHERE order_number = ?').get(sale.order_number) as { doc: string } | undefined;
+      const orderTakenBy = taken ? (JSON.parse(taken.doc) as OrderDoc).transaction_id : undefined;
+      const judged = judgeSale(sale, sold, orderTakenBy, now);
+      if (judged.kind === 'duplicate') return { outcome: 'duplicate' };
+      if (judged.kind === 'conflict') {
+        const existing = this.db
+          .prepare('SELECT doc FROM sale_conflicts WHERE order_number = ? AND transaction_id = ?')
+          .get(sale.order_number, sale.transaction_id) as { doc: string } | undefined;
         if (existing) return { outcome: 'conflict', conflict: JSON.parse(existing.doc) as SaleConflict };
-        const conflict = conflictOf(sale, soldTo, now);
         this.db
-          .prepare('INSERT INTO sale_conflicts (order_number, doc, recorded_at) VALUES (?, ?, ?)')
-          .run(sale.order_number, toJson(conflict), now);
-        return { outcome: 'conflict', conflict };
+          .prepare('INSERT INTO sale_conflicts (order_number, transaction_id, doc, recorded_at) VALUES (?, ?, ?, ?)')
+          .run(sale.order_number, sale.transaction_id, toJson(judged.conflict), now);
+        return { outcome: 'conflict', conflict: judged.conflict };
       }
 
-      if (this.db.prepare('SELECT 1 FROM orders WHERE order_number = ?').get(sale.order_number)) {
-        return { outcome: 'duplicate' };
-      }
       const order = orderDocOf(sale, now);
       this.db.prepare('INSERT INTO orders (order_number, doc) VALUES (?, ?)').run(order.order_number, toJson(order));
 
