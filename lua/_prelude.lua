@@ -503,10 +503,11 @@ end
 -- Performance settings that shape a new hold: {hold_seconds, max_tickets, exists} with the given defaults
 -- (exists: the performance hash is there; every performance has a code).
 local function hold_settings(k_perf, requested_hold, default_hold, default_max)
-  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code')
+  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code', 'recovering')
   local hold = tonumber(requested_hold)
   if hold == 0 then hold = tonumber(f[1]) or tonumber(default_hold) end
-  return hold, tonumber(f[2]) or tonumber(default_max), f[3] ~= false
+  -- recovering: the order writer found this performance behind the document store; no hold until rehydrated
+  return hold, tonumber(f[2]) or tonumber(default_max), f[3] ~= false, f[4] ~= false
 end
 
 -- Per-buyer limit. A buyer's zset (a key of the performance's slot, named by src/redis/keys.ts; its name is kept in

@@ -8,7 +8,7 @@
 -- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
--- lock's tickets were taken (the transaction is now expired).
+-- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U).
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix, k_outbox =
@@ -24,6 +24,9 @@ if status == 'complete' then
   return tx_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, now, tx)
 end
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
+-- a performance behind the document store sells nothing until rehydrated: its tickets may be sold there already
+local perf = redis.call('HMGET', k_perf, 'code', 'recovering')
+if perf[2] then return {-60} end
 
 local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[5])) end
@@ -39,7 +42,7 @@ local function encode(n, width)
   while #s < width do s = string.sub(ALPHABET, 1, 1) .. s end
   return s
 end
-local code = tonumber(redis.call('HGET', k_perf, 'code'))
+local code = tonumber(perf[1])
 local seq = redis.call('HINCRBY', k_perf, 'order_seq', 1)
 local order_number = encode(code, 5) .. encode(seq, 5)
 

@@ -12,7 +12,8 @@
 -- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
 -- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
 -- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit;
--- {-50} past the deadline (the caller has given up on this call).
+-- {-50} past the deadline (the caller has given up on this call); {-60} the performance is recovering (its Redis
+-- state is behind the document store; the perf hash's `recovering` field) until rehydrated.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local txid = ARGV[1]
@@ -22,7 +23,8 @@ if early then return early end
 
 local ids = {}
 for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
-local hold, max_tickets = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+local hold, max_tickets, _, recovering = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+if recovering then return {-60} end
 if #ids > max_tickets then return {-4, max_tickets} end
 
 local recs = mget_many(k_tickets, '', ids)

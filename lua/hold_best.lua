@@ -22,7 +22,8 @@ local now, now_s = now_ms()
 local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)
 if early then return early end
 local quantity = tonumber(ARGV[12])
-local hold, max_tickets, exists = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+local hold, max_tickets, exists, recovering = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+if recovering then return {-60} end
 if not exists then return {-2} end
 if quantity > max_tickets then return {-4, max_tickets} end
 local over = buyer_check(ARGV[9], ARGV[10], quantity, now_s)

@@ -10,7 +10,7 @@
 local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local p = cjson.decode(ARGV[1])
 local now = now_ms()
-if redis.call('EXISTS', k_perf) == 0 then redis.call('HSET', k_perf, 'created_at', now) end
+redis.call('HSETNX', k_perf, 'created_at', now)
 redis.call('HSETNX', k_perf, 'code', p.code)
 for _, field in ipairs({'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction'}) do
   if p[field] ~= nil then redis.call('HSET', k_perf, field, p[field]) end

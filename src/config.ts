@@ -181,6 +181,7 @@ const schema = z
     WRITER_SWEEP_INTERVAL_MS: int(5000, 50, 3600000),
     WRITER_CONSUMER: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9._:-]').optional(),
     WRITER_FAULT: z.enum(['kill-after-write']).optional(),
+    WRITER_AUTO_REHYDRATE: z.enum(['0', '1']).optional(),
   })
   .superRefine((c, ctx) => {
     const modes = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => c[name] !== undefined);
@@ -266,6 +267,8 @@ export interface WriterConfig {
   readonly consumer: string;
   /** test-only fault injection: 'kill-after-write' SIGKILLs the writer between the document write and XACK */
   readonly fault: 'kill-after-write' | undefined;
+  /** a performance found behind the document store is rehydrated at once (else it stays RECOVERING until `tixlock rehydrate`) */
+  readonly autoRehydrate: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -331,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: c.WRITER_SWEEP_INTERVAL_MS,
       consumer: c.WRITER_CONSUMER ?? `${hostname()}-${process.pid}`,
       fault: c.WRITER_FAULT,
+      autoRehydrate: c.WRITER_AUTO_REHYDRATE !== '0',
     }),
   });
 }

@@ -62,6 +62,17 @@ export class NotReplicated extends AppError {
   }
 }
 
+/**
+ * The performance's Redis state is behind the document store (Redis lost or rolled back data): no hold or sale
+ * until it has been rehydrated, which the order writer does on its own.
+ */
+export class Recovering extends AppError {
+  constructor() {
+    super('RECOVERING', 'This performance is being restored after a Redis failure; retry shortly.');
+    this.retryAfterSeconds = 5;
+  }
+}
+
 /** Too many requests of one kind from one client key; retry after the given seconds. */
 export class RateLimited extends AppError {
   constructor(retryAfterSeconds: number, message: string) {

@@ -137,6 +137,7 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
     redlock: new Redlock([redis], { retryCount: 0 }),
     logger: logger.child({ process: 'order-writer' }),
     config: config.writer,
+    locks: new RedisLockStore(redis, domainSettings(config)),
   });
   writer.start();
   return writer;

@@ -333,6 +333,21 @@ describe.each(ADAPTERS)('document store contract: %s', (_name, make) => {
       expect(await store.recordSale(joe)).toEqual({ outcome: 'duplicate' });
     });
 
+    test('lastOrderNumber: the longest, then the greatest, of the performance; undefined when none', async () => {
+      const perf = `perf-${uid()}`;
+      expect(await store.lastOrderNumber(perf)).toBeUndefined();
+      for (const [order, ticket] of [
+        ['AAAAA3333Y', 'A1'],
+        ['AAAAA433333', 'A2'],
+        ['AAAAA34333', 'A3'],
+        ['AAAAA3333C', 'A4'],
+      ] as const) {
+        expect((await store.recordSale(saleOf({ performance: perf, tickets: [`${perf}-${ticket}`], order }))).outcome).toBe('written');
+      }
+      expect(await store.recordSale(saleOf({ performance: `other-${uid()}`, order: 'AAAAA4333333' }))).toEqual({ outcome: 'written' });
+      expect(await store.lastOrderNumber(perf)).toBe('AAAAA433333');
+    });
+
     test('listConflicts(limit) lists the newest first', async () => {
       const perf = `perf-${uid()}`;
       const winner = saleOf({ performance: perf, tickets: [`${perf}-B1`, `${perf}-B2`] });

@@ -172,9 +172,16 @@ test('a second sale of a sold ticket (Redis lost the sale) is refused by the doc
     [perf.ticketIds[1], first.order_number],
   ]);
 
-  // acknowledged, not dead-lettered
+  // acknowledged and kept aside in the dead letters, with why
   await waitFor(async () => (await pendingCount(t.redis, perf.id)) === 0, 5000, 'the conflicting entry acknowledged');
-  expect((await new DeadLetters(t.redis).list(perf.id)).dead_letters).toEqual([]);
+  const dead = (await new DeadLetters(t.redis).list(perf.id)).dead_letters;
+  expect(dead.map((d) => [d.fields.order_number, d.fields.error])).toEqual([
+    [second.order_number, `conflict: tickets sold to other orders: ${x}→${first.order_number}`],
+  ]);
+  // Redis lost data: the performance is marked recovering, rehydrated from the store (x sold to the first order
+  // again) and then sells on
+  await waitFor(async () => (await t.redis.hget(k.sold, x))?.startsWith(`${first.order_number}|`), 10_000, 'x sold to the first order again');
+  await waitFor(async () => (await t.redis.hget(k.performance, 'recovering')) === null, 10_000, 'the mark cleared');
 
   // the conflicting entry redelivered: still one conflict on record
   const entries = await t.redis.xrange(k.outbox, '-', '+');

@@ -131,4 +131,9 @@ export interface DocumentStore {
   listPerformances(): Promise<PerformanceDoc[]>;
   listTickets(performanceId: string): Promise<TicketDoc[]>;
   listSoldTickets(performanceId: string): Promise<SoldTicket[]>;
+  /**
+   * The highest order number the store holds for a performance (the longest, then the greatest: order numbers
+   * of one performance share their 5-character prefix, and the alphabet is in ascending order); undefined = none.
+   */
+  lastOrderNumber(performanceId: string): Promise<string | undefined>;
 }

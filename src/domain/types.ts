@@ -123,6 +123,11 @@ export interface LockStore {
   /** the performance's code (the prefix of its order numbers and transaction ids); undefined = no such performance */
   performanceCode(performanceId: string): Promise<number | undefined>;
   nextPerformanceCode(): Promise<number>;
+  /** What Redis holds of a performance's sales (see recovery.ts); exists = false when Redis has none of it. */
+  salesState(performanceId: string): Promise<{ exists: boolean; orderSeq: number; recovering: string | undefined }>;
+  /** Marks a performance recovering (holds and sales answer RECOVERING) with the reason, or clears the mark. */
+  markRecovering(performanceId: string, reason: string): Promise<void>;
+  clearRecovering(performanceId: string): Promise<void>;
   loadInventory(
     performanceId: string,
     settings: PerformanceSettings & { code?: number },

@@ -27,6 +27,7 @@ const STATUS: Record<string, number> = {
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   NOT_REPLICATED: 503,
+  RECOVERING: 503,
   INTERNAL: 500,
 };
 

@@ -1,5 +1,5 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
-import { AppError, Conflict, InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
+import { AppError, Conflict, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
 import type { ScriptReply } from './scripts';
 
 export const SCRIPT_CODES = {
@@ -14,6 +14,7 @@ export const SCRIPT_CODES = {
   INVENTORY_FULL: -30,
   BUYER_LIMIT: -40,
   TOO_LATE: -50,
+  RECOVERING: -60,
 } as const;
 
 const pairs = (rest: ScriptReply) => {
@@ -34,6 +35,7 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
       'Too many tickets for one transaction.',
     ),
   [SCRIPT_CODES.TRANSACTION_NOT_FOUND]: () => transactionNotFound(),
+  [SCRIPT_CODES.RECOVERING]: () => new Recovering(),
   [SCRIPT_CODES.TICKETS_MISMATCH]: () =>
     new InvalidRequest([{ path: 'tickets', message: "must be exactly the transaction's tickets" }]),
   [SCRIPT_CODES.INVALID_STATE]: (rest) =>

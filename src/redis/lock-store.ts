@@ -206,6 +206,21 @@ export class RedisLockStore implements LockStore {
     this.performanceCodes.set(performanceId, String(code));
   }
 
+  async salesState(performanceId: string) {
+    const [code, orderSeq, recovering] = await guarded(() =>
+      this.redis.hmget(performanceKeys(performanceId).performance, 'code', 'order_seq', 'recovering'),
+    );
+    return { exists: code !== null, orderSeq: Number(orderSeq ?? 0), recovering: recovering ?? undefined };
+  }
+
+  async markRecovering(performanceId: string, reason: string): Promise<void> {
+    await guarded(() => this.redis.hset(performanceKeys(performanceId).performance, 'recovering', reason));
+  }
+
+  async clearRecovering(performanceId: string): Promise<void> {
+    await guarded(() => this.redis.hdel(performanceKeys(performanceId).performance, 'recovering'));
+  }
+
   nextPerformanceCode(): Promise<number> {
     return guarded(() => this.redis.incr(performanceSequenceKey));
   }

@@ -368,6 +368,15 @@ export class PostgresDocumentStore implements DocumentStore {
     }
   }
 
+  async lastOrderNumber(performanceId: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ order_number: string }>(
+      `SELECT order_number FROM sales WHERE performance_id = $1
+       ORDER BY length(order_number) DESC, order_number COLLATE "C" DESC LIMIT 1`,
+      [performanceId],
+    );
+    return rows[0]?.order_number;
+  }
+
   async listSoldTickets(performanceId: string): Promise<SoldTicket[]> {
     const out: SoldTicket[] = [];
     let after: string | null = null;

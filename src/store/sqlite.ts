@@ -254,6 +254,15 @@ export class SqliteDocumentStore implements DocumentStore {
     });
   }
 
+  lastOrderNumber(performanceId: string): Promise<string | undefined> {
+    return this.run(() => {
+      const row = this.db
+        .prepare('SELECT order_number FROM sales WHERE performance_id = ? ORDER BY LENGTH(order_number) DESC, order_number DESC LIMIT 1')
+        .get(performanceId) as { order_number: string } | undefined;
+      return row?.order_number;
+    });
+  }
+
   listSoldTickets(performanceId: string): Promise<SoldTicket[]> {
     return this.run(
       () =>

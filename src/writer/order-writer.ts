@@ -10,6 +10,8 @@ import { Unavailable } from '../errors';
 import type { Logger } from '../logger';
 import { outboxGroup, performanceKeys, performanceOfStream, performanceSetKey, writerSweepLockKey } from '../redis/keys';
 import { MalformedSale, parseSaleEntry } from './sale-entry';
+import { reconcile } from '../domain/recovery';
+import type { LockStore } from '../domain/types';
 
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
@@ -31,6 +33,8 @@ export interface OrderWriterDeps {
   redlock: Redlock;
   logger: Logger;
   config: WriterConfig;
+  /** for recovery: marking a performance behind the store, and rehydrating it (see domain/recovery.ts) */
+  locks: LockStore;
 }
 
 export class OrderWriter {
@@ -165,11 +169,24 @@ export class OrderWriter {
       const result = await store.recordSale(sale);
       if (config.fault === 'kill-after-write') process.kill(process.pid, 'SIGKILL');
       if (result.outcome === 'conflict') {
-        logger.error('double sale refused by the document store', {
+        // Redis sold what the store has sold to another sale (or numbered a sale again): it lost data. The sale is
+        // kept aside, and the performance sells nothing more until rehydrated from the store.
+        const { tickets, order_number_taken_by } = result.conflict;
+        logger.error('conflicting sale refused by the document store; performance marked recovering', {
           order_number: sale.order_number,
-          conflicting: result.conflict.tickets,
           transaction_id: sale.transaction_id,
+          performance_id: sale.performance_id,
+          conflicting_tickets: tickets,
+          order_number_taken_by,
         });
+        await this.deps.locks.markRecovering(sale.performance_id, `conflicting sale ${sale.order_number} of ${sale.transaction_id}`);
+        const why = [
+          ...(order_number_taken_by ? [`order number taken by transaction ${order_number_taken_by}`] : []),
+          ...(tickets.length ? [`tickets sold to other orders: ${tickets.map((t) => `${t.id}→${t.sold_to_order}`).join(', ')}`] : []),
+        ];
+        await this.deadLetter(key, id, fields, `conflict: ${why.join('; ')}`);
+        this.attempts.delete(id);
+        return true;
       }
       await redis.xack(key, outboxGroup, id);
       this.attempts.delete(id);
@@ -251,6 +268,10 @@ export class OrderWriter {
           }
         }
         logger.info('order writer: reclaimed stale sales', { stream: key, count: claimed.length });
+      }
+      // performances whose Redis state is behind the store (Redis lost data): marked, and rehydrated
+      for (const r of await reconcile(this.deps.store, this.deps.locks, config.autoRehydrate)) {
+        logger.error('performance behind the document store', { ...r });
       }
     } catch (err) {
       logger.warn('order writer: sweep failed', { error: (err as Error).message });

@@ -91,6 +91,7 @@ export async function startTestWriter(t: TestApp, overrides: Partial<WriterConfi
     blocking,
     store: t.documents,
     redlock: new Redlock([t.redis], { retryCount: 0 }),
+    locks: t.store,
     logger: createLogger('silent'),
     config: { ...t.config.writer, blockMs: 200, sweepIntervalMs: 500, claimIdleMs: 1000, ...overrides },
   });

@@ -1,0 +1,51 @@
+// Detecting a Redis that lost or rolled back acknowledged data, and recovering from it: a performance whose Redis
+// state is behind the document store answers RECOVERING to holds and sales until it has been rehydrated from the
+// store (which sells in Redis every ticket the store has sold), so nothing is sold twice unnoticed.
+//
+// Behind means: Redis has nothing of a performance the store has, or its order sequence is below the highest
+// order number the store holds (sales that Redis forgot), or the order writer met a conflicting sale (a number or
+// a ticket the store has for another transaction: Redis sold again what it had forgotten).
+import type { DocumentStore } from './documents';
+import { decodeOrderNumber } from './order-number';
+import { rehydrate } from './rehydrate';
+import type { LockStore } from './types';
+
+export interface ReconcileResult {
+  performance_id: string;
+  /** why it was (or still is) marked recovering; undefined = in step with the store */
+  behind: string | undefined;
+  rehydrated: boolean;
+}
+
+/** Why a performance's Redis state is behind the store, or undefined when it is not. */
+export async function behindReason(documents: DocumentStore, locks: LockStore, performanceId: string): Promise<string | undefined> {
+  const state = await locks.salesState(performanceId);
+  if (!state.exists) return 'Redis has none of this performance';
+  const last = await documents.lastOrderNumber(performanceId);
+  const stored = last === undefined ? 0 : decodeOrderNumber(last).sequence;
+  if (state.orderSeq < stored) return `Redis order sequence ${state.orderSeq} is behind the store's ${stored} (${last})`;
+  return undefined;
+}
+
+/**
+ * Checks every performance of the store against Redis: marks the ones behind as recovering and, with
+ * `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark.
+ */
+export async function reconcile(documents: DocumentStore, locks: LockStore, autoRehydrate: boolean): Promise<ReconcileResult[]> {
+  const results: ReconcileResult[] = [];
+  for (const performance of await documents.listPerformances()) {
+    const reason = await behindReason(documents, locks, performance.id);
+    const marked = (await locks.salesState(performance.id)).recovering;
+    if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
+    const behind = reason ?? marked;
+    if (behind === undefined) continue;
+    let rehydrated = false;
+    if (autoRehydrate) {
+      await rehydrate(documents, locks, [performance.id]);
+      await locks.clearRecovering(performance.id);
+      rehydrated = true;
+    }
+    results.push({ performance_id: performance.id, behind, rehydrated });
+  }
+  return results;
+}
