@@ -5,6 +5,9 @@
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
 -- ARGV[6] customer as JSON ('' = none)   ARGV[7] payment reference ('' = none)
+-- ARGV[8] the document store's highest order sequence for this performance (0 = not checked): the sale is
+--         numbered above it; when the performance's own sequence is below it, Redis forgot sales the store has:
+--         the performance is marked recovering and {-60} returned, nothing sold
 -- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
@@ -25,8 +28,13 @@ if status == 'complete' then
 end
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 -- a performance behind the document store sells nothing until rehydrated: its tickets may be sold there already
-local perf = redis.call('HMGET', k_perf, 'code', 'recovering')
+local perf = redis.call('HMGET', k_perf, 'code', 'recovering', 'order_seq')
 if perf[2] then return {-60} end
+local stored_seq = tonumber(ARGV[8])
+if tonumber(perf[3] or 0) < stored_seq then
+  redis.call('HSET', k_perf, 'recovering', 'order sequence ' .. (perf[3] or 0) .. ' behind the store (' .. ARGV[8] .. ') at a complete')
+  return {-60}
+end
 
 local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[5])) end

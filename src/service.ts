@@ -15,7 +15,8 @@ import type { DomainSettings } from './domain/types';
 import { KeyRing } from './http/auth';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
-import { connectDuplicate, connectRedis, connectTopology, type RedisClient } from './redis/connection';
+import { connectDuplicate, connectRedis, connectTopology, onPrimaryChange, type RedisClient } from './redis/connection';
+import { OrderNumberFence } from './domain/order-fence';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
 import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
@@ -47,10 +48,16 @@ export function createApi(
   const settings = domainSettings(config);
   const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
   const store = new RedisLockStore(redis, settings, deadlines, replication);
+  const fence = new OrderNumberFence(documents, (err) =>
+    logger.warn('order numbers: the document store did not answer; this complete is not checked against it', {
+      error: (err as Error).message,
+    }),
+  );
+  onPrimaryChange(redis, () => fence.invalidate());
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({
-    transactions: new TransactionService(store, settings, holdRate),
+    transactions: new TransactionService(store, settings, holdRate, fence),
     inventory: new InventoryService(store, documents, settings),
     orders: new OrderService(documents),
     keys,

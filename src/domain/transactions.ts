@@ -1,6 +1,7 @@
 // Transaction use cases: begin (hold), checkout (extend), complete, release and read.
 import { InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
 import { mintTransactionId } from './transaction-id';
+import type { OrderNumberFence } from './order-fence';
 import type { BestAvailableQuery, Buyer, Caller, Completion, DomainSettings, HoldRateLimiter, LockStore, TransactionState } from './types';
 import { transactionView, type TransactionView } from './views';
 
@@ -30,6 +31,8 @@ export class TransactionService {
     private readonly store: LockStore,
     private readonly settings: DomainSettings,
     private readonly holdRate: HoldRateLimiter = { consume: async () => undefined },
+    /** keeps order numbers unique across a Redis rollback (see order-fence.ts); none = no check */
+    private readonly fence?: OrderNumberFence,
   ) {}
 
   /**
@@ -81,8 +84,10 @@ export class TransactionService {
     if (req.status === 'checkout') {
       tx = await this.store.extend(access, req.tickets);
     } else {
-      const completion: Completion = { customer: req.customer, paymentReference: req.payment_reference };
+      const fence = await this.fence?.read(access.performanceId);
+      const completion: Completion = { customer: req.customer, paymentReference: req.payment_reference, minSequence: fence?.minSequence };
       tx = await this.store.complete(access, req.tickets, completion);
+      if (fence) this.fence?.confirm(access.performanceId, fence);
     }
     return transactionView(tx, caller);
   }

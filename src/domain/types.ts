@@ -108,6 +108,8 @@ export interface Access {
 export interface Completion {
   customer: Record<string, string> | undefined;
   paymentReference: string | undefined;
+  /** number the sale above this order sequence, and refuse (RECOVERING) when Redis's is below it; 0 = no check */
+  minSequence?: number;
 }
 
 export type TicketStateFilter = 'available' | 'locked' | 'sold' | undefined;

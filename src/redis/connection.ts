@@ -113,6 +113,36 @@ export async function connectDuplicate(client: RedisClient, commandTimeoutMs: nu
 }
 
 /**
+ * Calls `changed` whenever the client may now talk to another primary than before: a (re)connection of one node
+ * or Sentinel client, or a Cluster whose set of primaries changed (a failover promotes a replica). Data written
+ * before may be gone after such a change (see domain/order-fence.ts).
+ */
+export function onPrimaryChange(client: RedisClient, changed: () => void): void {
+  if (client instanceof Cluster) {
+    const primaries = () =>
+      client
+        .nodes('master')
+        .map((n) => `${n.options.host}:${n.options.port}`)
+        .sort()
+        .join(',');
+    let seen = '';
+    const check = () => {
+      const now = primaries();
+      if (now !== seen) {
+        seen = now;
+        changed();
+      }
+    };
+    client.on('ready', check);
+    client.on('refresh', check);
+    client.on('+node', check);
+    client.on('-node', check);
+    return;
+  }
+  client.on('ready', changed);
+}
+
+/**
  * Throws unless the client can take writes now: a Cluster whose state is ok with every slot served and whose
  * primaries all answer, or one node that is a primary (a replica, e.g. a demoted primary, answers READONLY to
  * every hold).

@@ -398,6 +398,7 @@ export class RedisLockStore implements LockStore {
       this.retentionMs,
       c.customer ? JSON.stringify(c.customer) : '',
       c.paymentReference ?? '',
+      c.minSequence ?? 0,
     ]);
   }
 
