@@ -26,6 +26,16 @@
 -- partitions in the order of their cheapest seat and touches only those it takes tickets from: its cost does not
 -- grow with the number of partitions (see pick_best).
 
+-- Keys of a performance derived from another of its keys (src/redis/keys.ts names them all: 'tix:{p:<id>}:<name>'):
+-- the last ':'-separated part replaced, so they keep the performance's hash tag and its Redis Cluster slot. Lock
+-- key = lock_prefix_of(k) .. ticket id; transaction hash = tx_prefix_of(k) .. transaction id.
+local function lock_prefix_of(key)
+  return (string.gsub(key, '[^:]+$', 'lock:', 1))
+end
+local function tx_prefix_of(key)
+  return (string.gsub(key, '[^:]+$', 'tx:', 1))
+end
+
 local ORD_SPAN = 4194304 -- 2^22
 local CHUNK = 128 -- ords per chunk of a partition (at most zset-max-listpack-entries)
 local BATCH = 1000 -- most values handed to one redis.call by the *_many helpers (Lua's unpack has a stack limit)

@@ -1,7 +1,8 @@
 -- complete.lua: sell every ticket of a transaction, allocate its order number and append the sale to the
 -- performance's outbox stream, in one step. A lapsed lock is fine when every ticket is still free.
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream
+-- KEYS[6] transaction hash   KEYS[7] outbox stream
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
 -- ARGV[6] customer as JSON ('' = none)   ARGV[7] payment reference ('' = none)
@@ -14,8 +15,8 @@
 -- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U).
-local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix, k_outbox =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, k_outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
 local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])

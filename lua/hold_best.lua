@@ -1,7 +1,7 @@
 -- hold_best.lua: begin a transaction holding the best available tickets, picked and locked in one step.
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions, see _prelude.lua)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
--- KEYS[8] outbox stream (unused here)
+-- KEYS[6] transaction hash   KEYS[7] outbox stream (unused here)
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
 -- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
 -- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
@@ -15,8 +15,8 @@
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;
 -- {-40, buyer limit, tickets the buyer has locked} over the buyer limit; {-50} past the deadline (the caller has
 -- given up on this call).
-local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
 local now, now_s = now_ms()
 local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)

@@ -1,11 +1,12 @@
 -- list_tickets.lua: one page of a performance's tickets, optionally of one state (gives expired holds back first).
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] lock key prefix (a prefix, not a key)
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)   ARGV[2] page size (a page holds at most this many)
 -- ARGV[3] cursor ('' = first page; otherwise the next_cursor of the previous page)
 -- Returns {-2} unknown performance; else {1, next_cursor ('' = last page), then 5 values per ticket:
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
-local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local lock_prefix = lock_prefix_of(k_perf)
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))
 local state, limit, cursor = ARGV[1], tonumber(ARGV[2]), ARGV[3]

@@ -1,10 +1,12 @@
 -- read_ticket.lua: one ticket's live state and, when locked, who holds it (reads only).
--- KEYS[1] tickets hash   KEYS[2] sold hash   KEYS[3] holds zset   KEYS[4] lock key prefix (a prefix, not a key)
--- KEYS[5] transaction key prefix (transaction hash = prefix .. transaction id; a prefix, not a key)
+-- KEYS[1] tickets hash   KEYS[2] sold hash   KEYS[3] holds zset
+-- Lock keys and the holder's transaction hash are derived from KEYS[1] (lock_prefix_of, tx_prefix_of in
+-- _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] ticket id
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}
-local k_tickets, k_sold, k_holds, lock_prefix, tx_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local k_tickets, k_sold, k_holds = KEYS[1], KEYS[2], KEYS[3]
+local lock_prefix, tx_prefix = lock_prefix_of(k_tickets), tx_prefix_of(k_tickets)
 local state = {}
 append_ticket_states(state, k_tickets, k_sold, k_holds, lock_prefix, {ARGV[1]})
 local rec, sold, holder, expires = state[2], state[3], state[4], state[5]

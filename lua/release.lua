@@ -1,12 +1,13 @@
 -- release.lua: end a transaction without checkout; every ticket it still locks is free again at once.
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] lock key prefix (a prefix, not a key)   KEYS[8] outbox stream (unused here)
+-- KEYS[6] transaction hash   KEYS[7] outbox stream (unused here)
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
 -- ARGV[4] record retention after the end (ms)
 -- Returns a transaction reply (see tx_reply), also when already released; {-10} not found;
 -- {-12, 'complete'} a completed transaction cannot be released.
-local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, lock_prefix =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
 local now, now_s = now_ms()
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')

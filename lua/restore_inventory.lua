@@ -1,13 +1,14 @@
 -- restore_inventory.lua: rebuild a performance's Redis state from the document store (tixlock rehydrate).
 -- Keeps what Redis knows that the store may not yet: a ticket Redis has as sold or locked stays so.
 -- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] lock key prefix (lock key = prefix .. ticket id; a prefix, not a key)
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
 -- ARGV[1] performance as JSON: {code, next_ord, order_seq, name?, starts_at?, hold_seconds?,
 --         max_tickets_per_transaction?}; next_ord and order_seq only ever raise the stored values
 -- ARGV[2..] 3 values per ticket: id, record ("ord|price|section|row|seat|price_level"),
 --         sold value ('order_number|transaction_id', or '' when the store has it unsold)
 -- Returns {1, tickets restored, of which sold}
-local k_perf, k_tickets, k_avail, k_holds, k_sold, lock_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local lock_prefix = lock_prefix_of(k_perf)
 local p = cjson.decode(ARGV[1])
 local now = now_ms()
 redis.call('HSETNX', k_perf, 'created_at', now)

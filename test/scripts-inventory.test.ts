@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket } from '../src/domain/types';
-import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey } from '../src/redis/keys';
+import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey, transactionScriptKeys } from '../src/redis/keys';
 import { mintTransactionId } from '../src/domain/transaction-id';
 import { runScript } from '../src/redis/scripts';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
@@ -371,9 +371,7 @@ describe('Redis model', () => {
     const k = performanceKeys(perf);
     const reply = await runScript(t.redis, 'performance_info', [k.performance, k.tickets, k.available, k.holds, k.sold], []);
     expect(reply).toEqual([1, '', '', '', '', expect.any(String), expect.any(String), '4242', 1, 1, 0, 0]);
-    const missing = await runScript(t.redis, 'read_transaction', [
-      k.performance, k.tickets, k.available, k.holds, k.sold, transactionKey(perf, randomUUID()), k.lockPrefix, k.outbox,
-    ], ['alice', '0']);
+    const missing = await runScript(t.redis, 'read_transaction', transactionScriptKeys(perf, randomUUID()), ['alice', '0']);
     expect(missing).toEqual([-10]);
   });
 });

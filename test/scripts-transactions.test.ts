@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
-import { performanceKeys, transactionKey } from '../src/redis/keys';
+import { performanceKeys, transactionKey, transactionScriptKeys } from '../src/redis/keys';
 import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runScript } from '../src/redis/scripts';
@@ -158,10 +158,7 @@ describe('hold', () => {
 });
 
 describe('the hold deadline (a hold that reaches Redis after its caller gave up does nothing)', () => {
-  const txKeys = (perf: string, txid: string) => {
-    const k = performanceKeys(perf);
-    return [k.performance, k.tickets, k.available, k.holds, k.sold, transactionKey(perf, txid), k.lockPrefix, k.outbox];
-  };
+  const txKeys = (perf: string, txid: string) => transactionScriptKeys(perf, txid);
   // ARGV as RedisLockStore sends them: tx id, performance, client, ip, hold s, default hold s, max tickets,
   // record ttl ms, buyer zset, buyer limit, deadline (Redis ms), then the ids or the best-available query
   const args = (perf: string, txid: string, deadline: number) => [txid, perf, 'alice', '198.51.100.1', 60, 120, 10, 900_000, '', 0, deadline];

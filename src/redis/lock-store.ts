@@ -26,7 +26,9 @@ import {
   performanceSetKey,
   ticketIndexKey,
   performanceCodeKey,
+  performanceScriptKeys,
   transactionKey,
+  transactionScriptKeys,
   buyerKey,
 } from './keys';
 import type { PerformanceDoc, TicketDoc } from '../domain/documents';
@@ -94,13 +96,11 @@ export class RedisLockStore implements LockStore {
   }
 
   private perfKeys(performanceId: string) {
-    const k = performanceKeys(performanceId);
-    return [k.performance, k.tickets, k.available, k.holds, k.sold];
+    return performanceScriptKeys(performanceId);
   }
 
   private txKeys(performanceId: string, transactionId: string) {
-    const k = performanceKeys(performanceId);
-    return [...this.perfKeys(performanceId), transactionKey(performanceId, transactionId), k.lockPrefix, k.outbox];
+    return transactionScriptKeys(performanceId, transactionId);
   }
 
   private run(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<ScriptReply> {
@@ -250,14 +250,13 @@ export class RedisLockStore implements LockStore {
     performance: PerformanceDoc & { next_ord: number; order_seq: number },
     tickets: readonly (TicketDoc & { sold: string | undefined })[],
   ): Promise<void> {
-    const k = performanceKeys(performance.id);
     // The global ticket -> performance index too: claimTickets skips ids this process has cached, and Redis may
     // have lost them. HSETNX never moves a ticket another performance already owns.
     await guarded(() => this.ticketIndex(tickets.map((t) => ['hsetnx', t.id, performance.id])));
     await this.recordCode(performance.id, performance.code);
     const args: ScriptArg[] = [JSON.stringify(performance)];
     for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');
-    await this.run('restore_inventory', [...this.perfKeys(performance.id), k.lockPrefix], args);
+    await this.run('restore_inventory', this.perfKeys(performance.id), args);
     await this.run('raise_counter', [performanceSequenceKey], [performance.code]);
     await guarded(() => this.redis.sadd(performanceSetKey, performance.id));
   }
@@ -302,8 +301,7 @@ export class RedisLockStore implements LockStore {
   }
 
   async listTickets(performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
-    const k = performanceKeys(performanceId);
-    const r = await this.run('list_tickets', [...this.perfKeys(performanceId), k.lockPrefix], [state ?? '', limit, cursor]);
+    const r = await this.run('list_tickets', this.perfKeys(performanceId), [state ?? '', limit, cursor]);
     const tickets = parseTicketStates(performanceId, r.slice(2));
     // who holds each locked ticket (the view shows it to admins and to the holder), in one round trip
     const locked = tickets.filter((t) => t.holder !== undefined);
@@ -326,7 +324,7 @@ export class RedisLockStore implements LockStore {
 
   async readTicket(performanceId: string, ticketId: string): Promise<TicketState | undefined> {
     const k = performanceKeys(performanceId);
-    const r = await this.run('read_ticket', [k.tickets, k.sold, k.holds, k.lockPrefix, k.transactionPrefix], [ticketId]);
+    const r = await this.run('read_ticket', [k.tickets, k.sold, k.holds], [ticketId]);
     if (Number(r[0]) === 0) return undefined;
     const [state] = parseTicketStates(performanceId, [ticketId, ...r.slice(1, 5)]);
     if (!state) return undefined;

@@ -8,18 +8,18 @@ import type { RedisClient } from './connection';
 /** Script name -> number of KEYS it takes. */
 export const SCRIPTS = {
   load_inventory: 5,
-  restore_inventory: 6,
+  restore_inventory: 5,
   raise_counter: 1,
   performance_info: 5,
   search: 5,
-  list_tickets: 6,
-  read_ticket: 5,
-  hold: 8,
-  hold_best: 8,
-  extend: 8,
-  complete: 8,
-  release: 8,
-  read_transaction: 8,
+  list_tickets: 5,
+  read_ticket: 3,
+  hold: 7,
+  hold_best: 7,
+  extend: 7,
+  complete: 7,
+  release: 7,
+  read_transaction: 7,
   idempotency_claim: 1,
 } as const;
 
