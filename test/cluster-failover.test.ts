@@ -7,15 +7,15 @@ import type { Redis } from 'ioredis';
 import { performanceKeys } from '../src/redis/keys';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { as, createPerformance, KEYS, sleep, startTestApp, startTestWriter, uniqueId, type TestApp } from './support/app';
-import { startCluster, type TestCluster } from './support/cluster';
+import { startCluster, type EmbeddedCluster } from '../src/redis/embedded-cluster';
 import { waitFor } from './support/writer-tests';
 
-let cluster: TestCluster;
+let cluster: EmbeddedCluster;
 let t: TestApp;
 let writer: OrderWriter | undefined;
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodeTimeoutMs: 1000 });
+  cluster = await startCluster({ nodeTimeoutMs: 1000, serverBin: process.env.REDIS_SERVER_BIN });
   t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_COMMAND_TIMEOUT_MS: '500' });
 }, 60_000);
 

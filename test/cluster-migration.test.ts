@@ -5,15 +5,15 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import { performanceKeys } from '../src/redis/keys';
 import { as, createPerformance, KEYS, sleep, startTestApp, uniqueId, type TestApp } from './support/app';
-import { startCluster, type TestCluster } from './support/cluster';
+import { startCluster, type EmbeddedCluster } from '../src/redis/embedded-cluster';
 import { waitFor } from './support/writer-tests';
 
-let cluster: TestCluster;
+let cluster: EmbeddedCluster;
 let t: TestApp;
 const admins = new Map<number, Redis>();
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ serverBin: process.env.REDIS_SERVER_BIN });
   t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_COMMAND_TIMEOUT_MS: '1000' });
 }, 60_000);
 

@@ -44,6 +44,16 @@ interface EndpointRecord {
 
 const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
 
+export interface FailoverFacts {
+  killed_primary_port: number;
+  /** seconds into the sale */
+  killed_at_s: number;
+  /** from the kill to the first answer of the performance's shard that was not 503; null = not within the sale */
+  recovered_after_s: number | null;
+  /** answers 503 the buyers got from the kill until then */
+  answers_503: number;
+}
+
 export class Metrics {
   private readonly endpoints = new Map<string, EndpointRecord>();
   readonly conflicts = new Map<string, number>();
@@ -72,6 +82,7 @@ export class Metrics {
     bump(rec.statuses, String(res.status));
     if (res.status >= 300 || res.status === 0) bump(rec.codes, res.code ?? `HTTP_${res.status}`);
     this.requests++;
+    if (res.status === 503 && this.failover && this.failover.recovered_after_s === null) this.failover.answers_503++;
     if (res.status === 409) bump(this.conflicts, `${endpoint}: ${res.code ?? '409'}`);
     if (isError(res.status)) {
       this.errors++;
@@ -79,6 +90,19 @@ export class Metrics {
         this.errorSamples.push(`${endpoint} → ${res.status || 'no answer'} ${res.code ?? ''} ${res.error ?? ''}`.trim());
       }
     }
+  }
+
+  /** --kill-primary-at: the failover as the buyers saw it */
+  failover: FailoverFacts | undefined;
+
+  /** A primary was killed now: 503s count towards the failover until failoverEnded(). */
+  failoverStarted(killedPort: number): void {
+    this.failover = { killed_primary_port: killedPort, killed_at_s: this.elapsed(), recovered_after_s: null, answers_503: 0 };
+  }
+
+  /** The performance's shard answered again (a probe got something else than 503). */
+  failoverEnded(): void {
+    if (this.failover && this.failover.recovered_after_s === null) this.failover.recovered_after_s = this.elapsed() - this.failover.killed_at_s;
   }
 
   recordSale(tickets: number): void {

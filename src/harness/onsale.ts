@@ -4,8 +4,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
+import { startCluster, type EmbeddedCluster } from '../redis/embedded-cluster';
+import { performanceKeys } from '../redis/keys';
 import { openDocuments, startService } from '../service';
 import { createApiClient, type ApiClient } from './api-client';
 import { ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
@@ -27,6 +30,8 @@ interface Target {
   url: string;
   adminKey: string;
   clientKey: string;
+  /** with an embedded cluster: SIGKILL the primary serving the performance; returns its port */
+  killPrimaryOf?: (performanceId: string) => Promise<number>;
   /** the document store's sales and conflicts of the performance (embedded mode only; after stop) */
   readStore?: (performanceId: string) => Promise<Pick<InvariantFacts, 'storeSales' | 'storeConflicts'>>;
   stop(): Promise<void>;
@@ -42,6 +47,15 @@ const flowRank = (endpoint: string) => (ENDPOINTS as readonly string[]).indexOf(
 /** A private tixlock in this process: its own redis-server, SQLite and keys in a temp directory. */
 async function startEmbedded(options: OnsaleOptions): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-onsale-'));
+  // --cluster: a private Redis Cluster (failure detection after 1 s, so a killed primary is replaced quickly)
+  let cluster: EmbeddedCluster | undefined;
+  try {
+    if (options.cluster === 'embedded') cluster = await startCluster({ nodeTimeoutMs: 1000, serverBin: process.env.REDIS_SERVER_BIN });
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const seeds = cluster?.seeds ?? (options.cluster !== 'embedded' ? options.cluster : undefined);
   const clientKey = makeKey();
   const adminKey = makeKey();
   const config = loadConfig({
@@ -56,12 +70,15 @@ async function startEmbedded(options: OnsaleOptions): Promise<Target> {
     TIXLOCK_API_KEYS: `onsale-client:${clientKey}`,
     TIXLOCK_ADMIN_KEYS: `onsale-admin:${adminKey}`,
     WRITER_BLOCK_MS: '100',
+    WRITER_SWEEP_INTERVAL_MS: '1000',
+    ...(seeds ? { REDIS_CLUSTER_NODES: seeds } : {}),
   });
   const logger = createLogger(config.logLevel);
   let service;
   try {
     service = await startService(config, logger, { api: true, writer: true });
   } catch (err) {
+    await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -88,12 +105,73 @@ async function startEmbedded(options: OnsaleOptions): Promise<Target> {
         await documents.close();
       }
     },
+    ...(cluster ? { killPrimaryOf: (performanceId: string) => killPrimaryOf(cluster as EmbeddedCluster, performanceId) } : {}),
     stop: async () => {
       try {
         await stop();
       } finally {
+        await cluster?.stop();
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    },
+  };
+}
+
+/** SIGKILLs the primary that serves a performance's slot in an embedded cluster; returns its port. */
+async function killPrimaryOf(cluster: EmbeddedCluster, performanceId: string): Promise<number> {
+  const key = performanceKeys(performanceId).performance;
+  for (const node of cluster.nodes) {
+    const r = new Redis({ port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      const slot = Number(await r.call('CLUSTER', 'KEYSLOT', key));
+      const ranges = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+      const port = Number(ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1]);
+      const primary = cluster.nodes.find((n) => n.port === port);
+      if (!primary) throw new Error(`no node on port ${port}`);
+      await primary.kill();
+      return port;
+    } catch {
+      // this node does not answer: ask the next
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new Error('no node of the cluster answered');
+}
+
+/**
+ * --kill-primary-at: at that second of the sale, kills the performance's primary, then probes the performance
+ * (a search) every 100 ms, for at most a minute, until its shard answers something else than 503. settle() drops a
+ * kill the sale ended before, and waits for a probe under way.
+ */
+function scheduleKill(target: Target, options: OnsaleOptions, api: ApiClient, performanceId: string, metrics: Metrics, note: (s: string) => void) {
+  const kill = target.killPrimaryOf;
+  if (options.killPrimaryAt === undefined || !kill) return { settle: async () => undefined };
+  let probing: Promise<void> | undefined;
+  const run = async () => {
+    try {
+      const port = await kill(performanceId);
+      metrics.failoverStarted(port);
+      note(`onsale: killed the performance's primary (port ${port}, SIGKILL) at ${metrics.elapsed().toFixed(2)} s`);
+      for (const end = Date.now() + 60_000; Date.now() < end; ) {
+        const res = await api.request('GET', `/tickets?performance_id=${encodeURIComponent(performanceId)}&quantity=1`, target.clientKey);
+        if (res.status !== 503 && res.status !== 0) {
+          metrics.failoverEnded();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch (err) {
+      note(`onsale: --kill-primary-at failed: ${(err as Error).message}`);
+    }
+  };
+  const timer = setTimeout(() => (probing = run()), options.killPrimaryAt * 1000);
+  return {
+    settle: async () => {
+      clearTimeout(timer);
+      await probing;
     },
   };
 }
@@ -185,6 +263,7 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
       progress.update(state(sample));
       prev = sample;
     });
+    const killer = scheduleKill(target, options, api, performanceId, metrics, (s) => progress.note(s));
     let next = 0;
     const ctx = {
       api,
@@ -204,6 +283,7 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, options.buyers) }, worker));
     const duration = metrics.elapsed();
+    await killer.settle(); // the shard answers again before the checks read the performance
     await sampler.stop();
     const last = metrics.timeline[metrics.timeline.length - 1];
     if (last) progress.finish(state(last));
@@ -237,6 +317,7 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
       started_at: startedAt,
       duration_s: duration,
       buyers: outcomes,
+      failover: metrics.failover ?? null,
       requests: metrics.requests,
       requests_per_s: duration > 0 ? metrics.requests / duration : 0,
       errors: metrics.errors,

@@ -40,6 +40,10 @@ export interface OnsaleOptions {
   json: string | undefined;
   html: string | undefined;
   quiet: boolean;
+  /** embedded tixlock on a Redis Cluster: 'embedded' = a private 6-node cluster, else seed nodes host:port,... */
+  cluster: 'embedded' | string | undefined;
+  /** with an embedded cluster: SIGKILL the primary serving the performance this many seconds into the sale */
+  killPrimaryAt: number | undefined;
 }
 
 export const DEFAULTS: OnsaleOptions = Object.freeze({
@@ -64,6 +68,8 @@ export const DEFAULTS: OnsaleOptions = Object.freeze({
   json: undefined,
   html: undefined,
   quiet: false,
+  cluster: undefined,
+  killPrimaryAt: undefined,
 });
 
 export const HELP = `usage: tixlock onsale [options]        (or: npm run onsale -- [options])
@@ -75,6 +81,9 @@ invariant holds, 1 on a violation or failure, 2 on bad arguments.
 
 target (default: an embedded tixlock with a private redis-server and SQLite in a temp directory):
   --url URL                 a running tixlock instead, e.g. http://localhost:3000
+  --cluster                 the embedded tixlock on a private Redis Cluster (3 primaries + 3 replicas)
+  --redis-cluster-nodes L   the embedded tixlock on this Redis Cluster (seed nodes host:port,...)
+  --kill-primary-at S       with --cluster: SIGKILL the performance's primary S seconds into the sale
   --admin-key KEY           its admin key (creates the performance, reads the state)   [with --url]
   --client-key KEY          its client key (the buyers)                                [with --url]
 
@@ -173,6 +182,9 @@ export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
         json: { type: 'string' },
         html: { type: 'string' },
         quiet: { type: 'boolean' },
+        cluster: { type: 'boolean' },
+        'redis-cluster-nodes': { type: 'string' },
+        'kill-primary-at': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -196,6 +208,14 @@ export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
   } else if (adminKey !== undefined || clientKey !== undefined) {
     throw new UsageError('--admin-key and --client-key go with --url (the embedded tixlock makes its own keys)');
   }
+  const seeds = str('redis-cluster-nodes');
+  if (values.cluster && seeds !== undefined) throw new UsageError('--cluster starts a cluster of its own; --redis-cluster-nodes names one: not both');
+  if (url !== undefined && (values.cluster || seeds !== undefined)) throw new UsageError('--cluster and --redis-cluster-nodes go with the embedded tixlock, not --url');
+  if (seeds !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/.test(seeds)) {
+    throw new UsageError(`--redis-cluster-nodes must be host:port,host:port,... (got '${seeds}')`);
+  }
+  const killAt = str('kill-primary-at');
+  if (killAt !== undefined && !values.cluster) throw new UsageError('--kill-primary-at needs --cluster (a cluster whose nodes this process started)');
   const performanceId = str('performance-id');
   if (performanceId !== undefined && !ID.test(performanceId)) {
     throw new UsageError('--performance-id must be 1-100 characters of A-Z a-z 0-9 . _ : -');
@@ -232,5 +252,7 @@ export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
     json: str('json'),
     html: str('html'),
     quiet: Boolean(values.quiet),
+    cluster: values.cluster ? 'embedded' : seeds,
+    killPrimaryAt: killAt === undefined ? undefined : integer('kill-primary-at', killAt, 0, 0, 3600),
   };
 }

@@ -1,7 +1,7 @@
 // The on-sale's results: the summary table (text), the JSON file and a self-contained HTML report with inline SVG.
 import type { Outcome } from './buyer';
 import type { InvariantResult } from './invariants';
-import type { EndpointSummary, Sample } from './metrics';
+import type { EndpointSummary, FailoverFacts, Sample } from './metrics';
 
 export interface HistogramBucket {
   /** upper edge in ms (Infinity for the last bucket) */
@@ -20,6 +20,8 @@ export interface OnsaleResult {
   /** the sale: first buyer to last buyer done, seconds */
   duration_s: number;
   buyers: Record<Outcome, number>;
+  /** --kill-primary-at: the killed primary and how the sale went through its failover; null = no kill */
+  failover: FailoverFacts | null;
   requests: number;
   requests_per_s: number;
   errors: number;
@@ -107,6 +109,14 @@ export function summaryTable(r: OnsaleResult): string {
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   lines.push(`conflicts    ${r.conflicts.total} (409)${byCode ? `: ${byCode}` : ''}`);
+  if (r.failover) {
+    const f = r.failover;
+    lines.push(
+      `failover     primary :${f.killed_primary_port} killed (SIGKILL) at ${f.killed_at_s.toFixed(2)} s; ${
+        f.recovered_after_s === null ? 'its shard did not answer again during the sale' : `its shard answered again after ${f.recovered_after_s.toFixed(2)} s`
+      }; ${f.answers_503} answers 503 meanwhile`,
+    );
+  }
   const taken = r.all_taken_s === null ? 'some always available' : `none available after ${r.all_taken_s.toFixed(2)} s`;
   lines.push(
     `sell-out     ${r.sold_out_s === null ? 'not sold out' : `sold out after ${r.sold_out_s.toFixed(2)} s`}; ${taken} (${r.invariants.stats.sold} of ${r.tickets} sold${r.last_sale_s === null ? '' : `, last sale at ${r.last_sale_s.toFixed(2)} s`})`,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startRedisServer } from '../../src/redis/embedded';
-import { startCluster } from './cluster';
+import { startCluster } from '../../src/redis/embedded-cluster';
 import { startPostgres } from './postgres';
 
 export default async function globalSetup(): Promise<void> {
@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   let postgres;
   let cluster;
   try {
-    cluster = await startCluster();
+    cluster = await startCluster({ serverBin: process.env.REDIS_SERVER_BIN });
     postgres = await startPostgres();
   } catch (err) {
     await cluster?.stop(); // jest runs no teardown after a failed setup

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import type { EmbeddedRedis } from '../../src/redis/embedded';
-import type { TestCluster } from './cluster';
+import type { EmbeddedCluster } from '../../src/redis/embedded-cluster';
 import type { TestPostgres } from './postgres';
 
 export default async function globalTeardown(): Promise<void> {
   const g = globalThis as Record<string, unknown>;
   const postgres = g.__tixlockPostgres as TestPostgres | undefined;
   if (postgres) await postgres.destroy();
-  const cluster = g.__tixlockCluster as TestCluster | undefined;
+  const cluster = g.__tixlockCluster as EmbeddedCluster | undefined;
   if (cluster) await cluster.stop();
   const redis = g.__tixlockRedis as EmbeddedRedis | undefined;
   if (!redis) return;

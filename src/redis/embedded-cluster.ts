@@ -1,15 +1,12 @@
-// A real Redis Cluster on loopback: `primaries` primaries with one replica each (redis-cli --cluster create), AOF on
-// like the embedded redis-server. For the global test cluster (global-setup.ts) and for tests that kill nodes
-// (those start one of their own).
+// A private Redis Cluster on loopback: `primaries` primaries with one replica each (redis-cli --cluster create), AOF
+// on like the embedded redis-server, cluster-require-full-coverage off (a shard without a primary stops only its
+// own performances). For `tixlock onsale --cluster`, the test suite's cluster and the tests that kill nodes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/redis/embedded';
-
-const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-const CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+import { freePort } from './embedded';
 
 export interface ClusterNode {
   port: number;
@@ -18,7 +15,7 @@ export interface ClusterNode {
   kill(): Promise<void>;
 }
 
-export interface TestCluster {
+export interface EmbeddedCluster {
   nodes: ClusterNode[];
   /** REDIS_CLUSTER_NODES for the service: every node, as seeds */
   seeds: string;
@@ -61,7 +58,17 @@ async function clusterInfo(port: number): Promise<string> {
   }
 }
 
-export async function startCluster(options: { primaries?: number; nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
+export interface ClusterOptions {
+  primaries?: number;
+  nodeTimeoutMs?: number;
+  /** the redis-server and redis-cli binaries */
+  serverBin?: string;
+  cliBin?: string;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<EmbeddedCluster> {
+  const BIN = options.serverBin ?? 'redis-server';
+  const CLI = options.cliBin ?? 'redis-cli';
   const primaries = options.primaries ?? 3;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-cluster-'));
@@ -103,6 +110,7 @@ export async function startCluster(options: { primaries?: number; nodeTimeoutMs?
       ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
       { encoding: 'utf8', timeout: 30_000 },
     );
+    if (created.error) throw new Error(`${CLI} could not run (${created.error.message}); it comes with redis-server (apt-get install -y redis-tools)`);
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
     // every replica has synced with its primary (a replica that never did may not be promoted), and every node
     // sees the cluster ok with every primary's replica attached
@@ -148,7 +156,7 @@ export async function startCluster(options: { primaries?: number; nodeTimeoutMs?
     },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.kill()));
-      if (!process.env.TIXLOCK_KEEP_CLUSTER) fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
