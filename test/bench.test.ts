@@ -17,7 +17,7 @@ const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.
 
 test('every scenario ran and answered only 2xx', () => {
   expect(report.scenarios.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
-  const { venues, mixed, workers } = report;
+  const { venues, mixed, workers, wait } = report;
   const all = [
     ...report.scenarios,
     report.inventory_scale.small,
@@ -29,6 +29,7 @@ test('every scenario ran and answered only 2xx', () => {
     mixed.other_with_stadium,
     mixed.stadium_during,
     ...workers.rows.flatMap((r) => [r.hold, r.best]),
+    ...wait.rows.map((r) => r.complete),
   ];
   for (const s of all) {
     expect(clean(s)).toEqual({ id: s.id, non_2xx: 0, errors: 0, timeouts: 0 });
@@ -155,6 +156,12 @@ test('the single-shard ceiling drove holds, best-available holds and releases th
   expect(ceiling.runs[0]?.ended_early).toBe(false);
   expect(ceiling.runs[1]?.ended_early).toBe(false);
   expect(ceiling.runs[2]?.ops ?? 0).toBeLessThanOrEqual(ceiling.runs[0]?.ops ?? 0);
+});
+
+test('WAIT 0 and WAIT 1 completes were measured, each answered 200', () => {
+  expect(report.wait.rows.map((r) => r.replicas)).toEqual([0, 1]);
+  for (const r of report.wait.rows) expect(Object.keys(r.complete.status_codes)).toEqual(['200']);
+  expect(report.wait.rate_ratio).toBeGreaterThan(0);
 });
 
 test('1 and 2 API workers: the 2-worker server is a primary with 2 workers', () => {

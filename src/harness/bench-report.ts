@@ -4,6 +4,7 @@ import type { CeilingResult } from './bench-ceiling';
 import type { MixedResult } from './bench-mixed';
 import type { LoadResult } from './bench-protocol';
 import type { VenueComparison, VenueResult } from './bench-venues';
+import type { WaitResult } from './bench-wait';
 import type { WorkersResult } from './bench-workers';
 
 export interface ScenarioResult {
@@ -87,6 +88,8 @@ export interface BenchReport {
   ceiling: CeilingResult;
   /** 1 and 2 API worker processes (API_WORKERS) on the same Redis */
   workers: WorkersResult;
+  /** completes with REDIS_WAIT_REPLICAS=0 and =1 (a local replica) */
+  wait: WaitResult;
   targets: TargetCheck[];
 }
 
@@ -284,6 +287,29 @@ function workersLines(w: WorkersResult): string[] {
   return lines;
 }
 
+function waitLines(w: WaitResult): string[] {
+  const lines = [
+    row(['complete, WAIT for replicas', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'server CPU µs/req', 'Redis CPU µs/req']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const x of w.rows) {
+    const c = x.complete;
+    lines.push(
+      row([
+        `REDIS_WAIT_REPLICAS=${x.replicas}`,
+        fixed(c.requests_per_second),
+        fixed(c.latency_ms.p50, 1),
+        fixed(c.latency_ms.p99, 1),
+        failures(c),
+        fixed(c.server_cpu_us_per_request),
+        fixed(c.redis_cpu_us_per_request),
+      ]),
+    );
+  }
+  lines.push('', `WAIT 1 over WAIT 0: requests/s ${w.rate_ratio.toFixed(2)} ×, p99 ${w.p99_ratio.toFixed(2)} × (${w.command}; slices 0, 1, 1, 0).`);
+  return lines;
+}
+
 function breakdown(m: MemoryResult): string {
   return Object.entries(m.breakdown_bytes_per_ticket)
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
@@ -324,7 +350,7 @@ export function renderMarkdown(r: BenchReport): string {
   const mem = r.memory;
   lines.push(row(['available ticket (load)', fixed(mem.available.tickets), fixed(mem.available.delta_bytes), fixed(mem.available.bytes_per_ticket, 1), breakdown(mem.available)]));
   lines.push(row(['locked ticket (hold of 2)', fixed(mem.locked.tickets), fixed(mem.locked.delta_bytes), fixed(mem.locked.bytes_per_ticket, 1), breakdown(mem.locked)]));
-  lines.push('', ...venueLines(r.venues), '', ...mixedLines(r.mixed), '', ...ceilingLines(r.ceiling), '', ...workersLines(r.workers));
+  lines.push('', ...venueLines(r.venues), '', ...mixedLines(r.mixed), '', ...ceilingLines(r.ceiling), '', ...workersLines(r.workers), '', ...waitLines(r.wait));
   lines.push('', row(['target', 'wanted', 'measured', '']), row(['---', '---', '---', '---']));
   for (const t of r.targets) lines.push(row([t.description, t.target, t.measured, t.met ? 'met' : '**missed**']));
   return lines.join('\n');

@@ -43,6 +43,7 @@ import type { LoadJob, LoadSpec } from './bench-protocol';
 import { ServerProcess } from './bench-server';
 import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult, type ScenarioResult } from './bench-report';
 import { prepareVenues, runVenues } from './bench-venues';
+import { prepareWait, runWait } from './bench-wait';
 import { prepareWorkers, runWorkers } from './bench-workers';
 
 export interface BenchOptions {
@@ -223,6 +224,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const venuePlan = await prepareVenues(ctx, o.stadiumTickets);
     const mixedPlan = await prepareMixed(ctx);
     const workersPlan = await prepareWorkers(ctx);
+    const waitPlan = await prepareWait(ctx);
 
     // Rewrite the AOF now (the loads grew it by hundreds of MB) and let the kernel write the new file out, then
     // switch Redis's automatic rewrite off until the timed runs are over: a rewrite forks a Redis of ~300 MB, and
@@ -347,6 +349,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const venues = await runVenues(ctx, venuePlan, baseline);
     const mixed = await runMixed(ctx, mixedPlan, venuePlan.stadiumId, baseline);
     const workers = await runWorkers(ctx, workersPlan, dataDir, baseline);
+    const wait = await runWait(ctx, waitPlan, dataDir, baseline);
     log(`single-shard ceiling: the lock store over ${o.ceilingConnections} connections × ${o.ceilingInFlight} calls in flight, ${o.warmupSeconds} s warm-up and ${o.durationSeconds} s per op`);
     const ceiling = await runCeiling(
       {
@@ -427,6 +430,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       mixed,
       ceiling,
       workers,
+      wait,
     };
     return { ...partial, targets: checkTargets(partial) };
   } finally {
