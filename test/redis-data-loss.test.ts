@@ -4,22 +4,17 @@
 // with 503 RECOVERING, the order writer finds the performance behind the store and rehydrates it, after which the
 // ticket is Joe's again in Redis and new sales get new order numbers. Real servers: two redis-servers and a TCP
 // proxy as the one name.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/redis/connection';
-import { startRedisServer, freePort, type EmbeddedRedis } from '../src/redis/embedded';
+import { freePort, type EmbeddedRedis } from '../src/redis/embedded';
 import { performanceKeys } from '../src/redis/keys';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { as, createPerformance, KEYS, sleep, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { startReplicated, type Replicated } from './support/replicated';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { waitFor } from './support/writer-tests';
 
-const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-
-let dirs: string[] = [];
+let pair: Replicated;
 let a: EmbeddedRedis; // the primary, killed
 let b: EmbeddedRedis; // its replica, lagging, then promoted
 let adminB: Redis;
@@ -28,12 +23,8 @@ let t: TestApp;
 let writer: OrderWriter;
 
 beforeAll(async () => {
-  dirs = [fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-loss-a-')), fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-loss-b-'))];
-  a = await startRedisServer(BIN, dirs[0] as string);
-  b = await startRedisServer(BIN, dirs[1] as string);
-  adminB = await connectRedis(b.url, { commandTimeoutMs: 5000 });
-  await adminB.call('REPLICAOF', '127.0.0.1', String(a.port));
-  await waitFor(async () => /master_link_status:up/.test(await adminB.info('replication')), 10_000, 'b follows a');
+  pair = await startReplicated('loss');
+  ({ primary: a, replica: b, replicaAdmin: adminB } = pair);
   proxy = await startTcpProxy(a.port);
   t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_COMMAND_TIMEOUT_MS: '1000' });
   writer = await startTestWriter(t, { sweepIntervalMs: 300 });
@@ -42,11 +33,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await writer?.stop();
   await t?.close();
-  adminB?.disconnect();
   await proxy?.close();
-  await a?.stop();
-  await b?.stop();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  await pair?.stop();
 });
 
 const complete = (key: string, txid: string, email: string) =>

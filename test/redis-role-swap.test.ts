@@ -2,47 +2,29 @@
 // replica. Every script, reads included, is refused with READONLY (scripts carry `#!lua`), so holds and searches
 // answer 503 UNAVAILABLE with Retry-After, never a 500 and never stale data; /readyz is 503; the connection drops
 // and comes back on its own; once the node is a primary again the service answers as before, data intact.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/redis/connection';
-import { startRedisServer, type EmbeddedRedis } from '../src/redis/embedded';
+import type { EmbeddedRedis } from '../src/redis/embedded';
 import { as, createPerformance, KEYS, startTestApp, type TestApp } from './support/app';
+import { linkUp, startReplicated, type Replicated } from './support/replicated';
 import { waitFor } from './support/writer-tests';
 
-const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-
-let dirs: string[] = [];
+let pair: Replicated;
 let a: EmbeddedRedis; // the node behind the service's REDIS_URL
 let b: EmbeddedRedis; // its replica, promoted in the swap
 let adminA: Redis;
 let adminB: Redis;
 let t: TestApp;
 
-async function linkUp(replica: Redis): Promise<boolean> {
-  return /master_link_status:up/.test(await replica.info('replication'));
-}
-
 beforeAll(async () => {
-  dirs = [fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-swap-a-')), fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-swap-b-'))];
-  a = await startRedisServer(BIN, dirs[0] as string);
-  b = await startRedisServer(BIN, dirs[1] as string);
-  adminA = await connectRedis(a.url, { commandTimeoutMs: 5000 });
-  adminB = await connectRedis(b.url, { commandTimeoutMs: 5000 });
-  await adminB.call('REPLICAOF', '127.0.0.1', String(a.port));
-  await waitFor(() => linkUp(adminB), 10_000, 'b replicates a');
+  pair = await startReplicated('swap');
+  ({ primary: a, replica: b, primaryAdmin: adminA, replicaAdmin: adminB } = pair);
   t = await startTestApp({ REDIS_URL: a.url });
 });
 
 afterAll(async () => {
   await t?.close();
-  adminA?.disconnect();
-  adminB?.disconnect();
-  await a?.stop();
-  await b?.stop();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  await pair?.stop();
 });
 
 test('the node behind REDIS_URL turns replica: 503 with Retry-After for holds and searches, /readyz 503; back to primary: served again', async () => {

@@ -2,20 +2,14 @@
 // has the sale. With the replica stopped (SIGSTOP: its link stays, it acknowledges nothing) a complete is 503
 // NOT_REPLICATED with Retry-After; the sale stays done on the primary; the same complete repeated after the
 // replica resumes answers 200 with the same order number, and the replica has it. Holds do not wait.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/redis/connection';
-import { startRedisServer, type EmbeddedRedis } from '../src/redis/embedded';
+import type { EmbeddedRedis } from '../src/redis/embedded';
 import { performanceKeys } from '../src/redis/keys';
 import { as, createPerformance, KEYS, startTestApp, type TestApp } from './support/app';
-import { waitFor } from './support/writer-tests';
+import { startReplicated, type Replicated } from './support/replicated';
 
-const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-
-let dirs: string[] = [];
+let pair: Replicated;
 let primary: EmbeddedRedis;
 let replica: EmbeddedRedis;
 let replicaAdmin: Redis;
@@ -23,24 +17,16 @@ let t: TestApp;
 let other: TestApp; // a second API replica: connections of its own
 
 beforeAll(async () => {
-  dirs = [fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-wait-p-')), fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-wait-r-'))];
-  primary = await startRedisServer(BIN, dirs[0] as string);
-  replica = await startRedisServer(BIN, dirs[1] as string);
-  replicaAdmin = await connectRedis(replica.url, { commandTimeoutMs: 5000 });
-  await replicaAdmin.call('REPLICAOF', '127.0.0.1', String(primary.port));
-  await waitFor(async () => /master_link_status:up/.test(await replicaAdmin.info('replication')), 10_000, 'replica follows');
+  pair = await startReplicated('wait');
+  ({ primary, replica, replicaAdmin } = pair);
   t = await startTestApp({ REDIS_URL: primary.url, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '300' });
   other = await startTestApp({ REDIS_URL: primary.url, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '300' });
 });
 
 afterAll(async () => {
-  if (replica) process.kill(replica.pid, 'SIGCONT');
   await t?.close();
   await other?.close();
-  replicaAdmin?.disconnect();
-  await primary?.stop();
-  await replica?.stop();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  await pair?.stop();
 });
 
 const hold = (tickets: string[]) => request(t.app).post('/transaction').set(as(KEYS.alice)).send({ tickets });

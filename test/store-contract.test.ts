@@ -76,6 +76,22 @@ function ticketsOf(performanceId: string, n: number, price = 5000, from = 0): Ti
   return out;
 }
 
+/** What recordSale answers for a refused sale: the conflict it recorded. */
+function conflictOutcome(sale: Sale, tickets: { id: string; sold_to_order: string }[], extra: Record<string, unknown> = {}) {
+  return {
+    outcome: 'conflict',
+    conflict: {
+      order_number: sale.order_number,
+      transaction_id: sale.transaction_id,
+      performance_id: sale.performance_id,
+      tickets,
+      ...extra,
+      sale: JSON.parse(JSON.stringify(sale)),
+      recorded_at: expect.stringMatching(ISO_MS),
+    },
+  };
+}
+
 function saleOf(
   opts: { order?: string; performance?: string; tickets?: string[]; customer?: Customer; payment?: string } = {},
 ): Sale {
@@ -265,17 +281,7 @@ describe.each(ADAPTERS)('document store contract: %s', (_name, make) => {
       const firstOrder = await store.getOrder(first.order_number);
 
       const outcome = await store.recordSale(second);
-      expect(outcome).toEqual({
-        outcome: 'conflict',
-        conflict: {
-          order_number: second.order_number,
-          transaction_id: second.transaction_id,
-          performance_id: perf,
-          tickets: [{ id: `${perf}-A2`, sold_to_order: first.order_number }],
-          sale: JSON.parse(JSON.stringify(second)),
-          recorded_at: expect.stringMatching(ISO_MS),
-        },
-      });
+      expect(outcome).toEqual(conflictOutcome(second, [{ id: `${perf}-A2`, sold_to_order: first.order_number }]));
       expect(await store.getOrder(first.order_number)).toEqual(firstOrder);
       expect(await store.getOrder(second.order_number)).toBeUndefined();
       expect(await store.getPerson(email2)).toBeUndefined(); // nothing else written
@@ -307,18 +313,9 @@ describe.each(ADAPTERS)('document store contract: %s', (_name, make) => {
       const joeOrder = await store.getOrder(joe.order_number);
 
       const outcome = await store.recordSale(bob);
-      expect(outcome).toEqual({
-        outcome: 'conflict',
-        conflict: {
-          order_number: joe.order_number,
-          transaction_id: bob.transaction_id,
-          performance_id: perf,
-          tickets: [{ id: `${perf}-A1`, sold_to_order: joe.order_number }],
-          order_number_taken_by: joe.transaction_id,
-          sale: JSON.parse(JSON.stringify(bob)),
-          recorded_at: expect.stringMatching(ISO_MS),
-        },
-      });
+      expect(outcome).toEqual(
+        conflictOutcome(bob, [{ id: `${perf}-A1`, sold_to_order: joe.order_number }], { order_number_taken_by: joe.transaction_id }),
+      );
       const other = await store.recordSale(carol);
       expect(other).toMatchObject({ outcome: 'conflict', conflict: { tickets: [], order_number_taken_by: joe.transaction_id } });
       // Joe's order untouched; nothing of Bob's or Carol's written; each conflict recorded once

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Redis } from 'ioredis';
 import { performanceKeys } from '../redis/keys';
 import type { Api } from './bench-inventory';
-import { forEachConcurrently } from './bench-inventory';
+import { forEachConcurrently, ticketPairs } from './bench-inventory';
 import type { LoadClient } from './bench-client';
 import type { LoadJob, LoadResult, LoadSpec } from './bench-protocol';
 import type { ScenarioResult } from './bench-report';
@@ -51,6 +51,15 @@ export const bestAvailableSpec = (performanceId: string): LoadSpec => ({
   method: 'POST',
   paths: ['/transaction'],
   bodies: [JSON.stringify({ performance_id: performanceId, quantity: 2 })],
+});
+
+/** Holds of the given tickets in pairs, one transaction each, whose ids the run collects (to check out or sell later). */
+export const openingSpec = (ticketIds: readonly string[]): LoadSpec => ({
+  kind: 'list',
+  method: 'POST',
+  paths: ['/transaction'],
+  bodies: ticketPairs(ticketIds).map((p) => JSON.stringify({ tickets: p })),
+  collectTransactions: true,
 });
 
 /** A load run with the CPU it cost the server and Redis, per completed request. */

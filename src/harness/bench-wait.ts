@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectRedis } from '../redis/connection';
 import { startRedisServer, type EmbeddedRedis } from '../redis/embedded';
-import { loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
-import { toScenario, withCpu, type BenchContext, type MeasuredResult } from './bench-measure';
+import { loadPerformance, venueTickets } from './bench-inventory';
+import { openingSpec, toScenario, withCpu, type BenchContext, type MeasuredResult } from './bench-measure';
 import type { LoadResult, LoadSpec } from './bench-protocol';
 import type { ScenarioResult } from './bench-report';
 import { CliServer } from './bench-workers';
@@ -42,14 +42,7 @@ export async function prepareWait(ctx: BenchContext): Promise<WaitPlan> {
   ctx.log(`opening ${total} transactions for the WAIT 0 / WAIT 1 completes`);
   const tickets = venueTickets('wt', 2 * total);
   await loadPerformance(ctx.admin, 'bench-wait', tickets);
-  const opening: LoadSpec = {
-    kind: 'list',
-    method: 'POST',
-    paths: ['/transaction'],
-    bodies: ticketPairs(tickets.map((t) => t.id)).map((p) => JSON.stringify({ tickets: p })),
-    collectTransactions: true,
-  };
-  const opened = await ctx.load.run(ctx.job(ctx.tixlock.url, opening, Math.max(60, total / 200), total));
+  const opened = await ctx.load.run(ctx.job(ctx.tixlock.url, openingSpec(tickets.map((t) => t.id)), Math.max(60, total / 200), total));
   if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);
   const all = (opened.transactionIds ?? []).map((id) => `/transaction/${id}`);
   const paths: string[][] = [];

@@ -29,6 +29,7 @@ import { LoadClient } from './bench-client';
 import { Api, forEachConcurrently, loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
 import {
   combine,
+  openingSpec,
   releaseLeftovers,
   rewriteAof,
   toScenario,
@@ -192,14 +193,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const openInventory = venueTickets('t', 2 * openCount);
     await loadPerformance(admin, 'bench-open', openInventory);
     log(`opening ${openCount} transactions for checkout (d) and complete (e)`);
-    const opening: LoadSpec = {
-      kind: 'list',
-      method: 'POST',
-      paths: ['/transaction'],
-      bodies: ticketPairs(openInventory.map((t) => t.id)).map((p) => JSON.stringify({ tickets: p })),
-      collectTransactions: true,
-    };
-    const opened = await load.run(job(url, opening, Math.max(60, openCount / 200), openCount));
+    const opened = await load.run(job(url, openingSpec(openInventory.map((t) => t.id)), Math.max(60, openCount / 200), openCount));
     if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);
     const opens = (opened.transactionIds ?? []).map((id) => `/transaction/${id}`);
     const checkoutPaths = opens.slice(0, checkoutCount);
