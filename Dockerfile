@@ -28,7 +28,7 @@ COPY lua ./lua
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
-# Production needs REDIS_URL (this image has no redis-server), TIXLOCK_API_KEYS / TIXLOCK_ADMIN_KEYS, and
+# Production needs REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (this image has no redis-server), TIXLOCK_API_KEYS / TIXLOCK_ADMIN_KEYS, and
 # DOCUMENT_STORE_URL=postgres://... (else SQLite under DATA_DIR: mount a volume there).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "require('http').get('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
