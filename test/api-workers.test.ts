@@ -3,10 +3,9 @@
 // restarted; `all` runs the order writer once; SIGTERM stops every worker and the redis-server, and the primary
 // exits 0. With one worker there is no cluster at all.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { exitWithin, runCli, spawnCli, waitFor, type CliProcess } from './support/spawn';
+import { exitWithin, httpCall, runCli, spawnCli, waitFor, type CliProcess } from './support/spawn';
 
 const children: CliProcess[] = [];
 const dirs: string[] = [];
@@ -53,32 +52,6 @@ function kinds(pid: number) {
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
-/** One request on a connection of its own (no keep-alive), so the cluster hands each to the next worker. */
-function call(port: number, method: string, url: string, key?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: url,
-        agent: false,
-        headers: {
-          ...(key ? { Authorization: `Bearer ${key}` } : {}),
-          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += String(d)));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 /** Starts tixlock with the private redis-server in a fresh DATA_DIR on a free loopback port (PORT=0). */
 function start(args: string[], extra: Record<string, string> = {}) {
@@ -111,7 +84,7 @@ function devKeys(dataDir: string) {
 
 async function createPerformance(port: number, adminKey: string, id: string, seats: number): Promise<string[]> {
   const tickets = Array.from({ length: seats }, (_, i) => ({ id: `${id}-A${i + 1}`, section: 'ORCH', row: 'A', seat: i + 1, price: 5000 }));
-  const res = await call(port, 'PUT', `/performances/${id}`, adminKey, { name: 'Workers show', tickets });
+  const res = await httpCall(port, 'PUT', `/performances/${id}`, adminKey, { name: 'Workers show', tickets });
   expect(res.status).toBe(200);
   return tickets.map((t) => t.id);
 }
@@ -138,18 +111,18 @@ test('api --workers 2: two workers on one port, one redis-server, the same dev k
   expect(proc.stdout().match(/redis: private redis-server on/g)).toHaveLength(1); // the banner, once
 
   // every request on a connection of its own: round-robin over both workers; all know the keys
-  expect((await call(port, 'GET', '/healthz')).status).toBe(200);
+  expect((await httpCall(port, 'GET', '/healthz')).status).toBe(200);
   const keys = devKeys(dataDir);
   const ids = await createPerformance(port, keys.admin, 'workers-api', 8);
   const holds = [];
-  for (const id of ids) holds.push(await call(port, 'POST', '/transaction', keys.client, { tickets: [id] }));
+  for (const id of ids) holds.push(await httpCall(port, 'POST', '/transaction', keys.client, { tickets: [id] }));
   expect(holds.map((h) => h.status)).toEqual(ids.map(() => 201));
-  await call(port, 'GET', '/healthz'); // one more connection: each read below goes to the other worker than its hold
+  await httpCall(port, 'GET', '/healthz'); // one more connection: each read below goes to the other worker than its hold
   const reads = [];
-  for (const h of holds) reads.push(await call(port, 'GET', `/transaction/${h.body.transaction_id}`, keys.client));
+  for (const h of holds) reads.push(await httpCall(port, 'GET', `/transaction/${h.body.transaction_id}`, keys.client));
   expect(reads.map((r) => r.body.transaction_status)).toEqual(ids.map(() => 'open')); // one Redis behind both
-  expect((await call(port, 'GET', '/healthz', 'not-a-key')).status).toBe(200);
-  expect((await call(port, 'GET', '/tickets?performance_id=workers-api&quantity=1', 'tix_wrong_key_000000')).status).toBe(401);
+  expect((await httpCall(port, 'GET', '/healthz', 'not-a-key')).status).toBe(200);
+  expect((await httpCall(port, 'GET', '/tickets?performance_id=workers-api&quantity=1', 'tix_wrong_key_000000')).status).toBe(401);
 
   // a worker killed: the primary logs it and forks another on the same port
   const [victim, survivor] = first.api as [number, number];
@@ -165,7 +138,7 @@ test('api --workers 2: two workers on one port, one redis-server, the same dev k
   expect(replaced).toContain(survivor);
   expect(proc.stdout()).toMatch(/"message":"worker died; restarting it".*"role":"api"/);
   await waitFor('the new worker to serve', async () => {
-    const answers = await Promise.all([1, 2, 3, 4].map(() => call(port, 'GET', '/healthz')));
+    const answers = await Promise.all([1, 2, 3, 4].map(() => httpCall(port, 'GET', '/healthz')));
     return answers.every((a) => a.status === 200);
   });
   expect(kinds(primary).redis).toEqual(first.redis);
@@ -190,9 +163,9 @@ test('all --workers 2: two API workers and ONE order writer; a sale through eith
   const ids = await createPerformance(port, keys.admin, 'workers-all', 4);
   const orders: string[] = [];
   for (const id of ids.slice(0, 2)) {
-    const hold = await call(port, 'POST', '/transaction', keys.client, { tickets: [id] });
+    const hold = await httpCall(port, 'POST', '/transaction', keys.client, { tickets: [id] });
     expect(hold.status).toBe(201);
-    const done = await call(port, 'PUT', `/transaction/${hold.body.transaction_id}`, keys.client, {
+    const done = await httpCall(port, 'PUT', `/transaction/${hold.body.transaction_id}`, keys.client, {
       status: 'complete',
       customer: { email: 'workers@example.com' },
     });
@@ -200,7 +173,7 @@ test('all --workers 2: two API workers and ONE order writer; a sale through eith
     orders.push(done.body.order_number as string);
   }
   for (const order of orders) {
-    await waitFor(`order ${order} persisted`, async () => (await call(port, 'GET', `/orders/${order}`, keys.admin)).status === 200, {
+    await waitFor(`order ${order} persisted`, async () => (await httpCall(port, 'GET', `/orders/${order}`, keys.admin)).status === 200, {
       timeoutMs: 15_000,
     });
   }

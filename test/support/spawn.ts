@@ -1,6 +1,7 @@
 // Child processes of the tixlock CLI for the tests (`node -r test/support/swc-register.js src/cli.ts <command>`,
 // no build needed), and a bounded poll.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -93,4 +94,31 @@ export function exitWithin(proc: CliProcess, timeoutMs: number, what: string) {
       );
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** One request on a connection of its own (no keep-alive), so the cluster hands each to the next worker. */
+export function httpCall(port: number, method: string, url: string, key?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: url,
+        agent: false,
+        headers: {
+          ...(key ? { Authorization: `Bearer ${key}` } : {}),
+          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += String(d)));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
