@@ -7,7 +7,9 @@ import { as, KEYS, putPerformance, startTestApp, uniqueId, type TestApp } from '
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '60' });
+  // a PUT of 50,000 tickets on a busy CI machine: a command may wait longer than the default 2 s; the point here is
+  // correctness at scale, not timeouts
+  t = await startTestApp({ LOCK_TTL_SECONDS: '60', REDIS_COMMAND_TIMEOUT_MS: '15000' });
 });
 afterAll(() => t.close());
 

@@ -20,7 +20,8 @@ import { prng } from './support/prng';
 let t: TestApp;
 let server: http.Server; // one listening server for every request (supertest would start one per request)
 beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '600' }); // default holds outlive the test: only short holds lapse
+  // default holds outlive the test: only short holds lapse; big PUTs on a busy machine may wait past the 2 s default
+  t = await startTestApp({ LOCK_TTL_SECONDS: '600', REDIS_COMMAND_TIMEOUT_MS: '15000' });
   server = http.createServer(t.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });

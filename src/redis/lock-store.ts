@@ -69,6 +69,9 @@ export interface ReplicationWait {
   connection: RedisClient;
 }
 
+/** commands of the ticket index sent together (a PUT of 50,000 tickets sends ten batches) */
+const TICKET_INDEX_BATCH = 5000;
+
 export class RedisLockStore implements LockStore {
   private readonly ticketPerformance = new ImmutableCache(500_000);
   private readonly codePerformance = new ImmutableCache(100_000); // performance code -> performance id
@@ -124,6 +127,13 @@ export class RedisLockStore implements LockStore {
    * auto-pipelining batches them per node).
    */
   private async ticketIndex(ops: (['hget', string] | ['hsetnx', string, string])[]): Promise<unknown[]> {
+    const out: unknown[] = [];
+    // in batches: every command of a batch waits for the ones before it, all within one command timeout
+    for (let from = 0; from < ops.length; from += TICKET_INDEX_BATCH) out.push(...(await this.ticketIndexBatch(ops.slice(from, from + TICKET_INDEX_BATCH))));
+    return out;
+  }
+
+  private async ticketIndexBatch(ops: (['hget', string] | ['hsetnx', string, string])[]): Promise<unknown[]> {
     const redis = this.redis;
     if (redis instanceof Cluster) {
       return Promise.all(ops.map((op) => (op[0] === 'hget' ? redis.hget(ticketIndexKey(op[1]), op[1]) : redis.hsetnx(ticketIndexKey(op[1]), op[1], op[2]))));
