@@ -5,7 +5,7 @@
 // (503 RECOVERING) until the order writer has rehydrated it. Afterwards the performance is "verified" for this
 // connection and its completes carry 0 (no store read on the hot path).
 import type { DocumentStore } from './documents';
-import { decodeOrderNumber } from './order-number';
+import { storedOrderSequence } from './order-number';
 
 export interface FenceRead {
   /** the store's highest order sequence for the performance; 0 = already verified (or unknown) */
@@ -33,8 +33,7 @@ export class OrderNumberFence {
     const epoch = this.epoch;
     if (this.verified.get(performanceId) === epoch) return { minSequence: 0, epoch };
     try {
-      const last = await this.documents.lastOrderNumber(performanceId);
-      return { minSequence: last === undefined ? 0 : decodeOrderNumber(last).sequence, epoch };
+      return { minSequence: (await storedOrderSequence(this.documents, performanceId)).sequence, epoch };
     } catch (err) {
       // the store is down: sell on (completes need only Redis), unchecked; the next complete tries again
       this.onStoreError(err);

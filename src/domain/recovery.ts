@@ -6,7 +6,7 @@
 // order number the store holds (sales that Redis forgot), or the order writer met a conflicting sale (a number or
 // a ticket the store has for another transaction: Redis sold again what it had forgotten).
 import type { DocumentStore } from './documents';
-import { decodeOrderNumber } from './order-number';
+import { storedOrderSequence } from './order-number';
 import { rehydrate } from './rehydrate';
 import type { LockStore } from './types';
 
@@ -17,13 +17,13 @@ export interface ReconcileResult {
   rehydrated: boolean;
 }
 
-/** Why a performance's Redis state is behind the store, or undefined when it is not. */
-export async function behindReason(documents: DocumentStore, locks: LockStore, performanceId: string): Promise<string | undefined> {
-  const state = await locks.salesState(performanceId);
+type SalesState = Awaited<ReturnType<LockStore['salesState']>>;
+
+/** Why a performance's Redis state (`state`) is behind the store, or undefined when it is not. */
+async function behindReason(documents: DocumentStore, performanceId: string, state: SalesState): Promise<string | undefined> {
   if (!state.exists) return 'Redis has none of this performance';
-  const last = await documents.lastOrderNumber(performanceId);
-  const stored = last === undefined ? 0 : decodeOrderNumber(last).sequence;
-  if (state.orderSeq < stored) return `Redis order sequence ${state.orderSeq} is behind the store's ${stored} (${last})`;
+  const stored = await storedOrderSequence(documents, performanceId);
+  if (state.orderSeq < stored.sequence) return `Redis order sequence ${state.orderSeq} is behind the store's ${stored.sequence} (${stored.orderNumber})`;
   return undefined;
 }
 
@@ -34,8 +34,9 @@ export async function behindReason(documents: DocumentStore, locks: LockStore, p
 export async function reconcile(documents: DocumentStore, locks: LockStore, autoRehydrate: boolean): Promise<ReconcileResult[]> {
   const results: ReconcileResult[] = [];
   for (const performance of await documents.listPerformances()) {
-    const reason = await behindReason(documents, locks, performance.id);
-    const marked = (await locks.salesState(performance.id)).recovering;
+    const state = await locks.salesState(performance.id);
+    const reason = await behindReason(documents, performance.id, state);
+    const marked = state.recovering;
     if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
     const behind = reason ?? marked;
     if (behind === undefined) continue;

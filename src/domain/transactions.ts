@@ -84,10 +84,10 @@ export class TransactionService {
     if (req.status === 'checkout') {
       tx = await this.store.extend(access, req.tickets);
     } else {
-      const fence = await this.fence?.read(access.performanceId);
-      const completion: Completion = { customer: req.customer, paymentReference: req.payment_reference, minSequence: fence?.minSequence };
+      const read = await this.fence?.read(access.performanceId);
+      const completion: Completion = { customer: req.customer, paymentReference: req.payment_reference, minSequence: read?.minSequence };
       tx = await this.store.complete(access, req.tickets, completion);
-      if (fence) this.fence?.confirm(access.performanceId, fence);
+      if (read) this.fence?.confirm(access.performanceId, read);
     }
     return transactionView(tx, caller);
   }

@@ -174,19 +174,14 @@ export class RedisLockStore implements LockStore {
     if (others.length > 0) return others;
     const unclaimed = ticketIds.filter((id) => !known.has(id));
     return guarded(async () => {
-      const conflicts: string[] = [];
-      for (let i = 0; i < unclaimed.length; i += 5000) {
-        const slice = unclaimed.slice(i, i + 5000);
-        const set = await this.ticketIndex(slice.map((id) => ['hsetnx', id, performanceId]));
-        // HSETNX 0: someone claimed it since we looked (a concurrent PUT); it is ours only if they claimed it for us
-        const raced = slice.filter((id, j) => {
-          if (Number(set[j]) === 1) this.ticketPerformance.set(id, performanceId);
-          return Number(set[j]) === 0;
-        });
-        const owners = raced.length ? await this.ticketPerformances(raced) : new Map<string, string>();
-        for (const id of raced) if (owners.get(id) !== performanceId) conflicts.push(id);
-      }
-      return conflicts;
+      const set = await this.ticketIndex(unclaimed.map((id) => ['hsetnx', id, performanceId]));
+      // HSETNX 0: someone claimed it since we looked (a concurrent PUT); it is ours only if they claimed it for us
+      const raced = unclaimed.filter((id, j) => {
+        if (Number(set[j]) === 1) this.ticketPerformance.set(id, performanceId);
+        return Number(set[j]) === 0;
+      });
+      const owners = raced.length ? await this.ticketPerformances(raced) : new Map<string, string>();
+      return raced.filter((id) => owners.get(id) !== performanceId);
     });
   }
 
