@@ -1,14 +1,23 @@
 -- complete.lua: sell every ticket of a transaction, allocate its order number and append the sale to the
 -- performance's outbox stream, in one step. A lapsed lock is fine when every ticket is still free.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] outbox stream
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
+-- KEYS[6] transaction: the transaction hash
+-- KEYS[7] outbox: the outbox stream
 -- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
--- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
--- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] record retention (ms)
--- ARGV[6] customer as JSON ('' = none)   ARGV[7] payment reference ('' = none)
--- ARGV[8] the document store's highest order sequence for this performance (0 = not checked): the sale is
---         numbered above it; when the performance's own sequence is below it, Redis forgot sales the store has:
---         the performance is marked recovering and {-60} returned, nothing sold
+-- ARGV[1] transaction_id: the transaction's id
+-- ARGV[2] client: the caller's client name
+-- ARGV[3] admin: '1' when the caller is an admin
+-- ARGV[4] ticket_ids: the caller's ticket ids sorted and comma-joined ('' = not given)
+-- ARGV[5] retention_ms: record retention (ms)
+-- ARGV[6] customer: the customer as JSON ('' = none)
+-- ARGV[7] payment_reference: the payment reference ('' = none)
+-- ARGV[8] min_order_sequence: the document store's highest order sequence for this performance (0 = not
+--         checked): the sale is numbered above it; when the performance's own sequence is below it, Redis forgot
+--         sales the store has: the performance is marked recovering and {-60} returned, nothing sold
 -- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed

@@ -1,11 +1,19 @@
 -- extend.lua: checkout; resets the lock of every ticket of a transaction to now + its hold time, capped at
 -- created_at + max hold. A lapsed lock is taken again when every ticket is still free.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] outbox stream (unused here)
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
+-- KEYS[6] transaction: the transaction hash
 -- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
--- ARGV[1] transaction id   ARGV[2] caller's client name   ARGV[3] '1' when the caller is an admin
--- ARGV[4] caller's ticket ids sorted and comma-joined ('' = not given)   ARGV[5] max hold seconds
--- ARGV[6] record retention after the end (ms)   ARGV[7] transaction record ttl while open (ms)
+-- ARGV[1] transaction_id: the transaction's id
+-- ARGV[2] client: the caller's client name
+-- ARGV[3] admin: '1' when the caller is an admin
+-- ARGV[4] ticket_ids: the caller's ticket ids sorted and comma-joined ('' = not given)
+-- ARGV[5] max_hold_seconds: the longest a transaction may hold, from its creation
+-- ARGV[6] retention_ms: record retention after the end (ms)
+-- ARGV[7] open_record_ttl_ms: transaction record ttl while open (ms)
 -- Returns a transaction reply (see tx_reply); {-10} not found; {-11} ticket list mismatch;
 -- {-12, status} complete, released or expired; {-13, cap ms} max hold reached;
 -- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired).

@@ -1,15 +1,26 @@
 -- hold_best.lua: begin a transaction holding the best available tickets, picked and locked in one step.
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions, see _prelude.lua)   KEYS[4] holds zset   KEYS[5] sold hash
--- KEYS[6] transaction hash   KEYS[7] outbox stream (unused here)
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
+-- KEYS[6] transaction: the transaction hash
 -- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
--- ARGV[1] transaction id   ARGV[2] performance id   ARGV[3] client name   ARGV[4] client ip
--- ARGV[5] requested hold seconds (0 = the performance's, else ARGV[6])   ARGV[6] default hold seconds
--- ARGV[7] default max tickets per transaction   ARGV[8] transaction record ttl while open (ms)
--- ARGV[9] the buyer's zset (a key of this performance's slot; '' = no buyer given)
--- ARGV[10] tickets a buyer may have locked at once (0 = no limit)
--- ARGV[11] deadline, Redis time ms: a call that runs later does nothing and returns {-50} (0 = none)
--- ARGV[12] quantity   ARGV[13] max price in cents, inclusive ('' = no price limit)   ARGV[14] section ('' = any)
--- ARGV[15] price level ('' = any)
+-- ARGV[1] transaction_id: the new transaction's id
+-- ARGV[2] performance_id: the performance's id
+-- ARGV[3] client: the client's name
+-- ARGV[4] ip: the client's ip
+-- ARGV[5] hold_seconds: requested hold seconds (0 = the performance's, else default_hold_seconds)
+-- ARGV[6] default_hold_seconds: hold seconds when neither the request nor the performance says
+-- ARGV[7] default_max_tickets: max tickets per transaction when the performance does not say
+-- ARGV[8] open_record_ttl_ms: transaction record ttl while open (ms)
+-- ARGV[9] buyer: the buyer's zset (a key of this performance's slot; '' = no buyer given)
+-- ARGV[10] buyer_max_tickets: tickets a buyer may have locked at once (0 = no limit)
+-- ARGV[11] deadline: Redis time ms; a call that runs later does nothing and returns {-50} (0 = none)
+-- ARGV[12] quantity: how many tickets
+-- ARGV[13] max_price: max price in cents, inclusive ('' = no price limit)
+-- ARGV[14] section: the section ('' = any)
+-- ARGV[15] price_level: the price level ('' = any)
 -- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
 -- this client (a re-sent command); {-10} it exists for another client;
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;

@@ -1,8 +1,9 @@
 -- idempotency_claim.lua: claim an Idempotency-Key for a request, or say who has it (src/redis/idempotency-store.ts).
--- KEYS[1] the key's record (a string of JSON {state: 'pending'|'done', fingerprint, answer?})
--- ARGV[1] the pending record to write when the key is free   ARGV[2] its lease (ms)
--- ARGV[3] deadline, Redis time ms: a claim that runs later does nothing (0 = none); its caller already answered 503
--- and a claim written now would block the key's retries for a whole lease
+-- KEYS[1] record: the key's record (a string of JSON {state: 'pending'|'done', fingerprint, answer?})
+-- ARGV[1] pending: the pending record to write when the key is free
+-- ARGV[2] lease_ms: its lease (ms)
+-- ARGV[3] deadline: Redis time ms; a claim that runs later does nothing (0 = none): its caller already answered
+--         503, and a claim written now would block the key's retries for a whole lease
 -- Returns {1, now} claimed; {0, now, record} someone has it; {-50} past the deadline.
 local now = now_ms()
 local deadline = tonumber(ARGV[3])

@@ -1,8 +1,13 @@
 -- list_tickets.lua: one page of a performance's tickets, optionally of one state (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
--- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)   ARGV[2] page size (a page holds at most this many)
--- ARGV[3] cursor ('' = first page; otherwise the next_cursor of the previous page)
+-- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)
+-- ARGV[2] limit: page size (a page holds at most this many)
+-- ARGV[3] cursor: '' = first page; otherwise the next_cursor of the previous page
 -- Returns {-2} unknown performance; else {1, next_cursor ('' = last page), then 5 values per ticket:
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -1,10 +1,13 @@
 -- load_inventory.lua: add tickets to a performance or update unsold ones (upsert); sold tickets never change.
--- KEYS[1] performance hash      KEYS[2] tickets hash (id -> record)   KEYS[3] available index (set of partitions)
--- KEYS[4] holds zset (id -> lock expiry ms)                           KEYS[5] sold hash
--- ARGV[1] performance settings as JSON: {code?, name?, starts_at?, hold_seconds?, max_tickets_per_transaction?}
---         (code is written only when the performance has none yet)
--- ARGV[2..] 7 values per ticket, in seat order: id, relative ord, price cents ('' = keep/0), section, row, seat, price_level
---         ('' = keep the current value, or empty for a new ticket)
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
+-- ARGV[1] settings: performance settings as JSON: {code?, name?, starts_at?, hold_seconds?,
+--         max_tickets_per_transaction?} (code is written only when the performance has none yet)
+-- ARGV[2..] tickets: 7 values per ticket, in seat order: id, relative ord, price cents ('' = keep/0), section, row,
+--         seat, price_level ('' = keep the current value, or empty for a new ticket)
 -- Returns {1, added, updated, skipped_sold, then each ticket's record as now stored, in ARGV order (a sold
 -- ticket's unchanged one)} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

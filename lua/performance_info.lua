@@ -1,5 +1,9 @@
 -- performance_info.lua: a performance's settings and live counts (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions)   KEYS[4] holds zset   KEYS[5] sold hash
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- ARGV: none
 -- Returns {0} when the performance does not exist, else
 --   {1, name, starts_at, hold_seconds, max_tickets_per_transaction, created_at, updated_at, code,

@@ -1,8 +1,10 @@
 -- read_ticket.lua: one ticket's live state and, when locked, who holds it (reads only).
--- KEYS[1] tickets hash   KEYS[2] sold hash   KEYS[3] holds zset
+-- KEYS[1] tickets: the tickets hash
+-- KEYS[2] sold: the sold hash
+-- KEYS[3] holds: the holds zset
 -- Lock keys and the holder's transaction hash are derived from KEYS[1] (lock_prefix_of, tx_prefix_of in
 -- _prelude.lua): the same hash tag, so the same slot.
--- ARGV[1] ticket id
+-- ARGV[1] ticket_id: the ticket's id
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}
 local k_tickets, k_sold, k_holds = KEYS[1], KEYS[2], KEYS[3]

@@ -1,7 +1,13 @@
 -- search.lua: the best available tickets of a performance, locking nothing (gives expired holds back first).
--- KEYS[1] performance hash   KEYS[2] tickets hash   KEYS[3] available index (set of partitions, see _prelude.lua)   KEYS[4] holds zset   KEYS[5] sold hash
--- ARGV[1] quantity   ARGV[2] max price in cents, inclusive ('' = no price limit)   ARGV[3] section ('' = any)
--- ARGV[4] price level ('' = any)
+-- KEYS[1] performance: the performance hash
+-- KEYS[2] tickets: the tickets hash (id -> record)
+-- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
+-- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
+-- ARGV[1] quantity: how many tickets
+-- ARGV[2] max_price: max price in cents, inclusive ('' = no price limit)
+-- ARGV[3] section: the section ('' = any)
+-- ARGV[4] price_level: the price level ('' = any)
 -- Returns {-2} unknown performance; {-20, available} fewer than quantity match; else {1, id, record, id, record...}
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket } from '../src/domain/types';
-import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey, transactionScriptKeys } from '../src/redis/keys';
+import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey } from '../src/redis/keys';
 import { mintTransactionId } from '../src/domain/transaction-id';
-import { runScript } from '../src/redis/scripts';
+import { runBound } from '../src/redis/script-bindings';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
 
 const ORD_SPAN = 2 ** 22;
@@ -369,9 +369,12 @@ describe('Redis model', () => {
     const perf = uniqueId();
     await load(perf, [seat(perf, 'A', 1)]);
     const k = performanceKeys(perf);
-    const reply = await runScript(t.redis, 'performance_info', [k.performance, k.tickets, k.available, k.holds, k.sold], []);
+    const reply = await runBound(t.redis, 'performance_info', { keys: k, args: {} });
     expect(reply).toEqual([1, '', '', '', '', expect.any(String), expect.any(String), '4242', 1, 1, 0, 0]);
-    const missing = await runScript(t.redis, 'read_transaction', transactionScriptKeys(perf, randomUUID()), ['alice', '0']);
+    const missing = await runBound(t.redis, 'read_transaction', {
+      keys: { ...k, transaction: transactionKey(perf, randomUUID()) },
+      args: { client: 'alice', admin: '0' },
+    });
     expect(missing).toEqual([-10]);
   });
 });

@@ -1,7 +1,8 @@
 // Each script gets only the prelude definitions it uses (src/redis/scripts.ts): pure functions, no Redis.
 import fs from 'node:fs';
 import path from 'node:path';
-import { luaDir, preludeBlocks, preludeFor, SCRIPTS, scriptSource } from '../src/redis/scripts';
+import { SCRIPT_BINDINGS, type ScriptName } from '../src/redis/script-bindings';
+import { luaDir, preludeBlocks, preludeFor, scriptSource } from '../src/redis/scripts';
 
 const prelude = `-- header of the file, not of a definition
 
@@ -43,7 +44,7 @@ test('a script gets what it uses, directly or through other definitions, in prel
 test('every script compiles with only its own prelude part: every prelude name it calls is defined before use', () => {
   const dir = luaDir();
   const names = preludeBlocks(fs.readFileSync(path.join(dir, '_prelude.lua'), 'utf8')).map((b) => b.name);
-  for (const script of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
+  for (const script of Object.keys(SCRIPT_BINDINGS) as ScriptName[]) {
     const source = scriptSource(script);
     const body = fs.readFileSync(path.join(dir, `${script}.lua`), 'utf8').replace(/--[^\n]*/g, '');
     for (const name of names) {

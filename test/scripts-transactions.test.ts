@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
-import { performanceKeys, transactionKey, transactionScriptKeys } from '../src/redis/keys';
+import { performanceKeys, transactionKey } from '../src/redis/keys';
 import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
-import { runScript } from '../src/redis/scripts';
+import { runBound } from '../src/redis/script-bindings';
 import { checkReply } from '../src/redis/codes';
 import { domainSettings } from '../src/service';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
@@ -158,10 +158,21 @@ describe('hold', () => {
 });
 
 describe('the hold deadline (a hold that reaches Redis after its caller gave up does nothing)', () => {
-  const txKeys = (perf: string, txid: string) => transactionScriptKeys(perf, txid);
-  // ARGV as RedisLockStore sends them: tx id, performance, client, ip, hold s, default hold s, max tickets,
-  // record ttl ms, buyer zset, buyer limit, deadline (Redis ms), then the ids or the best-available query
-  const args = (perf: string, txid: string, deadline: number) => [txid, perf, 'alice', '198.51.100.1', 60, 120, 10, 900_000, '', 0, deadline];
+  const keys = (perf: string, txid: string) => ({ ...performanceKeys(perf), transaction: transactionKey(perf, txid) });
+  const args = (perf: string, txid: string, deadline: number) => ({
+    transaction_id: txid,
+    performance_id: perf,
+    client: 'alice',
+    ip: '198.51.100.1',
+    hold_seconds: 60,
+    default_hold_seconds: 120,
+    default_max_tickets: 10,
+    open_record_ttl_ms: 900_000,
+    buyer: '',
+    buyer_max_tickets: 0,
+    deadline,
+  });
+  const anywhere = { quantity: 2, max_price: '', section: '', price_level: '' };
 
   test('hold and hold_best past their deadline answer {-50} (503 UNAVAILABLE) and change nothing', async () => {
     const { perf, ids } = await performance(4);
@@ -169,15 +180,15 @@ describe('the hold deadline (a hold that reaches Redis after its caller gave up 
     const [seconds] = await t.redis.time();
     const past = Number(seconds) * 1000 - 1;
     const txid = randomUUID();
-    const late = await runScript(t.redis, 'hold', txKeys(perf, txid), [...args(perf, txid, past), ids[0]!]);
+    const late = await runBound(t.redis, 'hold', { keys: keys(perf, txid), args: args(perf, txid, past), rest: [ids[0]!] });
     expect(late).toEqual([-50]);
     expect(() => checkReply(late)).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
-    const lateBest = await runScript(t.redis, 'hold_best', txKeys(perf, txid), [...args(perf, txid, past), 2, '', '', '']);
+    const lateBest = await runBound(t.redis, 'hold_best', { keys: keys(perf, txid), args: { ...args(perf, txid, past), ...anywhere } });
     expect(lateBest).toEqual([-50]);
     expect(await t.redis.exists(transactionKey(perf, txid))).toBe(0);
     expect(await snapshot(perf, ids)).toEqual(before);
     // in time: works
-    const inTime = await runScript(t.redis, 'hold', txKeys(perf, txid), [...args(perf, txid, past + 60_000), ids[0]!]);
+    const inTime = await runBound(t.redis, 'hold', { keys: keys(perf, txid), args: args(perf, txid, past + 60_000), rest: [ids[0]!] });
     expect(inTime[0]).toBe(1);
   });
 

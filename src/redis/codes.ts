@@ -1,6 +1,6 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
 import { AppError, Conflict, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
-import type { ScriptReply } from './scripts';
+import type { ScriptReply } from './script-bindings';
 
 export const SCRIPT_CODES = {
   TICKETS_UNAVAILABLE: -1,

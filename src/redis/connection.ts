@@ -2,7 +2,8 @@
 // and automatic reconnects so the service recovers without a restart.
 import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { RedisAuth, RedisTopology } from '../config';
-import { defineScripts } from './scripts';
+import { defineScripts } from './script-bindings';
+import { scriptSource } from './scripts';
 
 /** One Redis node (REDIS_URL, Sentinel) or a Redis Cluster: the commands tixlock sends work on either. */
 export type RedisClient = Redis | Cluster;
@@ -44,7 +45,7 @@ async function ready<T extends RedisClient>(client: T): Promise<T> {
   client.on('error', () => {
     // connection errors surface on the commands that hit them (as 503s); reconnects are automatic
   });
-  defineScripts(client);
+  defineScripts(client, scriptSource);
   await client.connect();
   return client;
 }

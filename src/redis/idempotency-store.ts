@@ -5,7 +5,7 @@ import { Unavailable } from '../errors';
 import { RedisDeadlines } from './clock';
 import { guarded } from './failures';
 import { idempotencyKey } from './keys';
-import { runScript } from './scripts';
+import { runBound, SCRIPT_BINDINGS } from './script-bindings';
 
 interface Entry {
   state: 'pending' | 'done';
@@ -26,15 +26,15 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   claim(client: string, key: string, fingerprint: string, leaseMs: number): Promise<Claim> {
     return guarded(async () => {
       const pending: Entry = { state: 'pending', fingerprint };
-      const reply = await runScript(this.redis, 'idempotency_claim', [idempotencyKey(client, key)], [
-        JSON.stringify(pending),
-        leaseMs,
-        this.deadlines.deadline(),
-      ]);
-      if (Number(reply[0]) === -50) throw new Unavailable('RedisClient answered too late; retry shortly.');
-      this.deadlines.observe(Number(reply[1]));
-      if (Number(reply[0]) === 1) return { kind: 'claimed' };
-      const found = JSON.parse(String(reply[2])) as Entry;
+      const reply = await runBound(this.redis, 'idempotency_claim', {
+        keys: { record: idempotencyKey(client, key) },
+        args: { pending: JSON.stringify(pending), lease_ms: leaseMs, deadline: this.deadlines.deadline() },
+      });
+      const claim = SCRIPT_BINDINGS.idempotency_claim.decode(reply);
+      if (claim.status === -50) throw new Unavailable('Redis answered too late; retry shortly.');
+      this.deadlines.observe(claim.nowMs);
+      if (claim.status === 1) return { kind: 'claimed' };
+      const found = JSON.parse(claim.record ?? '{}') as Entry;
       if (found.state === 'done' && found.answer) return { kind: 'done', fingerprint: found.fingerprint, answer: found.answer };
       return { kind: 'pending', fingerprint: found.fingerprint };
     });

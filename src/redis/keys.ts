@@ -61,19 +61,6 @@ export const transactionKey = (performanceId: string, transactionId: string) =>
   `${performanceKeys(performanceId).transactionPrefix}${transactionId}`;
 
 /**
- * KEYS of the per-performance scripts, in their order (each script's header names them): the performance's five
- * (load_inventory, restore_inventory, performance_info, search, list_tickets), and those plus a transaction's hash
- * and the outbox (hold, hold_best, extend, complete, release, read_transaction).
- */
-export function performanceScriptKeys(performanceId: string): string[] {
-  const k = performanceKeys(performanceId);
-  return [k.performance, k.tickets, k.available, k.holds, k.sold];
-}
-export function transactionScriptKeys(performanceId: string, transactionId: string): string[] {
-  return [...performanceScriptKeys(performanceId), transactionKey(performanceId, transactionId), performanceKeys(performanceId).outbox];
-}
-
-/**
  * Global: performance code -> performance id, written once before the performance's first tickets load (a
  * transaction id carries its performance's code, see src/domain/transaction-id.ts). Never changes.
  */

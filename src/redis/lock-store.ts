@@ -26,14 +26,12 @@ import {
   performanceSetKey,
   ticketIndexKey,
   performanceCodeKey,
-  performanceScriptKeys,
   transactionKey,
-  transactionScriptKeys,
   buyerKey,
 } from './keys';
 import type { PerformanceDoc, TicketDoc } from '../domain/documents';
-import { formatRecord, parseRecord, parseTicketDoc, parseTicketStates, parseTransaction } from './records';
-import { runScript, type ScriptArg, type ScriptName, type ScriptReply } from './scripts';
+import { formatRecord, parseTicketDoc } from './records';
+import { runBound, SCRIPT_BINDINGS, type CallOf, type ScriptArg, type ScriptName, type ScriptReply } from './script-bindings';
 
 /**
  * A bounded in-process map for facts that never change (ticket -> performance, transaction -> performance). Two
@@ -98,26 +96,30 @@ export class RedisLockStore implements LockStore {
     return this.settings.recordRetentionSeconds * 1000;
   }
 
-  private perfKeys(performanceId: string) {
-    return performanceScriptKeys(performanceId);
+  /** The keys of a performance's scripts (each binding picks those it takes), and its transaction's when given. */
+  private scriptKeys(performanceId: string, transactionId = '') {
+    const k = performanceKeys(performanceId);
+    return { ...k, transaction: transactionKey(performanceId, transactionId) };
   }
 
-  private txKeys(performanceId: string, transactionId: string) {
-    return transactionScriptKeys(performanceId, transactionId);
+  /** Runs a script; a failed reply throws its domain error (codes.ts). */
+  private run<N extends ScriptName>(name: N, call: CallOf<N>): Promise<ScriptReply> {
+    return guarded(async () => checkReply(await runBound(this.redis, name, call)));
   }
 
-  private run(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<ScriptReply> {
-    return guarded(async () => checkReply(await runScript(this.redis, name, keys, args)));
-  }
-
-  /** Runs a transaction script; a reply that carries Redis time keeps the deadlines' clock in step. */
-  private async runTx(name: ScriptName, performanceId: string, transactionId: string, args: ScriptArg[]) {
+  /**
+   * Runs a transaction script (complete waits for replicas when REDIS_WAIT_REPLICAS asks for it); a reply that
+   * carries Redis time keeps the deadlines' clock in step.
+   */
+  private async runTx<N extends 'hold' | 'hold_best' | 'extend' | 'complete' | 'release'>(
+    name: N,
+    transactionId: string,
+    call: CallOf<N>,
+  ): Promise<TransactionState> {
     return guarded(async () => {
-      const keys = this.txKeys(performanceId, transactionId);
-      const reply =
-        name === 'complete' && this.replication ? await this.runDurably(name, keys, args, this.replication) : await runScript(this.redis, name, keys, args);
+      const reply = name === 'complete' && this.replication ? await this.runDurably(call as CallOf<'complete'>, this.replication) : await runBound(this.redis, name, call);
       if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
-      return parseTransaction(transactionId, checkReply(reply));
+      return SCRIPT_BINDINGS[name].decode(checkReply(reply), transactionId);
     });
   }
 
@@ -235,19 +237,24 @@ export class RedisLockStore implements LockStore {
     settings: PerformanceSettings & { code?: number },
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
   ) {
-    const args: ScriptArg[] = [JSON.stringify(settings)];
+    const rest: ScriptArg[] = [];
     for (const t of tickets) {
-      args.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
+      rest.push(t.id, t.relativeOrd, t.price ?? '', t.section ?? '', t.row ?? '', t.seat ?? '', t.price_level ?? '');
     }
     // the code and the writer's performance list first: no ticket can be held (or sold) before both are written
     await this.recordCode(performanceId, settings.code);
     await guarded(() => this.redis.sadd(performanceSetKey, performanceId));
-    const reply = await this.run('load_inventory', this.perfKeys(performanceId), args);
+    const reply = await this.run('load_inventory', {
+      keys: performanceKeys(performanceId),
+      args: { settings: JSON.stringify(settings) },
+      rest,
+    });
+    const loaded = SCRIPT_BINDINGS.load_inventory.decode(reply);
     return {
-      added: Number(reply[1]),
-      updated: Number(reply[2]),
-      skippedSold: Number(reply[3]),
-      tickets: tickets.map((t, i) => parseTicketDoc(performanceId, t.id, String(reply[4 + i]))),
+      added: loaded.added,
+      updated: loaded.updated,
+      skippedSold: loaded.skippedSold,
+      tickets: tickets.map((t, i) => parseTicketDoc(performanceId, t.id, loaded.records[i] as string)),
     };
   }
 
@@ -259,55 +266,30 @@ export class RedisLockStore implements LockStore {
     // have lost them. HSETNX never moves a ticket another performance already owns.
     await guarded(() => this.ticketIndex(tickets.map((t) => ['hsetnx', t.id, performance.id])));
     await this.recordCode(performance.id, performance.code);
-    const args: ScriptArg[] = [JSON.stringify(performance)];
-    for (const t of tickets) args.push(t.id, formatRecord(t), t.sold ?? '');
-    await this.run('restore_inventory', this.perfKeys(performance.id), args);
-    await this.run('raise_counter', [performanceSequenceKey], [performance.code]);
+    const rest: ScriptArg[] = [];
+    for (const t of tickets) rest.push(t.id, formatRecord(t), t.sold ?? '');
+    await this.run('restore_inventory', { keys: performanceKeys(performance.id), args: { performance: JSON.stringify(performance) }, rest });
+    await this.run('raise_counter', { keys: { counter: performanceSequenceKey }, args: { minimum: performance.code } });
     await guarded(() => this.redis.sadd(performanceSetKey, performance.id));
   }
 
   async performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined> {
-    const r = await this.run('performance_info', this.perfKeys(performanceId), []);
-    if (Number(r[0]) === 0) return undefined;
-    const str = (v: unknown) => (v === '' || v === null || v === undefined ? undefined : String(v));
-    const num = (v: unknown) => (str(v) === undefined ? undefined : Number(v));
-    return {
-      id: performanceId,
-      name: str(r[1]),
-      starts_at: str(r[2]),
-      hold_seconds: num(r[3]),
-      max_tickets_per_transaction: num(r[4]),
-      created_at_ms: num(r[5]),
-      updated_at_ms: num(r[6]),
-      code: num(r[7]),
-      counts: { total: Number(r[8]), available: Number(r[9]), locked: Number(r[10]), sold: Number(r[11]) },
-    };
+    const reply = await this.run('performance_info', { keys: performanceKeys(performanceId), args: {} });
+    return SCRIPT_BINDINGS.performance_info.decode(reply, performanceId);
   }
 
-  private bestArgs(query: BestAvailableQuery): ScriptArg[] {
-    return [query.quantity, query.max_price ?? '', query.section ?? '', query.price_level ?? ''];
+  private queryArgs(query: BestAvailableQuery) {
+    return { quantity: query.quantity, max_price: query.max_price ?? '', section: query.section ?? '', price_level: query.price_level ?? '' };
   }
 
   async search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]> {
-    const r = await this.run('search', this.perfKeys(performanceId), this.bestArgs(query));
-    const out: TicketState[] = [];
-    for (let i = 1; i + 1 < r.length; i += 2) {
-      out.push({
-        id: String(r[i]),
-        performance_id: performanceId,
-        ...parseRecord(String(r[i + 1])),
-        order_number: undefined,
-        sold_by_transaction: undefined,
-        holder: undefined,
-        lock_expires_ms: undefined,
-      });
-    }
-    return out;
+    const reply = await this.run('search', { keys: performanceKeys(performanceId), args: this.queryArgs(query) });
+    return SCRIPT_BINDINGS.search.decode(reply, performanceId);
   }
 
   async listTickets(performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
-    const r = await this.run('list_tickets', this.perfKeys(performanceId), [state ?? '', limit, cursor]);
-    const tickets = parseTicketStates(performanceId, r.slice(2));
+    const reply = await this.run('list_tickets', { keys: performanceKeys(performanceId), args: { state: state ?? '', limit, cursor } });
+    const { nextCursor, tickets } = SCRIPT_BINDINGS.list_tickets.decode(reply, performanceId);
     // who holds each locked ticket (the view shows it to admins and to the holder), in one round trip
     const locked = tickets.filter((t) => t.holder !== undefined);
     if (locked.length > 0) {
@@ -324,40 +306,38 @@ export class RedisLockStore implements LockStore {
         });
       });
     }
-    return { nextCursor: r[1] ? String(r[1]) : undefined, tickets };
+    return { nextCursor, tickets };
   }
 
   async readTicket(performanceId: string, ticketId: string): Promise<TicketState | undefined> {
-    const k = performanceKeys(performanceId);
-    const r = await this.run('read_ticket', [k.tickets, k.sold, k.holds], [ticketId]);
-    if (Number(r[0]) === 0) return undefined;
-    const [state] = parseTicketStates(performanceId, [ticketId, ...r.slice(1, 5)]);
-    if (!state) return undefined;
-    return { ...state, holder_client: r[5] ? String(r[5]) : undefined, holder_ip: r[6] ? String(r[6]) : undefined };
+    const reply = await this.run('read_ticket', { keys: performanceKeys(performanceId), args: { ticket_id: ticketId } });
+    return SCRIPT_BINDINGS.read_ticket.decode(reply, { performanceId, ticketId });
   }
 
-  private holdArgs(o: HoldOptions): ScriptArg[] {
-    return [
-      o.transactionId,
-      o.performanceId,
-      o.caller.name,
-      o.caller.ip,
-      o.holdSeconds ?? 0,
-      this.settings.lockTtlSeconds,
-      this.settings.maxTicketsPerTransaction,
-      this.openRecordTtlMs,
-      (o.buyer && buyerKey(o.performanceId, o.buyer)) ?? '',
-      this.settings.buyerMaxTickets,
-      this.deadlines.deadline(),
-    ];
+  private holdArgs(o: HoldOptions) {
+    return {
+      transaction_id: o.transactionId,
+      performance_id: o.performanceId,
+      client: o.caller.name,
+      ip: o.caller.ip,
+      hold_seconds: o.holdSeconds ?? 0,
+      default_hold_seconds: this.settings.lockTtlSeconds,
+      default_max_tickets: this.settings.maxTicketsPerTransaction,
+      open_record_ttl_ms: this.openRecordTtlMs,
+      buyer: (o.buyer && buyerKey(o.performanceId, o.buyer)) ?? '',
+      buyer_max_tickets: this.settings.buyerMaxTickets,
+      deadline: this.deadlines.deadline(),
+    };
   }
 
   hold(o: HoldOptions, ticketIds: readonly string[]): Promise<TransactionState> {
-    return this.runTx('hold', o.performanceId, o.transactionId, [...this.holdArgs(o), ...ticketIds]);
+    const keys = this.scriptKeys(o.performanceId, o.transactionId);
+    return this.runTx('hold', o.transactionId, { keys, args: this.holdArgs(o), rest: ticketIds });
   }
 
   holdBest(o: HoldOptions, query: BestAvailableQuery): Promise<TransactionState> {
-    return this.runTx('hold_best', o.performanceId, o.transactionId, [...this.holdArgs(o), ...this.bestArgs(query)]);
+    const keys = this.scriptKeys(o.performanceId, o.transactionId);
+    return this.runTx('hold_best', o.transactionId, { keys, args: { ...this.holdArgs(o), ...this.queryArgs(query) } });
   }
 
   /**
@@ -365,9 +345,9 @@ export class RedisLockStore implements LockStore {
    * replicas than asked acknowledged in time is NotReplicated (503): it stays done on the primary, and the same
    * complete repeated (which writes again, so its WAIT covers the sale) answers 200 once they have it.
    */
-  private async runDurably(name: ScriptName, keys: string[], args: ScriptArg[], wait: ReplicationWait): Promise<ScriptReply> {
+  private async runDurably(call: CallOf<'complete'>, wait: ReplicationWait): Promise<ScriptReply> {
     const pipeline = wait.connection.pipeline();
-    runScript(pipeline, name, keys, args);
+    runBound(pipeline, 'complete', call);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
     const results = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
     const [scriptError, reply] = results[0] ?? [new Error('Connection is closed (no reply to the sale)'), undefined];
@@ -380,39 +360,46 @@ export class RedisLockStore implements LockStore {
     return reply as ScriptReply;
   }
 
-  private accessArgs(a: Access): ScriptArg[] {
-    return [a.transactionId, a.caller.name, a.caller.role === 'admin' ? '1' : '0'];
+  private accessArgs(a: Access) {
+    return { transaction_id: a.transactionId, client: a.caller.name, admin: a.caller.role === 'admin' ? '1' : '0' };
   }
 
   extend(a: Access, ticketIds: readonly string[] | undefined): Promise<TransactionState> {
-    return this.runTx('extend', a.performanceId, a.transactionId, [
-      ...this.accessArgs(a),
-      sortedJoin(ticketIds),
-      this.settings.maxHoldSeconds,
-      this.retentionMs,
-      this.openRecordTtlMs,
-    ]);
+    return this.runTx('extend', a.transactionId, {
+      keys: this.scriptKeys(a.performanceId, a.transactionId),
+      args: {
+        ...this.accessArgs(a),
+        ticket_ids: sortedJoin(ticketIds),
+        max_hold_seconds: this.settings.maxHoldSeconds,
+        retention_ms: this.retentionMs,
+        open_record_ttl_ms: this.openRecordTtlMs,
+      },
+    });
   }
 
   complete(a: Access, ticketIds: readonly string[] | undefined, c: Completion): Promise<TransactionState> {
-    return this.runTx('complete', a.performanceId, a.transactionId, [
-      ...this.accessArgs(a),
-      sortedJoin(ticketIds),
-      this.retentionMs,
-      c.customer ? JSON.stringify(c.customer) : '',
-      c.paymentReference ?? '',
-      c.minSequence ?? 0,
-    ]);
+    return this.runTx('complete', a.transactionId, {
+      keys: this.scriptKeys(a.performanceId, a.transactionId),
+      args: {
+        ...this.accessArgs(a),
+        ticket_ids: sortedJoin(ticketIds),
+        retention_ms: this.retentionMs,
+        customer: c.customer ? JSON.stringify(c.customer) : '',
+        payment_reference: c.paymentReference ?? '',
+        min_order_sequence: c.minSequence ?? 0,
+      },
+    });
   }
 
   release(a: Access): Promise<TransactionState> {
-    return this.runTx('release', a.performanceId, a.transactionId, [...this.accessArgs(a), this.retentionMs]);
+    const keys = this.scriptKeys(a.performanceId, a.transactionId);
+    return this.runTx('release', a.transactionId, { keys, args: { ...this.accessArgs(a), retention_ms: this.retentionMs } });
   }
 
   async readTransaction(a: Access): Promise<TransactionState> {
-    const [txid, caller, admin] = this.accessArgs(a);
-    const r = await this.run('read_transaction', this.txKeys(a.performanceId, a.transactionId), [caller!, admin!]);
-    return parseTransaction(String(txid), r);
+    const { client, admin } = this.accessArgs(a);
+    const reply = await this.run('read_transaction', { keys: this.scriptKeys(a.performanceId, a.transactionId), args: { client, admin } });
+    return SCRIPT_BINDINGS.read_transaction.decode(reply, a.transactionId);
   }
 
   /** Resolves when Redis can take holds now (see checkServing), else rejects with Unavailable. */

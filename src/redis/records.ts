@@ -1,7 +1,7 @@
 // Parsing of what the scripts return: ticket records and transaction replies (see lua/_prelude.lua).
 import type { TicketDoc } from '../domain/documents';
 import type { TicketAttributes, TicketState, TransactionState, TransactionStatus } from '../domain/types';
-import type { ScriptReply } from './scripts';
+import type { ScriptReply } from './script-bindings';
 
 /** Record "ord|price|section|row|seat|price_level" -> the ticket as the document store keeps it. */
 export function parseTicketDoc(performanceId: string, id: string, rec: string): TicketDoc {

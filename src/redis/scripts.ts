@@ -1,31 +1,7 @@
-// Loads lua/*.lua (each with the definitions of lua/_prelude.lua it uses in front) as ioredis commands: EVALSHA,
-// re-sent as EVAL on NOSCRIPT.
+// The source of each Lua script: lua/<name>.lua with the definitions of lua/_prelude.lua it uses in front.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChainableCommander } from 'ioredis';
-import type { RedisClient } from './connection';
-
-/** Script name -> number of KEYS it takes. */
-export const SCRIPTS = {
-  load_inventory: 5,
-  restore_inventory: 5,
-  raise_counter: 1,
-  performance_info: 5,
-  search: 5,
-  list_tickets: 5,
-  read_ticket: 3,
-  hold: 7,
-  hold_best: 7,
-  extend: 7,
-  complete: 7,
-  release: 7,
-  read_transaction: 7,
-  idempotency_claim: 1,
-} as const;
-
-export type ScriptName = keyof typeof SCRIPTS;
-export type ScriptArg = string | number;
-export type ScriptReply = (string | number | null | ScriptReply[])[];
+import { SCRIPT_BINDINGS, type ScriptName } from './script-bindings';
 
 /** The lua/ folder, found upwards from this file (src/redis in tests, dist/src/redis when built). */
 export function luaDir(): string {
@@ -93,7 +69,7 @@ function scriptSources(): Map<ScriptName, string> {
     const dir = luaDir();
     const blocks = preludeBlocks(fs.readFileSync(path.join(dir, '_prelude.lua'), 'utf8'));
     sources = new Map(
-      (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
+      (Object.keys(SCRIPT_BINDINGS) as ScriptName[]).map((name) => {
         const script = fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8');
         // `#!lua` without flags: Redis 7 treats the script as one that writes, so a replica (a demoted primary) refuses
         // every script, reads included, with READONLY instead of answering from what may be stale data
@@ -107,29 +83,4 @@ function scriptSources(): Map<ScriptName, string> {
 /** The source Redis runs for a script: a `#!lua` line, the prelude definitions it uses, then the script. */
 export function scriptSource(name: ScriptName): string {
   return scriptSources().get(name) as string;
-}
-
-const commandName = (name: ScriptName) => `tix_${name}`;
-
-export function defineScripts(redis: RedisClient): void {
-  for (const [name, lua] of scriptSources()) {
-    redis.defineCommand(commandName(name), { lua, numberOfKeys: SCRIPTS[name] });
-  }
-}
-
-type ScriptFn = (...args: ScriptArg[]) => Promise<ScriptReply>;
-
-/** Runs a defined script on a client or adds it to a pipeline. */
-export function runScript(target: RedisClient, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<ScriptReply>;
-export function runScript(target: ChainableCommander, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): ChainableCommander;
-export function runScript(
-  target: RedisClient | ChainableCommander,
-  name: ScriptName,
-  keys: readonly string[],
-  args: readonly ScriptArg[],
-): Promise<ScriptReply> | ChainableCommander {
-  if (keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
-  const fn = (target as unknown as Record<string, ScriptFn>)[commandName(name)];
-  if (!fn) throw new Error(`script ${name} is not defined on this connection`);
-  return fn.call(target, ...keys, ...args) as Promise<ScriptReply>;
 }

@@ -1,0 +1,205 @@
+// One binding per Lua script: its KEYS and ARGV by name, in the order lua/<script>.lua's header lists them
+// (test/scripts-bindings.test.ts checks that the header and the binding agree), and how its reply is read. Callers
+// pass keys and arguments by name (runBound); nothing else lays them out by position.
+import type { ChainableCommander } from 'ioredis';
+import type { PerformanceInfo, TicketState, TransactionState } from '../domain/types';
+import type { RedisClient } from './connection';
+import { parseRecord, parseTicketStates, parseTransaction } from './records';
+
+export type ScriptArg = string | number;
+export type ScriptReply = (string | number | null | ScriptReply[])[];
+
+/** A script's interface. K: its key names, A: its argument names, Ctx: what decoding needs beyond the reply. */
+export interface ScriptBinding<K extends string, A extends string, Out, Ctx> {
+  /** KEYS, in order */
+  keys: readonly K[];
+  /** ARGV, in order */
+  args: readonly A[];
+  /** the name of the variadic ARGV tail after args ('' = none) */
+  rest: string;
+  /** a successful reply (first element >= 0; failures are codes.ts's) -> the result */
+  decode(reply: ScriptReply, ctx: Ctx): Out;
+}
+
+/** One call of a script: its keys and arguments by name, and the values of its variadic tail. */
+export interface ScriptCall<K extends string, A extends string> {
+  keys: Readonly<Record<K, string>>;
+  args: Readonly<Record<A, ScriptArg>>;
+  rest?: readonly ScriptArg[];
+}
+
+const bind = <const K extends string, const A extends string, Out, Ctx = void>(b: ScriptBinding<K, A, Out, Ctx>) => b;
+
+const PERFORMANCE = ['performance', 'tickets', 'available', 'holds', 'sold'] as const;
+const TRANSACTION = [...PERFORMANCE, 'transaction'] as const;
+const HOLD_ARGS = [
+  'transaction_id',
+  'performance_id',
+  'client',
+  'ip',
+  'hold_seconds',
+  'default_hold_seconds',
+  'default_max_tickets',
+  'open_record_ttl_ms',
+  'buyer',
+  'buyer_max_tickets',
+  'deadline',
+] as const;
+const QUERY_ARGS = ['quantity', 'max_price', 'section', 'price_level'] as const;
+const ACCESS_ARGS = ['transaction_id', 'client', 'admin'] as const;
+
+/** A transaction reply (tx_reply in lua/_prelude.lua) of the transaction the call was about. */
+const transactionReply = (reply: ScriptReply, transactionId: string): TransactionState => parseTransaction(transactionId, reply);
+const text = (v: unknown) => (v === '' || v === null || v === undefined ? undefined : String(v));
+const num = (v: unknown) => (text(v) === undefined ? undefined : Number(v));
+
+export const SCRIPT_BINDINGS = {
+  load_inventory: bind({
+    keys: PERFORMANCE,
+    args: ['settings'],
+    rest: 'tickets',
+    decode: ([, added, updated, skippedSold, ...records]) => ({
+      added: Number(added),
+      updated: Number(updated),
+      skippedSold: Number(skippedSold),
+      records: records.map(String),
+    }),
+  }),
+  restore_inventory: bind({
+    keys: PERFORMANCE,
+    args: ['performance'],
+    rest: 'tickets',
+    decode: ([, restored, sold]) => ({ restored: Number(restored), sold: Number(sold) }),
+  }),
+  raise_counter: bind({
+    keys: ['counter'],
+    args: ['minimum'],
+    rest: '',
+    decode: ([, value]) => Number(value),
+  }),
+  performance_info: bind({
+    keys: PERFORMANCE,
+    args: [],
+    rest: '',
+    decode: (r, performanceId: string): PerformanceInfo | undefined => {
+      if (Number(r[0]) === 0) return undefined;
+      const [, name, startsAt, holdSeconds, maxTickets, createdAt, updatedAt, code, total, available, locked, sold] = r;
+      return {
+        id: performanceId,
+        name: text(name),
+        starts_at: text(startsAt),
+        hold_seconds: num(holdSeconds),
+        max_tickets_per_transaction: num(maxTickets),
+        created_at_ms: num(createdAt),
+        updated_at_ms: num(updatedAt),
+        code: num(code),
+        counts: { total: Number(total), available: Number(available), locked: Number(locked), sold: Number(sold) },
+      };
+    },
+  }),
+  search: bind({
+    keys: PERFORMANCE,
+    args: QUERY_ARGS,
+    rest: '',
+    decode: (r, performanceId: string): TicketState[] => {
+      const out: TicketState[] = [];
+      for (let i = 1; i + 1 < r.length; i += 2) {
+        out.push({
+          id: String(r[i]),
+          performance_id: performanceId,
+          ...parseRecord(String(r[i + 1])),
+          order_number: undefined,
+          sold_by_transaction: undefined,
+          holder: undefined,
+          lock_expires_ms: undefined,
+        });
+      }
+      return out;
+    },
+  }),
+  list_tickets: bind({
+    keys: PERFORMANCE,
+    args: ['state', 'limit', 'cursor'],
+    rest: '',
+    decode: ([, cursor, ...states], performanceId: string) => ({
+      nextCursor: cursor ? String(cursor) : undefined,
+      tickets: parseTicketStates(performanceId, states),
+    }),
+  }),
+  read_ticket: bind({
+    keys: ['tickets', 'sold', 'holds'],
+    args: ['ticket_id'],
+    rest: '',
+    decode: (r, at: { performanceId: string; ticketId: string }): TicketState | undefined => {
+      if (Number(r[0]) === 0) return undefined;
+      const [, record, sold, holder, expires, holderClient, holderIp] = r;
+      const [state] = parseTicketStates(at.performanceId, [at.ticketId, record ?? '', sold ?? '', holder ?? '', expires ?? 0]);
+      return state && { ...state, holder_client: text(holderClient), holder_ip: text(holderIp) };
+    },
+  }),
+  hold: bind({ keys: TRANSACTION, args: HOLD_ARGS, rest: 'ticket_ids', decode: transactionReply }),
+  hold_best: bind({ keys: TRANSACTION, args: [...HOLD_ARGS, ...QUERY_ARGS], rest: '', decode: transactionReply }),
+  extend: bind({
+    keys: TRANSACTION,
+    args: [...ACCESS_ARGS, 'ticket_ids', 'max_hold_seconds', 'retention_ms', 'open_record_ttl_ms'],
+    rest: '',
+    decode: transactionReply,
+  }),
+  complete: bind({
+    keys: [...TRANSACTION, 'outbox'],
+    args: [...ACCESS_ARGS, 'ticket_ids', 'retention_ms', 'customer', 'payment_reference', 'min_order_sequence'],
+    rest: '',
+    decode: transactionReply,
+  }),
+  release: bind({ keys: TRANSACTION, args: [...ACCESS_ARGS, 'retention_ms'], rest: '', decode: transactionReply }),
+  read_transaction: bind({
+    keys: ['tickets', 'holds', 'sold', 'transaction'],
+    args: ['client', 'admin'],
+    rest: '',
+    decode: transactionReply,
+  }),
+  idempotency_claim: bind({
+    keys: ['record'],
+    args: ['pending', 'lease_ms', 'deadline'],
+    rest: '',
+    // {1, now} claimed, {0, now, record} taken, {-50} too late (the caller decides: a claim is not codes.ts's)
+    decode: ([status, now, record]) => ({ status: Number(status), nowMs: Number(now), record: text(record) }),
+  }),
+};
+
+export type ScriptName = keyof typeof SCRIPT_BINDINGS;
+type BindingOf<N extends ScriptName> = (typeof SCRIPT_BINDINGS)[N];
+type KeysOf<N extends ScriptName> = BindingOf<N>['keys'][number];
+type ArgsOf<N extends ScriptName> = BindingOf<N>['args'][number];
+export type CallOf<N extends ScriptName> = ScriptCall<KeysOf<N>, ArgsOf<N>>;
+
+/** KEYS then ARGV of a call, in the binding's order. */
+export function layOut<N extends ScriptName>(name: N, call: CallOf<N>): ScriptArg[] {
+  const b = SCRIPT_BINDINGS[name] as ScriptBinding<KeysOf<N>, ArgsOf<N>, unknown, unknown>;
+  if (b.rest === '' && call.rest && call.rest.length > 0) throw new Error(`script ${name} takes no variadic arguments`);
+  return [...b.keys.map((k) => call.keys[k]), ...b.args.map((a) => call.args[a]), ...(call.rest ?? [])];
+}
+
+const commandName = (name: ScriptName) => `tix_${name}`;
+
+/** Defines every script on a client as an ioredis command (EVALSHA, re-sent as EVAL on NOSCRIPT). */
+export function defineScripts(redis: RedisClient, sourceOf: (name: ScriptName) => string): void {
+  for (const name of Object.keys(SCRIPT_BINDINGS) as ScriptName[]) {
+    redis.defineCommand(commandName(name), { lua: sourceOf(name), numberOfKeys: SCRIPT_BINDINGS[name].keys.length });
+  }
+}
+
+type ScriptFn = (...args: ScriptArg[]) => Promise<ScriptReply>;
+
+/** Runs a script on a client (its raw reply) or adds it to a pipeline. */
+export function runBound<N extends ScriptName>(target: RedisClient, name: N, call: CallOf<N>): Promise<ScriptReply>;
+export function runBound<N extends ScriptName>(target: ChainableCommander, name: N, call: CallOf<N>): ChainableCommander;
+export function runBound<N extends ScriptName>(
+  target: RedisClient | ChainableCommander,
+  name: N,
+  call: CallOf<N>,
+): Promise<ScriptReply> | ChainableCommander {
+  const fn = (target as unknown as Record<string, ScriptFn>)[commandName(name)];
+  if (!fn) throw new Error(`script ${name} is not defined on this connection`);
+  return fn.call(target, ...layOut(name, call)) as Promise<ScriptReply> | ChainableCommander;
+}
