@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import Redlock from 'redlock';
+import { Cluster } from 'ioredis';
 import type { Config } from './config';
 import { resolveKeys, type KeySet } from './credentials';
 import type { DocumentStore } from './domain/documents';
@@ -133,10 +134,17 @@ export function openDocuments(config: Config, logger: Logger): Promise<DocumentS
   });
 }
 
-/** A writer over its own blocking connection, electing its sweeper with redlock on the command connection. */
+/**
+ * The order writer's connection for blocking reads: one node only (a Cluster's outboxes lie on many shards, which
+ * no one read can span). Its errors surface as failed reads, which back off.
+ */
+export function openWriterReads(redis: RedisClient, blockMs: number, commandTimeoutMs: number): Promise<RedisClient | undefined> {
+  return redis instanceof Cluster ? Promise.resolve(undefined) : connectDuplicate(redis, blockMs + commandTimeoutMs);
+}
+
+/** A writer electing its sweeper with redlock on the command connection. */
 async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore): Promise<OrderWriter> {
-  // blocking reads: one at a time on a connection of their own (its errors surface as failed reads, which back off)
-  const blocking = await connectDuplicate(redis, config.writer.blockMs + config.redisCommandTimeoutMs);
+  const blocking = await openWriterReads(redis, config.writer.blockMs, config.redisCommandTimeoutMs);
   const writer = new OrderWriter({
     redis,
     blocking,

@@ -1,7 +1,6 @@
 // The order writer: reads completed sales from every performance's outbox stream with a consumer group,
 // records each in the document store (idempotent), then XACKs it. At-least-once delivery + idempotent writes
 // = every sale persisted exactly once.
-import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection';
 import type Redlock from 'redlock';
 import type { WriterConfig } from '../config';
@@ -27,8 +26,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface OrderWriterDeps {
   /** for commands (XACK, XADD, discovery) */
   redis: RedisClient;
-  /** a connection of its own for blocking XREADGROUP */
-  blocking: RedisClient;
+  /**
+   * One node: a connection of its own for one blocking XREADGROUP over every outbox. None on a Cluster, where one
+   * command may not span slots: each outbox is read on its own shard without blocking, and an empty round pauses.
+   */
+  blocking: RedisClient | undefined;
   store: DocumentStore;
   redlock: Redlock;
   logger: Logger;
@@ -61,7 +63,7 @@ export class OrderWriter {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.sweepTimer);
-    this.deps.blocking.disconnect(); // ends a blocked XREADGROUP
+    this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
   }
 
@@ -112,10 +114,9 @@ export class OrderWriter {
   }
 
   /**
-   * One round of reads: this consumer's pending entries first (after a failure or restart), then new ones. One
-   * node: one XREADGROUP over every outbox, blocking up to blockMs on a connection of its own. A Cluster: every
-   * outbox lives in its performance's slot, and one command may not span slots, so each outbox is read on its own
-   * shard without blocking (auto-pipelined per node), and an empty round waits CLUSTER_POLL_MS.
+   * One round of reads: this consumer's pending entries first (after a failure or restart), then new ones. With a
+   * blocking connection (one node): one XREADGROUP over every outbox, blocking up to blockMs. Without (a Cluster):
+   * each outbox read on its own shard (auto-pipelined per node), and an empty round waits CLUSTER_POLL_MS.
    */
   private async readOnce(): Promise<boolean> {
     const keys = [...this.streams];
@@ -125,7 +126,8 @@ export class OrderWriter {
     const reader = (client: RedisClient) =>
       client.xreadgroup.bind(client) as unknown as (...args: (string | number)[]) => Promise<ReadReply>;
     let reply: NonNullable<ReadReply>;
-    if (this.deps.redis instanceof Cluster) {
+    const blocking = this.deps.blocking;
+    if (!blocking) {
       const read = reader(this.deps.redis);
       const replies = await Promise.all(keys.map((key) => read('GROUP', outboxGroup, consumer, 'COUNT', batchSize, 'STREAMS', key, id)));
       reply = replies.flatMap((r) => r ?? []);
@@ -133,7 +135,7 @@ export class OrderWriter {
     } else {
       const block = this.readPending ? [] : ['BLOCK', blockMs];
       reply =
-        (await reader(this.deps.blocking)('GROUP', outboxGroup, consumer, 'COUNT', batchSize, ...block, 'STREAMS', ...keys, ...keys.map(() => id))) ??
+        (await reader(blocking)('GROUP', outboxGroup, consumer, 'COUNT', batchSize, ...block, 'STREAMS', ...keys, ...keys.map(() => id))) ??
         [];
     }
     const batches = reply.filter(([, entries]) => entries.length > 0);

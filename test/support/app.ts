@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { createApi, openReplicationWait } from '../../src/service';
+import { createApi, openReplicationWait, openWriterReads } from '../../src/service';
 import Redlock from 'redlock';
 import { loadConfig, type Config, type WriterConfig } from '../../src/config';
 import type { DocumentStore } from '../../src/domain/documents';
@@ -11,7 +11,7 @@ import { OrderWriter } from '../../src/writer/order-writer';
 import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger, type Logger } from '../../src/logger';
-import { connectDuplicate, connectTopology } from '../../src/redis/connection';
+import { connectTopology } from '../../src/redis/connection';
 import {
   availableChunkKey,
   availableCountKey,
@@ -85,7 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */
 export async function startTestWriter(t: TestApp, overrides: Partial<WriterConfig> = {}): Promise<OrderWriter> {
-  const blocking = await connectDuplicate(t.redis, 5000);
+  const blocking = await openWriterReads(t.redis, 200, 5000);
   const writer = new OrderWriter({
     redis: t.redis,
     blocking,
