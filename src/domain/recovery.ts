@@ -17,14 +17,21 @@ export interface ReconcileResult {
   rehydrated: boolean;
 }
 
-type SalesState = Awaited<ReturnType<LockStore['salesState']>>;
-
-/** Why a performance's Redis state (`state`) is behind the store, or undefined when it is not. */
-async function behindReason(documents: DocumentStore, performanceId: string, state: SalesState): Promise<string | undefined> {
-  if (!state.exists) return 'Redis has none of this performance';
+/**
+ * Why a performance's Redis state is behind the store, or undefined when it is not. The store is read first: every
+ * sale it holds was numbered by Redis before, and Redis's sequence only grows, so a Redis read after it can be
+ * behind only when Redis lost data. (Read the other way round, a sale completed and persisted between the two
+ * reads looks like a loss: the on-sale harness met exactly that under load.)
+ */
+async function readBehind(documents: DocumentStore, locks: LockStore, performanceId: string) {
   const stored = await storedOrderSequence(documents, performanceId);
-  if (state.orderSeq < stored.sequence) return `Redis order sequence ${state.orderSeq} is behind the store's ${stored.sequence} (${stored.orderNumber})`;
-  return undefined;
+  const state = await locks.salesState(performanceId);
+  let reason: string | undefined;
+  if (!state.exists) reason = 'Redis has none of this performance';
+  else if (state.orderSeq < stored.sequence) {
+    reason = `Redis order sequence ${state.orderSeq} is behind the store's ${stored.sequence} (${stored.orderNumber})`;
+  }
+  return { reason, marked: state.recovering };
 }
 
 /**
@@ -34,9 +41,7 @@ async function behindReason(documents: DocumentStore, performanceId: string, sta
 export async function reconcile(documents: DocumentStore, locks: LockStore, autoRehydrate: boolean): Promise<ReconcileResult[]> {
   const results: ReconcileResult[] = [];
   for (const performance of await documents.listPerformances()) {
-    const state = await locks.salesState(performance.id);
-    const reason = await behindReason(documents, performance.id, state);
-    const marked = state.recovering;
+    const { reason, marked } = await readBehind(documents, locks, performance.id);
     if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
     const behind = reason ?? marked;
     if (behind === undefined) continue;
