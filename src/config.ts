@@ -141,6 +141,7 @@ const schema = z
     HOST: z.string().min(1).optional().transform((v) => v ?? '0.0.0.0'),
     PORT: int(3000, 0, 65535),
     API_WORKERS: apiWorkers,
+    METRICS_PORT: z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional(),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
@@ -200,6 +201,8 @@ export interface Config {
   readonly production: boolean;
   readonly host: string;
   readonly port: number;
+  /** /metrics without a key on this port (an internal network); undefined = on `port` behind an admin key */
+  readonly metricsPort: number | undefined;
   /** API processes for `tixlock api` (and `tixlock all`); 1 = no cluster. `--workers N` overrides it. */
   readonly apiWorkers: number;
   /** REDIS_URL: the one node's URL in 'url' mode, else undefined */
@@ -301,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: c.NODE_ENV === 'production',
     host: c.HOST,
     port: c.PORT,
+    metricsPort: c.METRICS_PORT,
     apiWorkers: c.API_WORKERS,
     redisUrl: c.REDIS_URL,
     redis: Object.freeze(redis),

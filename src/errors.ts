@@ -43,10 +43,17 @@ export class Forbidden extends AppError {
 
 /** Redis or the document store did not answer; the caller may retry. */
 export class Unavailable extends AppError {
-  constructor(message = 'A backing service is unavailable; retry shortly.') {
+  constructor(
+    message = 'A backing service is unavailable; retry shortly.',
+    /** which one (the 503s' cause in /metrics; not sent to clients) */
+    readonly source: UnavailableSource = 'unknown',
+  ) {
     super('UNAVAILABLE', message);
   }
 }
+
+/** redis_late: Redis answered after the caller's deadline; not_ready: a readiness check timed out. */
+export type UnavailableSource = 'redis' | 'redis_late' | 'document_store' | 'not_ready' | 'unknown';
 
 /**
  * A sale is done on the Redis primary but fewer replicas than REDIS_WAIT_REPLICAS acknowledged it in time: the

@@ -25,6 +25,8 @@ import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
+import { createMetrics, type Metrics } from './metrics';
+import { startMetricsServer, stopMetricsServer } from './http/metrics-server';
 
 export function domainSettings(config: Config): DomainSettings {
   return {
@@ -45,10 +47,11 @@ export function createApi(
   logger: Logger,
   keys: KeyRing,
   replication?: ReplicationWait,
+  metrics: Metrics = createMetrics(),
 ) {
   const settings = domainSettings(config);
   const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
-  const store = new RedisLockStore(redis, settings, deadlines, replication);
+  const store = new RedisLockStore(redis, settings, deadlines, replication, metrics.scriptDuration);
   const fence = new OrderNumberFence(documents, (err) =>
     logger.warn('order numbers: the document store did not answer; this complete is not checked against it', {
       error: (err as Error).message,
@@ -72,6 +75,8 @@ export function createApi(
       // a request's Redis work fits in a few command timeouts; a claim left by a replica that died goes soon after
       leaseMs: Math.min(10_000, Math.max(1_000, 4 * config.redisCommandTimeoutMs)),
     },
+    metrics,
+    metricsRoute: config.metricsPort === undefined,
   });
   return { app, store };
 }
@@ -143,7 +148,7 @@ export function openWriterReads(redis: RedisClient, blockMs: number, commandTime
 }
 
 /** A writer electing its sweeper with redlock on the command connection. */
-async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore): Promise<OrderWriter> {
+async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore, metrics: Metrics): Promise<OrderWriter> {
   const blocking = await openWriterReads(redis, config.writer.blockMs, config.redisCommandTimeoutMs);
   const writer = new OrderWriter({
     redis,
@@ -153,7 +158,9 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
     logger: logger.child({ process: 'order-writer' }),
     config: config.writer,
     locks: new RedisLockStore(redis, domainSettings(config)),
+    metrics,
   });
+  metrics.readOutboxLagFrom(() => writer.outboxLag());
   writer.start();
   return writer;
 }
@@ -162,6 +169,8 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
 export interface RunningService {
   /** the API's port (0 when only the writer runs) */
   port: number;
+  /** METRICS_PORT's server's port, when this process serves one */
+  metricsPort: number | undefined;
   keys: KeySet | undefined;
   embedded: EmbeddedRedis | undefined;
   withWriter: boolean;
@@ -170,15 +179,29 @@ export interface RunningService {
 }
 
 /** Starts the API, the order writer or both on one Redis and one document store. */
-export async function startService(config: Config, logger: Logger, roles: { api: boolean; writer: boolean }): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  roles: { api: boolean; writer: boolean },
+  /** a cluster worker's metrics, which its primary serves on METRICS_PORT (see workers.ts) */
+  workerMetrics?: Metrics,
+): Promise<RunningService> {
+  const metrics = workerMetrics ?? createMetrics();
+  const metricsServer =
+    config.metricsPort !== undefined && !workerMetrics
+      ? await startMetricsServer(config.host, config.metricsPort, {
+          contentType: metrics.registry.contentType,
+          render: () => metrics.registry.metrics(),
+        })
+      : undefined;
   const keys = roles.api ? resolveKeys(config) : undefined;
   const { redis, embedded } = roles.api ? await openRedis(config) : { redis: await attachRedis(config), embedded: undefined };
   const documents = await openDocuments(config, logger);
-  const writer = roles.writer ? await startWriter(config, logger, redis, documents) : undefined;
+  const writer = roles.writer ? await startWriter(config, logger, redis, documents, metrics) : undefined;
   let server: http.Server | undefined;
   const replication = roles.api ? await openReplicationWait(config, redis) : undefined;
   if (roles.api && keys) {
-    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins), replication);
+    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins), replication, metrics);
     const listening = http.createServer(app);
     server = listening;
     await new Promise<void>((resolve, reject) => {
@@ -198,6 +221,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
       clearTimeout(force);
     }
     await writer?.stop();
+    await stopMetricsServer(metricsServer);
     await documents.close().catch(() => undefined);
     // QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running
     for (const client of [redis, replication?.connection]) {
@@ -207,6 +231,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     }
     await embedded?.stop();
   };
-  return { port, keys, embedded, withWriter: Boolean(writer), stop };
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
+  return { port, metricsPort, keys, embedded, withWriter: Boolean(writer), stop };
 }
 

@@ -5,10 +5,13 @@
 // are up, restarts a worker that dies, and on SIGINT/SIGTERM stops every worker (each as `service.stop()` does)
 // before the redis-server. A worker is the single-process service of its role; it tells the primary when it is up.
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import { printBanner } from './banner';
 import type { Config } from './config';
 import { resolveKeys } from './credentials';
 import type { Logger } from './logger';
+import { startMetricsServer, stopMetricsServer } from './http/metrics-server';
+import { createMetrics } from './metrics';
 import { openDocuments, startEmbeddedRedis, startService, UsageError } from './service';
 
 export interface Roles {
@@ -53,7 +56,13 @@ export const isWorker = () => cluster.isWorker;
 
 /** A cluster worker: its role's service, stopped on SIGINT/SIGTERM; tells the primary once it serves. */
 export async function runWorker(config: Config, logger: Logger, roles: Roles): Promise<void> {
-  const service = await startService(config, logger, roles);
+  // the primary serves every worker's metrics on METRICS_PORT (prom-client asks each worker over IPC); the worker
+  // label keeps each one's series apart (a main-port /metrics shows the one worker that answered)
+  const metrics = createMetrics();
+  metrics.registry.setDefaultLabels({ worker: String(cluster.worker?.id ?? process.pid) });
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  new AggregatorRegistry(); // prom-client answers the primary's requests only once one was made in this process
+  const service = await startService(config, logger, roles, metrics);
   stopOnSignals(logger, () => service.stop());
   const ready: Ready = { type: 'tixlock:ready', port: service.port };
   process.send?.(ready);
@@ -67,6 +76,11 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
   await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
   const embedded = config.redisUrl ? undefined : await startEmbeddedRedis(config);
+  const aggregator = new AggregatorRegistry();
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer(config.host, config.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
   /** what every fork gets on top of this process's environment: the one Redis */
   const env: Record<string, string> = { REDIS_URL: config.redisUrl ?? (embedded?.url as string) };
 
@@ -132,6 +146,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
     }, STOP_GRACE_MS);
     await gone;
     clearTimeout(force);
+    await stopMetricsServer(metricsServer);
     await embedded?.stop();
   };
 

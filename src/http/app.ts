@@ -7,9 +7,11 @@ import type { InventoryService } from '../domain/inventory';
 import type { OrderService } from '../domain/orders';
 import type { TransactionService } from '../domain/transactions';
 import type { Logger } from '../logger';
-import { authenticate, type KeyRing } from './auth';
+import type { Metrics } from '../metrics';
+import { authenticate, requireAdmin, type KeyRing } from './auth';
 import { errorHandler } from './errors';
 import { requestId, requestLog } from './middleware';
+import { requestMetrics } from './request-metrics';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
 import type { IdempotencySettings } from './idempotency';
@@ -27,6 +29,9 @@ export interface AppDeps {
   /** browser origins CORS allows; empty = no CORS headers at all */
   corsOrigins: readonly string[];
   idempotency: IdempotencySettings;
+  metrics: Metrics;
+  /** serve GET /metrics here, to admin keys (false: a metrics port of its own serves it) */
+  metricsRoute: boolean;
 }
 
 const READY_TIMEOUT_MS = 1000;
@@ -38,6 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
 
   app.use(requestId);
+  app.use(requestMetrics(deps.metrics));
   app.use(requestLog(deps.logger));
   app.use(helmet()); // security headers on every answer, errors included
   if (deps.corsOrigins.length > 0) {
@@ -72,6 +78,12 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(authenticate(deps.keys));
+  if (deps.metricsRoute) {
+    const registry = deps.metrics.registry;
+    app.get('/metrics', requireAdmin, async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.use(transactionRoutes(deps.transactions, deps.idempotency));
   app.use(inventoryRoutes(deps.inventory));
   app.use(orderRoutes(deps.orders));
@@ -85,7 +97,7 @@ export function createApp(deps: AppDeps): express.Express {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Unavailable()), ms);
+    timer = setTimeout(() => reject(new Unavailable(undefined, 'not_ready')), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

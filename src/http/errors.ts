@@ -51,6 +51,7 @@ export function sendError(res: Response, err: AppError) {
   const status = STATUS[err.code] ?? 500;
   const retryAfter = err.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
   if (retryAfter !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+  res.locals.error = err; // for the request metrics (request-metrics.ts)
   res.status(status).json({
     status: 'ERROR',
     error: { code: err.code, message: err.message, request_id: res.locals.requestId, ...err.details },

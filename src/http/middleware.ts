@@ -14,6 +14,9 @@ export function requestId(req: Request, res: Response, next: NextFunction) {
   next();
 }
 
+/** The route pattern that answered a request (never its raw path: bounded), or '(unmatched)'. */
+export const routeOf = (req: Request) => (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)');
+
 /** One JSON line per request: method, route, status, ms, client name, request_id (never the key). */
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -21,10 +24,9 @@ export function requestLog(logger: Logger) {
     if (logger.silent || !logger.isInfoEnabled()) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)';
       logger.info('request', {
         method: req.method,
-        route,
+        route: routeOf(req),
         status: res.statusCode,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         client: res.locals.caller?.name,

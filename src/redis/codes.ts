@@ -53,7 +53,7 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
       limit: Number(rest[0]),
       locked: Number(rest[1]),
     }),
-  [SCRIPT_CODES.TOO_LATE]: () => new Unavailable('Redis answered too late; nothing was held. Retry shortly.'),
+  [SCRIPT_CODES.TOO_LATE]: () => new Unavailable('Redis answered too late; nothing was held. Retry shortly.', 'redis_late'),
   [SCRIPT_CODES.INVENTORY_FULL]: (rest) =>
     new InvalidRequest(
       [{ path: 'tickets', message: `a performance holds at most ${String(rest[0])} tickets` }],

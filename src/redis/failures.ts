@@ -27,7 +27,7 @@ const TRANSIENT = new RegExp(
 export function toStoreError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const message = (err as Error)?.message ?? '';
-  return TRANSIENT.test(message) ? new Unavailable('Redis is unavailable; retry shortly.') : err;
+  return TRANSIENT.test(message) ? new Unavailable('Redis is unavailable; retry shortly.', 'redis') : err;
 }
 
 export async function guarded<T>(work: () => Promise<T>): Promise<T> {

@@ -31,7 +31,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         args: { pending: JSON.stringify(pending), lease_ms: leaseMs, deadline: this.deadlines.deadline() },
       });
       const claim = SCRIPT_BINDINGS.idempotency_claim.decode(reply);
-      if (claim.status === -50) throw new Unavailable('Redis answered too late; retry shortly.');
+      if (claim.status === -50) throw new Unavailable('Redis answered too late; retry shortly.', 'redis_late');
       this.deadlines.observe(claim.nowMs);
       if (claim.status === 1) return { kind: 'claimed' };
       const found = JSON.parse(claim.record ?? '{}') as Entry;

@@ -16,6 +16,7 @@ import type {
   TicketStateFilter,
   TransactionState,
 } from '../domain/types';
+import type { Metrics } from '../metrics';
 import { RedisDeadlines } from './clock';
 import { checkReply } from './codes';
 import { performanceCodeOf } from '../domain/transaction-id';
@@ -85,7 +86,19 @@ export class RedisLockStore implements LockStore {
     private readonly deadlines = new RedisDeadlines(0),
     /** when set, a sale is answered only once this many replicas acknowledged it (see runDurably) */
     private readonly replication?: ReplicationWait,
+    /** each script call's round trip, by script (/metrics) */
+    private readonly scriptDuration?: Metrics['scriptDuration'],
   ) {}
+
+  /** Times one script call (also when it fails). */
+  private async timed<T>(name: ScriptName, call: () => Promise<T>): Promise<T> {
+    const end = this.scriptDuration?.startTimer({ script: name });
+    try {
+      return await call();
+    } finally {
+      end?.();
+    }
+  }
 
   /** ttl of a transaction record while it may still be extended (ms) */
   private get openRecordTtlMs() {
@@ -104,7 +117,7 @@ export class RedisLockStore implements LockStore {
 
   /** Runs a script; a failed reply throws its domain error (codes.ts). */
   private run<N extends ScriptName>(name: N, call: CallOf<N>): Promise<ScriptReply> {
-    return guarded(async () => checkReply(await runBound(this.redis, name, call)));
+    return guarded(async () => checkReply(await this.timed(name, () => runBound(this.redis, name, call))));
   }
 
   /**
@@ -117,7 +130,9 @@ export class RedisLockStore implements LockStore {
     call: CallOf<N>,
   ): Promise<TransactionState> {
     return guarded(async () => {
-      const reply = name === 'complete' && this.replication ? await this.runDurably(call as CallOf<'complete'>, this.replication) : await runBound(this.redis, name, call);
+      const reply = await this.timed(name, () =>
+        name === 'complete' && this.replication ? this.runDurably(call as CallOf<'complete'>, this.replication) : runBound(this.redis, name, call),
+      );
       if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
       return SCRIPT_BINDINGS[name].decode(checkReply(reply), transactionId);
     });

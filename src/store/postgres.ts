@@ -141,11 +141,11 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /** Maps connection-level failures to Unavailable. */
   private async guard<T>(body: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new Unavailable('The document store is closed.');
+    if (this.closed) throw new Unavailable('The document store is closed.', 'document_store');
     try {
       return await body();
     } catch (err) {
-      if (isConnectionFailure(err)) throw new Unavailable(`PostgreSQL is unavailable: ${(err as Error).message}`);
+      if (isConnectionFailure(err)) throw new Unavailable(`PostgreSQL is unavailable: ${(err as Error).message}`, 'document_store');
       throw err;
     }
   }

@@ -102,12 +102,12 @@ export class SqliteDocumentStore implements DocumentStore {
   /** Runs a sync body; a write lock not obtained within busy_timeout becomes Unavailable. */
   private run<T>(body: () => T): Promise<T> {
     try {
-      if (this.closed) throw new Unavailable('The document store is closed.');
+      if (this.closed) throw new Unavailable('The document store is closed.', 'document_store');
       return Promise.resolve(body());
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && BUSY.has(code)) {
-        return Promise.reject(new Unavailable(`SQLite is busy: ${(err as Error).message}`));
+        return Promise.reject(new Unavailable(`SQLite is busy: ${(err as Error).message}`, 'document_store'));
       }
       return Promise.reject(err);
     }

@@ -11,6 +11,7 @@ import { outboxGroup, performanceKeys, performanceOfStream, performanceSetKey, w
 import { MalformedSale, parseSaleEntry } from './sale-entry';
 import { reconcile } from '../domain/recovery';
 import type { LockStore } from '../domain/types';
+import type { Metrics, OutboxLag } from '../metrics';
 
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
@@ -21,6 +22,14 @@ const DISCOVERY_MS = 500;
 const CLUSTER_POLL_MS = 100;
 /** sales of one batch written at once (a PostgreSQL pool has 10 connections by default) */
 const CONCURRENT_WRITES = 8;
+/** One XINFO entry as a record: a flat [field, value, ...] list (RESP2) or a map (RESP3). */
+function fieldsOf(entry: unknown): Record<string, unknown> {
+  if (entry instanceof Map) return Object.fromEntries(entry);
+  if (!Array.isArray(entry)) return (entry ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < entry.length; i += 2) out[String(entry[i])] = entry[i + 1];
+  return out;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface OrderWriterDeps {
@@ -37,6 +46,8 @@ export interface OrderWriterDeps {
   config: WriterConfig;
   /** for recovery: marking a performance behind the store, and rehydrating it (see domain/recovery.ts) */
   locks: LockStore;
+  /** counts of what the writer did (/metrics); none in tests that do not read them */
+  metrics?: Pick<Metrics, 'salesPersisted' | 'writerConflicts' | 'deadLetters'>;
 }
 
 export class OrderWriter {
@@ -65,6 +76,34 @@ export class OrderWriter {
     clearInterval(this.sweepTimer);
     this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
+  }
+
+  /**
+   * How far each outbox it reads is behind: sales delivered but not acknowledged plus those not yet delivered, and
+   * the age of the oldest of them (stream ids start with their append time in ms). For /metrics, at scrape time.
+   */
+  async outboxLag(): Promise<OutboxLag[]> {
+    const redis = this.deps.redis;
+    const [seconds, micros] = await redis.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return Promise.all(
+      [...this.streams].map(async (key) => {
+        const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+        const group = groups.map(fieldsOf).find((g) => g.name === outboxGroup);
+        const pending = Number(group?.pending ?? 0);
+        const lastDelivered = String(group?.['last-delivered-id'] ?? '0-0');
+        // lag is nil when Redis cannot tell (entries deleted from the stream): count what is left to deliver
+        const undelivered = group?.lag ?? (await redis.xrange(key, `(${lastDelivered}`, '+')).length;
+        const oldestPending = pending > 0 ? String(((await redis.xpending(key, outboxGroup)) as unknown[])[1]) : undefined;
+        const firstUndelivered = Number(undelivered) > 0 ? (await redis.xrange(key, `(${lastDelivered}`, '+', 'COUNT', 1))[0]?.[0] : undefined;
+        const oldest = oldestPending ?? firstUndelivered;
+        return {
+          performanceId: performanceOfStream(key) ?? key,
+          entries: pending + Number(undelivered),
+          seconds: oldest === undefined ? 0 : Math.max(0, nowMs - Number(oldest.split('-')[0])) / 1000,
+        };
+      }),
+    );
   }
 
   /** Joins the consumer group of every outbox not yet known (new performances appear without a restart). */
@@ -181,6 +220,7 @@ export class OrderWriter {
           conflicting_tickets: tickets,
           order_number_taken_by,
         });
+        this.deps.metrics?.writerConflicts.inc();
         await this.deps.locks.markRecovering(sale.performance_id, `conflicting sale ${sale.order_number} of ${sale.transaction_id}`);
         const why = [
           ...(order_number_taken_by ? [`order number taken by transaction ${order_number_taken_by}`] : []),
@@ -191,6 +231,7 @@ export class OrderWriter {
         return true;
       }
       await redis.xack(key, outboxGroup, id);
+      if (result.outcome === 'written') this.deps.metrics?.salesPersisted.inc();
       this.attempts.delete(id);
       return true;
     } catch (err) {
@@ -219,6 +260,7 @@ export class OrderWriter {
       .xadd(dead, '*', 'original_id', id, 'error', error, 'failed_at', new Date().toISOString(), ...fields)
       .xack(key, outboxGroup, id)
       .exec();
+    this.deps.metrics?.deadLetters.inc();
     this.deps.logger.error('order writer: sale moved to dead letters', { stream: key, id, dead_letters: dead, error });
   }
 

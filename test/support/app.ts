@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { createApi, openReplicationWait, openWriterReads } from '../../src/service';
+import { createMetrics, type Metrics } from '../../src/metrics';
 import Redlock from 'redlock';
 import { loadConfig, type Config, type WriterConfig } from '../../src/config';
 import type { DocumentStore } from '../../src/domain/documents';
@@ -61,6 +62,8 @@ export interface TestApp {
   store: RedisLockStore;
   documents: DocumentStore;
   config: Config;
+  /** the API's metrics (and a test writer's, see startTestWriter) */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -74,13 +77,14 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
   const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
   const replication = await openReplicationWait(config, redis);
-  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys), replication);
+  const metrics = createMetrics();
+  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys), replication, metrics);
   const close = async () => {
     await documents.close();
     replication?.connection.disconnect();
     await redis.quit();
   };
-  return { app, redis, store, documents, config, close };
+  return { app, redis, store, documents, config, metrics, close };
 }
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */
@@ -94,7 +98,9 @@ export async function startTestWriter(t: TestApp, overrides: Partial<WriterConfi
     locks: t.store,
     logger: createLogger('silent'),
     config: { ...t.config.writer, blockMs: 200, sweepIntervalMs: 500, claimIdleMs: 1000, ...overrides },
+    metrics: t.metrics,
   });
+  t.metrics.readOutboxLagFrom(() => writer.outboxLag());
   writer.start();
   return writer;
 }
