@@ -1,11 +1,15 @@
 // `tixlock/client` as another project gets it: the build config emits the client with its declarations, the
-// package's `exports` name it, a TypeScript consumer type-checks against it (node16 and node10 resolution), and
-// requiring it loads only the client's own files. The client is built with tsconfig.build.json's options into a
-// temporary directory (only the client's files, to keep this quick); `main` and the bin still name the CLI.
-import { execFileSync, spawnSync } from 'node:child_process';
+// package's `exports` name it, a TypeScript consumer type-checks against it (node16 and node10 resolution),
+// requiring it loads only the client's own files, and the README example of docs/client.md type-checks and runs
+// against a real tixlock. The client is built with tsconfig.build.json's options into a temporary directory (only
+// the client's files, to keep this quick); `main` and the bin still name the CLI.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { KEYS, putPerformance, startTestApp, uniqueId } from './support/app';
 import { REPO } from './support/spawn';
 
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -101,4 +105,48 @@ test.each(['node16', 'node10'])('a TypeScript consumer type-checks against tixlo
     { cwd: consumer, encoding: 'utf8' },
   );
   expect({ status: run.status, out: run.stdout }).toEqual({ status: 0, out: '' });
+});
+
+describe('the README example in docs/client.md', () => {
+  const doc = fs.readFileSync(path.join(REPO, 'docs', 'client.md'), 'utf8');
+  const block = /<!-- README snippet: start -->\n```ts\n([\s\S]*?)```\n<!-- README snippet: end -->/.exec(doc);
+  const example = block?.[1] ?? '';
+
+  test('is there, about ten lines', () => {
+    expect(example).toMatch(/from 'tixlock\/client'/);
+    expect(example.trim().split('\n').length).toBeLessThanOrEqual(14);
+  });
+
+  test('type-checks as an ES module', () => {
+    fs.writeFileSync(path.join(consumer, 'readme.mts'), example);
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', 'readme.mts'];
+    const run = spawnSync(process.execPath, [TSC, ...args], { cwd: consumer, encoding: 'utf8' });
+    expect({ status: run.status, out: run.stdout }).toEqual({ status: 0, out: '' });
+  });
+
+  test('runs: it sells two tickets and prints the order number', async () => {
+    const t = await startTestApp();
+    const server: Server = t.app.listen(0, '127.0.0.1');
+    try {
+      await new Promise((resolve) => server.once('listening', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const performanceId = uniqueId('readme');
+      await putPerformance(t, performanceId, [1, 2, 3].map((seat) => ({ id: `${performanceId}-${seat}`, row: 'A', seat, price: 5000 })));
+      // the example as written, pointed at this tixlock and this performance (its code is plain JavaScript)
+      const script = example.replace("'http://127.0.0.1:3000'", JSON.stringify(url)).replace("'jersey-boys-fri'", JSON.stringify(performanceId));
+      fs.writeFileSync(path.join(consumer, 'readme.mjs'), script);
+      // asynchronously: this process serves the example's requests meanwhile
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const env = { PATH: process.env.PATH ?? '', TIXLOCK_KEY: KEYS.alice };
+        execFile(process.execPath, ['readme.mjs'], { cwd: consumer, env, timeout: 20_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(/^order [0-9A-Z]{1,12}\n$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await t.close();
+    }
+  });
 });

@@ -118,7 +118,7 @@ export async function send<Op extends string>(settings: TransportSettings<Op>, r
           code: timedOut ? 'TIMEOUT' : 'NETWORK_ERROR',
           message: timedOut ? `no answer within ${timeoutMs} ms` : networkMessage(err),
           attempts: attempt,
-          cause: err,
+          cause: timedOut ? undefined : err, // (a timeout's is only our abort reason)
         });
       }
       settings.onAttempt?.({
