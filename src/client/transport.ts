@@ -137,7 +137,7 @@ export async function send<Op extends string>(settings: TransportSettings<Op>, r
 
       const wait = retryWait(policy, attempt, { status: error.status, code: error.code, retryAfterMs }, safe);
       // a wait that ends past the deadline cannot lead to an answer in time: the caller gets this error now
-      if (wait === undefined || error.code === 'TIMEOUT' || performance.now() + wait >= deadline) throw error;
+      if (wait === undefined || performance.now() + wait >= deadline) throw error;
       await sleep(wait, controller.signal).catch(() => {
         if (options.signal?.aborted) throw options.signal.reason;
         throw error;
