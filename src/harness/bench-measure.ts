@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import type { Redis } from 'ioredis';
 import { performanceKeys } from '../redis/keys';
-import type { Api } from './bench-inventory';
+import type { TixlockClient } from '../client';
 import { forEachConcurrently, ticketPairs } from './bench-inventory';
 import type { LoadClient } from './bench-client';
 import type { LoadJob, LoadResult, LoadSpec } from './bench-protocol';
@@ -17,8 +17,9 @@ export interface BenchContext {
   /** the private redis-server of tixlock */
   db: Redis;
   tixlock: ServerProcess;
-  api: Api;
-  admin: Api;
+  /** set-up clients (setupClient in bench-inventory.ts) with the client and the admin key */
+  api: TixlockClient;
+  admin: TixlockClient;
   /** the load generator */
   load: LoadClient;
   /** node options of the child processes */
@@ -197,7 +198,7 @@ export function toScenario(
  * Releases (through the API) every transaction that still holds a ticket of these pairs. The server may still be
  * answering requests the load generator gave up on at the end of its run, so look again until nothing is held.
  */
-export async function releaseLeftovers(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<void> {
+export async function releaseLeftovers(redis: Redis, api: TixlockClient, performanceId: string, pairs: [string, string][]): Promise<void> {
   const { lockPrefix } = performanceKeys(performanceId);
   const lockKeys = pairs.flat().map((id) => `${lockPrefix}${id}`);
   for (let pass = 0; pass < 50; pass++) {
@@ -205,7 +206,7 @@ export async function releaseLeftovers(redis: Redis, api: Api, performanceId: st
     const holders = new Set((await redis.mget(lockKeys)).filter((v): v is string => v !== null));
     if (holders.size === 0) return;
     await forEachConcurrently([...holders], 8, async (tx) => {
-      await api.expect(200, 'DELETE', `/transaction/${tx}`);
+      await api.release(tx);
     });
   }
 }

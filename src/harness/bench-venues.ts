@@ -109,7 +109,7 @@ export async function prepareVenues(ctx: BenchContext, stadiumMinimum: number): 
     const batches = Array.from({ length: Math.ceil(held.length / BULK) }, (_, i) => held.slice(i * BULK, (i + 1) * BULK));
     ctx.log(`fragmenting its cheapest price: holding ${held.length} of its ${cheapest.length} seats (every other one) in ${batches.length} transactions`);
     await forEachConcurrently(batches, 4, async (batch) => {
-      await ctx.api.expect(201, 'POST', '/transaction', { tickets: batch });
+      await ctx.api.holdTickets(batch);
     });
     v.fragmentation = { held: held.length, transactions: batches.length };
   }

@@ -24,9 +24,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import type { TixlockClient } from '../client';
 import { runCeiling } from './bench-ceiling';
 import { LoadClient } from './bench-client';
-import { Api, forEachConcurrently, loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
+import { forEachConcurrently, loadPerformance, setupClient, ticketPairs, venueTickets } from './bench-inventory';
 import {
   combine,
   openingSpec,
@@ -125,8 +126,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const db = new Redis(tixlock.redisUrl);
     redis = db;
     const url = tixlock.url;
-    const api = new Api(url, CLIENT_KEY);
-    const admin = new Api(url, ADMIN_KEY);
+    const api = setupClient(url, CLIENT_KEY);
+    const admin = setupClient(url, ADMIN_KEY);
     const bareApp = await ServerProcess.start({ kind: 'bare' }, execArgv);
     bare = bareApp;
     client = LoadClient.start(execArgv);
@@ -162,8 +163,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const availableMemory = await measureAvailable(db, admin, 'bench-large', large);
 
     // one hold and release first, so the hold and release scripts are already in Redis's script cache
-    const first = await api.expect(201, 'POST', '/transaction', { tickets: small.slice(0, 2).map((t) => t.id) });
-    await api.expect(200, 'DELETE', `/transaction/${String(first.transaction_id)}`);
+    const first = await api.holdTickets(small.slice(0, 2).map((t) => t.id));
+    await api.release(first.transaction_id);
     const lockedPairs = ticketPairs(large.slice(0, o.lockedTickets).map((t) => t.id));
     log(`holding ${lockedPairs.length * 2} tickets of it (memory per locked ticket)`);
     const lockedMemory = await measureLocked(db, api, 'bench-large', lockedPairs);
@@ -437,7 +438,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 /** INFO used_memory around loading `tickets` into a new performance, with a breakdown by kind of key. */
-async function measureAvailable(redis: Redis, admin: Api, performanceId: string, tickets: ReturnType<typeof venueTickets>): Promise<MemoryResult> {
+async function measureAvailable(redis: Redis, admin: TixlockClient, performanceId: string, tickets: ReturnType<typeof venueTickets>): Promise<MemoryResult> {
   const indexBefore = await ticketIndexBytes(redis);
   const keysBefore = await keyspace(redis);
   const before = await settledMemory(redis);
@@ -459,14 +460,14 @@ async function measureAvailable(redis: Redis, admin: Api, performanceId: string,
 }
 
 /** INFO used_memory around holding `pairs` (one transaction per pair) of a loaded performance. */
-async function measureLocked(redis: Redis, api: Api, performanceId: string, pairs: [string, string][]): Promise<MemoryResult> {
+async function measureLocked(redis: Redis, api: TixlockClient, performanceId: string, pairs: [string, string][]): Promise<MemoryResult> {
   const partsBefore = await inventoryBytes(redis, performanceId);
   const keysBefore = await keyspace(redis);
   const before = await settledMemory(redis);
   const holds: { transactionId: string; tickets: string[] }[] = [];
   await forEachConcurrently(pairs, 16, async (pair) => {
-    const body = await api.expect(201, 'POST', '/transaction', { tickets: pair });
-    holds.push({ transactionId: String(body.transaction_id), tickets: pair });
+    const held = await api.holdTickets(pair);
+    holds.push({ transactionId: held.transaction_id, tickets: pair });
   });
   const after = await settledMemory(redis);
   const keysAfter = await keyspace(redis);

@@ -1,6 +1,6 @@
 // One simulated buyer: the seed flow (search → hold ids, or best-available hold → checkout → complete), or one of
 // the ways of walking away, with think times; on a 409 the buyer searches again, up to a retry budget.
-import type { ApiClient, ApiResponse } from './api-client';
+import { TixlockError, type Operation, type TixlockClient } from '../client';
 import type { Metrics } from './metrics';
 import type { OnsaleOptions, Range } from './options';
 
@@ -18,17 +18,19 @@ export type Outcome =
 
 export const OUTCOMES: readonly Outcome[] = ['paid', 'expired', 'released', 'abandoned_checkout', 'sold_out', 'gave_up', 'error'];
 
-/** The endpoints a buyer calls, as the metrics name them, in the order of the flow. */
-export const ENDPOINTS = [
-  'GET /tickets',
-  'POST /transaction (ids)',
-  'POST /transaction (best)',
-  'PUT checkout',
-  'PUT complete',
-  'DELETE /transaction',
-  'GET /transaction',
-] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
+/** The endpoints a buyer calls, as the metrics name them, by the client operation behind each, in the order of the flow. */
+export const ENDPOINTS = {
+  searchTickets: 'GET /tickets',
+  holdTickets: 'POST /transaction (ids)',
+  holdBest: 'POST /transaction (best)',
+  checkout: 'PUT checkout',
+  complete: 'PUT complete',
+  release: 'DELETE /transaction',
+  getTransaction: 'GET /transaction',
+} as const satisfies Partial<Record<Operation, string>>;
+
+/** The metrics' name of a client operation (one a buyer does not call keeps its own name). */
+export const endpointOf = (operation: Operation): string => (ENDPOINTS as Partial<Record<Operation, string>>)[operation] ?? operation;
 
 export interface BuyerPlan {
   index: number;
@@ -95,8 +97,11 @@ export function planBuyer(index: number, options: OnsaleOptions, sections: reado
 }
 
 export interface BuyerContext {
-  api: ApiClient;
-  clientKey: string;
+  /**
+   * The buyers' client (a client key): no retries and no Idempotency-Key, so every answer is the server's own, and
+   * its onAttempt records each one in the metrics.
+   */
+  api: TixlockClient;
   performanceId: string;
   metrics: Metrics;
   ledger: Ledger;
@@ -106,19 +111,21 @@ export interface BuyerContext {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-interface TicketBody {
-  id: string;
-  price: number;
+type Answer<T> = { ok: true; value: T } | { ok: false; error: TixlockError };
+
+/** The call's value, or the TixlockError it failed with: the buyer decides by its status. */
+async function answer<T>(call: Promise<T>): Promise<Answer<T>> {
+  try {
+    return { ok: true, value: await call };
+  } catch (error) {
+    if (error instanceof TixlockError) return { ok: false, error };
+    throw error;
+  }
 }
 
 /** Runs one buyer to the end; never throws for an HTTP answer. */
 export async function runBuyer(ctx: BuyerContext, plan: BuyerPlan): Promise<Outcome> {
-  const { api, clientKey, metrics, ledger } = ctx;
-  const call = async (endpoint: Endpoint, method: string, path: string, body?: unknown): Promise<ApiResponse> => {
-    const res = await api.request(method, path, clientKey, body);
-    metrics.record(endpoint, res);
-    return res;
-  };
+  const { api, metrics, ledger } = ctx;
   const think = async () => {
     const ms = between(plan.rng, ctx.thinkMs);
     if (ms > 0) await sleep(ms);
@@ -128,88 +135,83 @@ export async function runBuyer(ctx: BuyerContext, plan: BuyerPlan): Promise<Outc
   let conflicts = 0;
   let lastConflict = '';
   /** after a 409: true = search again (after a think), false = retry budget spent */
-  const conflict = async (res: ApiResponse) => {
+  const conflict = async (error: TixlockError) => {
     conflicts++;
-    lastConflict = res.code ?? '';
+    lastConflict = error.code;
     section = undefined;
     if (conflicts > ctx.retries) return false;
     await think();
     return true;
   };
   const giveUp = (): Outcome => (lastConflict === 'NOT_ENOUGH_TICKETS' ? 'sold_out' : 'gave_up');
-  const filter = (): Record<string, string> => (section === undefined ? {} : { section });
+  const filter = () => (section === undefined ? {} : { section });
 
   for (;;) {
     await think(); // browsing
-    let hold: ApiResponse;
+    const wanted = { performance_id: ctx.performanceId, quantity: plan.quantity, ...filter() };
+    let hold;
     if (plan.best) {
-      hold = await call('POST /transaction (best)', 'POST', '/transaction', {
-        performance_id: ctx.performanceId,
-        quantity: plan.quantity,
-        ...filter(),
-      });
+      hold = await answer(api.holdBest(wanted));
     } else {
-      const query = new URLSearchParams({ performance_id: ctx.performanceId, quantity: String(plan.quantity), ...filter() });
-      const search = await call('GET /tickets', 'GET', `/tickets?${query}`);
-      if (search.status === 409) {
-        if (await conflict(search)) continue;
+      const search = await answer(api.searchTickets(wanted));
+      if (!search.ok) {
+        if (search.error.status !== 409) return 'error';
+        if (await conflict(search.error)) continue;
         return giveUp();
       }
-      if (search.status !== 200) return 'error';
-      const ids = ((search.body?.tickets ?? []) as TicketBody[]).map((t) => t.id);
       await think(); // "yes, these"
-      hold = await call('POST /transaction (ids)', 'POST', '/transaction', { tickets: ids });
+      hold = await answer(api.holdTickets(search.value.map((t) => t.id)));
     }
-    if (hold.status === 409) {
-      if (await conflict(hold)) continue;
+    if (!hold.ok) {
+      if (hold.error.status !== 409) return 'error';
+      if (await conflict(hold.error)) continue;
       return giveUp();
     }
-    if (hold.status !== 201) return 'error';
     ledger.lastLockAt = performance.now();
-    const transactionId = String(hold.body?.transaction_id);
-    const tickets = ((hold.body?.tickets ?? []) as TicketBody[]).map((t) => ({ id: t.id, price: t.price }));
+    const transactionId = hold.value.transaction_id;
+    const tickets = hold.value.tickets.map((t) => ({ id: t.id, price: t.price }));
     ledger.holds.set(transactionId, tickets);
-    const txPath = `/transaction/${transactionId}`;
 
     if (plan.fate === 'expire') return 'expired';
     await think();
     if (plan.fate === 'release') {
-      const released = await call('DELETE /transaction', 'DELETE', txPath);
-      return released.status === 200 ? 'released' : 'error';
+      const released = await answer(api.release(transactionId));
+      return released.ok ? 'released' : 'error';
     }
 
-    const checkout = await call('PUT checkout', 'PUT', txPath, { id: transactionId, status: 'checkout' });
-    if (checkout.status === 409) {
-      if (await conflict(checkout)) continue; // the lock lapsed and someone took a ticket: search again
+    const checkout = await answer(api.checkout(transactionId));
+    if (!checkout.ok) {
+      if (checkout.error.status !== 409) return 'error';
+      if (await conflict(checkout.error)) continue; // the lock lapsed and someone took a ticket: search again
       return giveUp();
     }
-    if (checkout.status !== 200) return 'error';
     ledger.lastLockAt = performance.now();
     if (plan.fate === 'abandon_checkout') return 'abandoned_checkout';
 
     await think(); // paying
-    const complete = await call('PUT complete', 'PUT', txPath, {
-      status: 'complete',
-      customer: { email: `buyer-${plan.index}@onsale.example`, first_name: 'Buyer', last_name: String(plan.index) },
-      payment_reference: `pay-${plan.index}-${transactionId.slice(0, 8)}`,
-    });
-    if (complete.status === 200 && typeof complete.body?.order_number === 'string') {
-      ledger.completions.push({ transactionId, orderNumber: complete.body.order_number, tickets });
+    const complete = await answer(
+      api.complete(transactionId, {
+        customer: { email: `buyer-${plan.index}@onsale.example`, first_name: 'Buyer', last_name: String(plan.index) },
+        payment_reference: `pay-${plan.index}-${transactionId.slice(0, 8)}`,
+      }),
+    );
+    if (complete.ok) {
+      ledger.completions.push({ transactionId, orderNumber: complete.value.order_number, tickets });
       metrics.recordSale(tickets.length);
       return 'paid';
     }
-    if (complete.status === 409) {
-      if (await conflict(complete)) continue;
+    if (complete.error.status === 409) {
+      if (await conflict(complete.error)) continue;
       return giveUp();
     }
     // no clear answer: read the transaction back, as a client that lost the response would
-    const read = await call('GET /transaction', 'GET', txPath);
-    if (read.status === 200 && read.body?.transaction_status === 'complete' && typeof read.body.order_number === 'string') {
-      ledger.completions.push({ transactionId, orderNumber: read.body.order_number, tickets });
+    const read = await answer(api.getTransaction(transactionId));
+    if (read.ok && read.value.transaction_status === 'complete' && read.value.order_number !== undefined) {
+      ledger.completions.push({ transactionId, orderNumber: read.value.order_number, tickets });
       metrics.recordSale(tickets.length);
       return 'paid';
     }
-    if (read.status !== 200) ledger.uncertain.push(transactionId);
+    if (!read.ok) ledger.uncertain.push(transactionId);
     return 'error';
   }
 }

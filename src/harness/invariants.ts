@@ -1,31 +1,17 @@
 // The on-sale's invariant checks: a pure function over the collected facts, and a reader that gathers the facts
 // through the API (Redis: ticket listing and counts; document store: the orders) after the order writer drained.
-import type { ApiClient } from './api-client';
+import { TixlockError, type Order, type Performance, type Ticket, type TixlockClient } from '../client';
 import type { Completion, HeldTicket, Ledger } from './buyer';
 
-export type TicketStateName = 'available' | 'locked' | 'sold';
+export type TicketStateName = Ticket['state'];
 
-export interface TicketFact {
-  id: string;
-  state: TicketStateName;
-  price: number;
-  order_number?: string;
-  transaction_id?: string;
-}
+/** What the checks need of a ticket, as the API lists it. */
+export type TicketFact = Pick<Ticket, 'id' | 'state' | 'price' | 'order_number' | 'transaction_id'>;
 
-export interface OrderFact {
-  order_number: string;
-  transaction_id: string;
-  tickets: { id: string; price: number }[];
-  total: number;
-}
+/** What the checks need of an order, as the document store has it. */
+export type OrderFact = Pick<Order, 'order_number' | 'transaction_id' | 'total'> & { tickets: Pick<Order['tickets'][number], 'id' | 'price'>[] };
 
-export interface Counts {
-  total: number;
-  available: number;
-  locked: number;
-  sold: number;
-}
+export type Counts = Performance['counts'];
 
 export interface InvariantFacts {
   /** how many tickets the harness put on sale */
@@ -248,26 +234,13 @@ export function checkInvariants(f: InvariantFacts): InvariantResult {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The reader: everything through the API with the admin key.
+// The reader: everything through the API with the admin client (its retries ride out a 503 or a lost connection).
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function ok(api: ApiClient, key: string, path: string): Promise<Record<string, unknown>> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await api.request('GET', path, key);
-    if (res.status === 200 && res.body) return res.body;
-    // a transient failure (no answer, 503) is tried again a few times
-    if (attempt >= 5 || (res.status !== 0 && res.status !== 503)) {
-      throw new Error(`GET ${path}: ${res.status || 'no answer'} ${res.code ?? ''} ${res.error ?? ''}`.trim());
-    }
-    await sleep(200 * attempt);
-  }
-}
-
 /** Polls GET /orders/{n} for every OK completion until all are found or the time is up. */
 export async function readOrders(
-  api: ApiClient,
-  adminKey: string,
+  admin: TixlockClient,
   orderNumbers: readonly string[],
   timeoutMs: number,
   parallel = 16,
@@ -280,10 +253,13 @@ export async function readOrders(
     const stillMissing: string[] = [];
     const worker = async () => {
       for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-        const res = await api.request('GET', `/orders/${encodeURIComponent(n)}`, adminKey);
-        if (res.status === 200 && res.body?.order) orders.set(n, res.body.order as OrderFact);
-        else if (res.status === 404 || res.status === 503 || res.status === 0) stillMissing.push(n);
-        else throw new Error(`GET /orders/${n}: ${res.status} ${res.code ?? ''}`);
+        try {
+          orders.set(n, await admin.getOrder(n));
+        } catch (err) {
+          // not written yet (404), or the service is briefly away (503, no answer): look again in the next round
+          if (!(err instanceof TixlockError) || ![0, 404, 503].includes(err.status)) throw err;
+          stillMissing.push(n);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
@@ -295,17 +271,16 @@ export async function readOrders(
 }
 
 /** Every ticket of the performance, through GET /performances/{id}/tickets pages, and the live counts. */
-export async function readTickets(api: ApiClient, adminKey: string, performanceId: string): Promise<{ counts: Counts; tickets: TicketFact[] }> {
-  const perf = encodeURIComponent(performanceId);
+export async function readTickets(admin: TixlockClient, performanceId: string): Promise<{ counts: Counts; tickets: TicketFact[] }> {
   const tickets: TicketFact[] = [];
-  let cursor = '';
+  let cursor: string | null = '';
   do {
-    const page = await ok(api, adminKey, `/performances/${perf}/tickets?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    tickets.push(...(page.tickets as TicketFact[]));
-    cursor = typeof page.next_cursor === 'string' ? page.next_cursor : '';
+    const page = await admin.listTickets(performanceId, { limit: 1000, ...(cursor ? { cursor } : {}) });
+    tickets.push(...page.tickets);
+    cursor = page.next_cursor;
   } while (cursor);
   // counts after the listing: nothing is sold any more, and expired holds were given back by the listing's reads
-  const counts = ((await ok(api, adminKey, `/performances/${perf}`)).performance as { counts: Counts }).counts;
+  const { counts } = await admin.getPerformance(performanceId);
   return { counts, tickets };
 }
 
@@ -319,18 +294,17 @@ export interface GatherOptions {
 
 /** Waits for the writer to drain (and for holds to end), then reads Redis and the document store through the API. */
 export async function gatherFacts(
-  api: ApiClient,
-  adminKey: string,
+  admin: TixlockClient,
   ledger: Ledger,
   opts: GatherOptions,
 ): Promise<{ facts: InvariantFacts; drainedMs: number }> {
   const numbers = [...new Set(ledger.completions.map((c) => c.orderNumber))];
-  const { orders, waitedMs } = await readOrders(api, adminKey, numbers, opts.drainMs);
+  const { orders, waitedMs } = await readOrders(admin, numbers, opts.drainMs);
   if (opts.locksEndAt !== undefined) {
     const wait = opts.locksEndAt - performance.now();
     if (wait > 0) await sleep(wait);
   }
-  const { counts, tickets } = await readTickets(api, adminKey, opts.performanceId);
+  const { counts, tickets } = await readTickets(admin, opts.performanceId);
   return {
     facts: {
       expectedTotal: opts.expectedTotal,

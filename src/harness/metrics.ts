@@ -1,5 +1,5 @@
 // What the on-sale measures: latency per endpoint and status, conflicts, errors, and time series of the counts.
-import type { ApiResponse } from './api-client';
+import type { AttemptEvent } from '../client';
 
 /** An answer the buyers did not expect: no answer at all, a 5xx, or a 4xx other than a 409 conflict. */
 export const isError = (status: number) => status === 0 || (status >= 400 && status !== 409);
@@ -72,7 +72,8 @@ export class Metrics {
     return (now - this.startedAt) / 1000;
   }
 
-  record(endpoint: string, res: ApiResponse): void {
+  /** One answer (or none: status 0) a buyer got, as the client reports each attempt. */
+  record(endpoint: string, res: Pick<AttemptEvent, 'status' | 'code' | 'ms' | 'error'>): void {
     let rec = this.endpoints.get(endpoint);
     if (!rec) {
       rec = { latencies: [], statuses: new Map(), codes: new Map() };

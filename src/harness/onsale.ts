@@ -10,10 +10,10 @@ import { createLogger } from '../logger';
 import { startCluster, type EmbeddedCluster } from '../redis/embedded-cluster';
 import { performanceKeys } from '../redis/keys';
 import { openDocuments, startService } from '../service';
-import { createApiClient, type ApiClient } from './api-client';
-import { ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
+import { TixlockClient, TixlockError } from '../client';
+import { endpointOf, ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
 import { buildInventory, sectionsOf } from './inventory';
-import { checkInvariants, gatherFacts, type Counts, type InvariantFacts } from './invariants';
+import { checkInvariants, gatherFacts, type InvariantFacts } from './invariants';
 import { Metrics, type Sample } from './metrics';
 import { HELP, parseOptions, UsageError, type OnsaleOptions } from './options';
 import { Progress, type ProgressState, type ProgressStream } from './progress';
@@ -42,7 +42,10 @@ const INVENTORY_CHUNK = 50_000; // tickets per PUT /performances
 /** the invariant check waits for holds to end (and then expects nothing locked) when the hold is this short */
 const LOCK_WAIT_LIMIT_S = 30;
 const SAMPLE_MS = 250;
-const flowRank = (endpoint: string) => (ENDPOINTS as readonly string[]).indexOf(endpoint);
+const flowRank = (endpoint: string) => (Object.values(ENDPOINTS) as string[]).indexOf(endpoint);
+/** the buyers' timeout per request; the admin's reads (and 50,000-ticket PUTs) may take longer and are retried */
+const BUYER_TIMEOUT_MS = 30_000;
+const ADMIN_TIMEOUT_MS = 60_000;
 
 /** A private tixlock in this process: its own redis-server, SQLite and keys in a temp directory. */
 async function startEmbedded(options: OnsaleOptions): Promise<Target> {
@@ -146,18 +149,25 @@ async function killPrimaryOf(cluster: EmbeddedCluster, performanceId: string): P
  * (a search) every 100 ms, for at most a minute, until its shard answers something else than 503. settle() drops a
  * kill the sale ended before, and waits for a probe under way.
  */
-function scheduleKill(target: Target, options: OnsaleOptions, api: ApiClient, performanceId: string, metrics: Metrics, note: (s: string) => void) {
+function scheduleKill(target: Target, options: OnsaleOptions, performanceId: string, metrics: Metrics, note: (s: string) => void) {
   const kill = target.killPrimaryOf;
   if (options.killPrimaryAt === undefined || !kill) return { settle: async () => undefined };
   let probing: Promise<void> | undefined;
+  // a client key of its own, not counted with the buyers; no retries: each 503 is what it looks for
+  const probe = new TixlockClient({ baseUrl: target.url, apiKey: target.clientKey, retries: 0, timeoutMs: BUYER_TIMEOUT_MS });
+  const statusOf = (call: Promise<unknown>) =>
+    call.then(
+      () => 200,
+      (err: unknown) => (err instanceof TixlockError ? err.status : 0),
+    );
   const run = async () => {
     try {
       const port = await kill(performanceId);
       metrics.failoverStarted(port);
       note(`onsale: killed the performance's primary (port ${port}, SIGKILL) at ${metrics.elapsed().toFixed(2)} s`);
       for (const end = Date.now() + 60_000; Date.now() < end; ) {
-        const res = await api.request('GET', `/tickets?performance_id=${encodeURIComponent(performanceId)}&quantity=1`, target.clientKey);
-        if (res.status !== 503 && res.status !== 0) {
+        const status = await statusOf(probe.searchTickets({ performance_id: performanceId, quantity: 1 }));
+        if (status !== 503 && status !== 0) {
           metrics.failoverEnded();
           return;
         }
@@ -176,32 +186,37 @@ function scheduleKill(target: Target, options: OnsaleOptions, api: ApiClient, pe
   };
 }
 
-async function createPerformance(api: ApiClient, adminKey: string, performanceId: string, options: OnsaleOptions) {
+async function createPerformance(admin: TixlockClient, performanceId: string, options: OnsaleOptions) {
   const tickets = buildInventory(performanceId, options);
   for (let i = 0; i < tickets.length; i += INVENTORY_CHUNK) {
-    const res = await api.request('PUT', `/performances/${encodeURIComponent(performanceId)}`, adminKey, {
-      name: `On-sale harness ${performanceId}`,
-      hold_seconds: options.holdSeconds,
-      max_tickets_per_transaction: Math.max(10, options.quantity.max),
-      tickets: tickets.slice(i, i + INVENTORY_CHUNK),
-    });
-    if (res.status !== 200) {
-      throw new Error(`creating the performance failed: PUT /performances/${performanceId} → ${res.status || 'no answer'} ${JSON.stringify(res.body?.error ?? res.error ?? '')}`);
-    }
+    await admin
+      .putPerformance(performanceId, {
+        name: `On-sale harness ${performanceId}`,
+        hold_seconds: options.holdSeconds,
+        max_tickets_per_transaction: Math.max(10, options.quantity.max),
+        tickets: tickets.slice(i, i + INVENTORY_CHUNK),
+      })
+      .catch((err: unknown) => {
+        const why = err instanceof TixlockError ? `${err.status || 'no answer'} ${err.code} ${err.message}` : String(err);
+        throw new Error(`creating the performance failed: PUT /performances/${performanceId} → ${why}`);
+      });
   }
   return tickets;
 }
 
 /** Polls the live counts (admin) every SAMPLE_MS into the metrics' timeline and the progress display. */
-function startSampler(api: ApiClient, adminKey: string, performanceId: string, metrics: Metrics, onSample: (s: Sample) => void) {
+function startSampler(admin: TixlockClient, performanceId: string, metrics: Metrics, onSample: (s: Sample) => void) {
   let busy = false;
   const take = async () => {
     if (busy) return;
     busy = true;
     try {
-      const res = await api.request('GET', `/performances/${encodeURIComponent(performanceId)}`, adminKey);
-      const counts = (res.body?.performance as { counts?: Counts } | undefined)?.counts;
-      if (res.status === 200 && counts) {
+      // a sample is now or never: no retries; one that fails is skipped
+      const counts = await admin.getPerformance(performanceId, { retries: 0 }).then(
+        (p) => p.counts,
+        () => undefined,
+      );
+      if (counts) {
         const sample: Sample = {
           t: metrics.elapsed(),
           sold: counts.sold,
@@ -241,12 +256,12 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
         stop: async () => undefined,
       }
     : await startEmbedded(options);
-  const api = createApiClient(target.url, { maxSockets: options.concurrency + 20 });
+  const admin = new TixlockClient({ baseUrl: target.url, apiKey: target.adminKey, timeoutMs: ADMIN_TIMEOUT_MS, retries: 4 });
   try {
     const performanceId = options.performanceId ?? `onsale-${randomUUID().slice(0, 8)}`;
     const startedAt = new Date().toISOString();
     progress.note(`onsale: ${target.mode} tixlock at ${target.url}; performance ${performanceId}, ${options.tickets} tickets, ${options.buyers} buyers, ${options.concurrency} at a time`);
-    const inventory = await createPerformance(api, target.adminKey, performanceId, options);
+    const inventory = await createPerformance(admin, performanceId, options);
     const sections = sectionsOf(inventory);
 
     // --- the sale
@@ -259,15 +274,22 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
       const rate = prev && sample.t > prev.t ? (sample.requests - prev.requests) / (sample.t - prev.t) : 0;
       return { sample, rate, buyersDone: done, buyers: options.buyers };
     };
-    const sampler = startSampler(api, target.adminKey, performanceId, metrics, (sample) => {
+    const sampler = startSampler(admin, performanceId, metrics, (sample) => {
       progress.update(state(sample));
       prev = sample;
     });
-    const killer = scheduleKill(target, options, api, performanceId, metrics, (s) => progress.note(s));
+    const killer = scheduleKill(target, options, performanceId, metrics, (s) => progress.note(s));
     let next = 0;
+    const buyers = new TixlockClient({
+      baseUrl: target.url,
+      apiKey: target.clientKey,
+      timeoutMs: BUYER_TIMEOUT_MS,
+      retries: 0,
+      idempotencyKeys: false,
+      onAttempt: (attempt) => metrics.record(endpointOf(attempt.operation), attempt),
+    });
     const ctx = {
-      api,
-      clientKey: target.clientKey,
+      api: buyers,
       performanceId,
       metrics,
       ledger,
@@ -295,13 +317,12 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
     progress.note(
       `onsale: waiting for the order writer${holdsEnd !== undefined && waitS > 0 ? ` and for the last holds to end (${waitS.toFixed(1)} s)` : ''}, then checking the invariants`,
     );
-    const { facts, drainedMs } = await gatherFacts(api, target.adminKey, ledger, {
+    const { facts, drainedMs } = await gatherFacts(admin, ledger, {
       performanceId,
       expectedTotal: inventory.length,
       drainMs: options.drainSeconds * 1000,
       locksEndAt: holdsEnd,
     });
-    api.close();
     if (target.readStore) Object.assign(facts, await target.readStore(performanceId));
     const invariants = checkInvariants(facts);
 
@@ -337,7 +358,6 @@ export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<Onsa
       invariants,
     };
   } finally {
-    api.close();
     await target.stop();
   }
 }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 
-const STATUS: Record<string, number> = {
+const STATUS = {
   INVALID_REQUEST: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -29,7 +29,10 @@ const STATUS: Record<string, number> = {
   NOT_REPLICATED: 503,
   RECOVERING: 503,
   INTERNAL: 500,
-};
+} as const satisfies Record<string, number>;
+
+/** Every error code the API answers with (the typed client's `TixlockError.code` is one of these). */
+export type ErrorCode = keyof typeof STATUS;
 
 /** body-parser failures (err.type) -> our codes */
 const BODY_ERRORS: Record<string, [string, string]> = {
@@ -48,7 +51,7 @@ function clientErrorStatus(err: unknown): number | undefined {
 }
 
 export function sendError(res: Response, err: AppError) {
-  const status = STATUS[err.code] ?? 500;
+  const status = (STATUS as Record<string, number>)[err.code] ?? 500;
   const retryAfter = err.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
   if (retryAfter !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
   res.locals.error = err; // for the request metrics (request-metrics.ts)
