@@ -42,9 +42,12 @@ export async function prepareWait(ctx: BenchContext): Promise<WaitPlan> {
   ctx.log(`opening ${total} transactions for the WAIT 0 / WAIT 1 completes`);
   const tickets = venueTickets('wt', 2 * total);
   await loadPerformance(ctx.admin, 'bench-wait', tickets);
-  const opened = await ctx.load.run(ctx.job(ctx.tixlock.url, openingSpec(tickets.map((t) => t.id)), Math.max(60, total / 200), total));
+  // the duration only caps the run (it ends after `total` requests): generous, since a loaded machine is slow
+  const opened = await ctx.load.run(ctx.job(ctx.tixlock.url, openingSpec(tickets.map((t) => t.id)), Math.max(300, total / 50), total));
   if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);
   const all = (opened.transactionIds ?? []).map((id) => `/transaction/${id}`);
+  // every step needs its transactions: a short count would leave a later step with nothing to complete
+  if (all.length < total) throw new Error(`opened ${all.length} of ${total} transactions for the WAIT rows`);
   const paths: string[][] = [];
   let at = 0;
   for (const n of counts) {
