@@ -2,9 +2,13 @@
 import path from 'node:path';
 import type { Config } from './config';
 import type { KeySet } from './credentials';
+import { redactUrl } from './redact';
+import { describeRedis } from './redis/where';
 import { defaultSqliteFile } from './store';
 
 export interface BannerFacts {
+  /** where the API listens, as server.address() reports it */
+  address: string;
   port: number;
   /** the private redis-server, when REDIS_URL is unset */
   embedded: { url: string; dir: string } | undefined;
@@ -16,14 +20,13 @@ export interface BannerFacts {
 }
 
 export function printBanner(config: Config, facts: BannerFacts): void {
-  const { port, embedded, keys, writer, workers } = facts;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const { address, port, embedded, keys, writer, workers } = facts;
   const notes = [
     workers ? `${workers.api.length} API workers` : '',
     writer === 'in-process' ? 'with the order writer' : '',
     writer === 'own-process' ? 'with the order writer in a process of its own' : '',
   ].filter(Boolean);
-  const lines = [`tixlock api listening on http://${host}:${port}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`];
+  const lines = [`tixlock api listening on ${listenUrl(address, port)}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`];
   if (workers) {
     const writerPid = workers.writer === undefined ? '' : `, order writer pid ${workers.writer}`;
     lines.push(`  processes: primary pid ${process.pid}, API worker pids ${workers.api.join(' ')}${writerPid}`);
@@ -32,15 +35,26 @@ export function printBanner(config: Config, facts: BannerFacts): void {
     `  data directory: ${path.resolve(config.dataDir)}`,
     embedded
       ? `  redis: private redis-server on ${embedded.url} (AOF in ${path.resolve(embedded.dir)})`
-      : '  redis: REDIS_URL',
-    `  document store: ${config.documentStoreUrl ? config.documentStoreUrl.replace(/:\/\/[^@/]*@/, '://***@') : `SQLite ${path.resolve(defaultSqliteFile(config.dataDir))}`}`,
+      : `  redis: ${describeRedis(config.redis)}`,
+    `  document store: ${config.documentStoreUrl ? redactUrl(config.documentStoreUrl) : `SQLite ${path.resolve(defaultSqliteFile(config.dataDir))}`}`,
   );
   if (keys.devKeysFile) {
+    // the keys in full stay in their file (mode 0600), out of terminal scrollback and captured stdout
+    const named = (role: string, k: { name: string; key: string }) => `${role} ${k.name} (${maskKey(k.key)})`;
     lines.push(
-      `  dev keys (kept in ${path.resolve(keys.devKeysFile)}; set TIXLOCK_API_KEYS / TIXLOCK_ADMIN_KEYS to use your own):`,
-      ...keys.clients.map((k) => `    client key (${k.name}): ${k.key}`),
-      ...keys.admins.map((k) => `    admin key  (${k.name}): ${k.key}`),
+      `  dev keys: ${[...keys.clients.map((k) => named('client', k)), ...keys.admins.map((k) => named('admin', k))].join(', ')}`,
+      `    in full in ${path.resolve(keys.devKeysFile)}; set TIXLOCK_API_KEYS / TIXLOCK_ADMIN_KEYS to use your own`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** http://address:port, with an IPv6 address in brackets. */
+export function listenUrl(address: string, port: number): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** Enough of a key to tell which one it is (tix_ and 4 more characters), never enough to use it. */
+export function maskKey(key: string): string {
+  return `${key.slice(0, Math.min(8, Math.floor(key.length / 3)))}…`;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
 import { printBanner } from './banner';
+import { commandHelp, overview } from './cli-help';
 import { API_WORKERS_RULE, ConfigError, loadConfig, parseApiWorkers, type Config } from './config';
 import { NoKeysInProduction } from './credentials';
 import { rehydrate } from './domain/rehydrate';
@@ -9,36 +10,23 @@ import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { RedisServerMissing } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
-import { attachRedis, domainSettings, openDocuments, startService, UsageError } from './service';
+import { RedisUnreachable } from './redis/where';
+import { attachRedis, domainSettings, openDocuments, startService, UsageError, type RunningService } from './service';
 import { DeadLetters } from './writer/dead-letters';
 import { ClusterStartFailed, isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
 
-const USAGE = `usage: tixlock <command>
-
-commands:
-  all [--workers N]        the API and the order writer in one process (the default of npm start); with
-                           --workers N (or API_WORKERS) N API processes and one order-writer process
-  api [--workers N]        the HTTP API; --workers N (or API_WORKERS): N processes sharing the port, auto = one
-                           per core
-  order-writer             persist completed sales from Redis to the document store
-  rehydrate [perf_id...]   rebuild Redis state (inventory, sold tickets, order numbers) from the document store
-  dead-letters [perf_id]   list sales the order writer gave up on
-  replay-dead-letters [perf_id]
-                           put dead-lettered sales back on their outbox for the writer to try again
-  onsale [options]         load harness: simulated buyers against an embedded tixlock (or --url), then the
-                           invariant checks; tixlock onsale --help for its options
-  help                     this text
-
-Configuration comes from environment variables; see the README's configuration table.`;
-
 /** Runs a service in this one process until SIGINT/SIGTERM. */
 async function runService(config: Config, logger: Logger, roles: Roles): Promise<void> {
+  const running: { service?: RunningService } = {};
+  // listening from the start: a signal during start-up exits at once, and a private redis-server already started
+  // goes with the process (src/redis/embedded.ts)
+  stopOnSignals(logger, async () => running.service?.stop());
   const service = await startService(config, logger, roles);
+  running.service = service;
   if (service.keys) {
-    const { port, embedded, keys } = service;
-    printBanner(config, { port, embedded, keys, writer: service.withWriter ? 'in-process' : undefined });
+    const { port, address, embedded, keys } = service;
+    printBanner(config, { port, address: address as string, embedded, keys, writer: service.withWriter ? 'in-process' : undefined });
   } else process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
-  stopOnSignals(logger, () => service.stop());
 }
 
 /** `--workers N` / `--workers=N` of `api` and `all` (overrides API_WORKERS); undefined when not given. */
@@ -58,13 +46,16 @@ function workersFlag(command: string, args: string[]): number | undefined {
 }
 
 function usageError(message: string): never {
-  process.stderr.write(`tixlock: ${message}\n\n${USAGE}\n`);
+  process.stderr.write(`tixlock: ${message}\n\n${overview()}\n`);
   process.exit(2);
 }
 
+/** How long a one-shot command tries to reach Redis before it says it cannot (a Sentinel client tries forever). */
+const ONE_SHOT_CONNECT_MS = 10_000;
+
 /** Maintenance commands: connect, do one thing, print JSON, exit. */
 async function runOnce(config: Config, logger: Logger, command: string, args: string[]): Promise<void> {
-  const redis = await attachRedis(config);
+  const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redisCommandTimeoutMs));
   try {
     if (command === 'rehydrate') {
       const documents = await openDocuments(config, logger);
@@ -99,7 +90,16 @@ const HARNESSES: Record<string, (args: string[]) => Promise<number>> = {
 export async function main(argv: string[]): Promise<void> {
   const [command = 'all', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    const topic = args[0] === '--help' || args[0] === '-h' ? 'help' : args[0];
+    const text = topic === undefined ? overview() : commandHelp(topic);
+    if (text === undefined) usageError(`no command '${topic}'`);
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    const text = commandHelp(command);
+    if (text === undefined) usageError(`unknown command '${command}'`);
+    process.stdout.write(`${text}\n`);
     return;
   }
   const harness = HARNESSES[command];
@@ -135,7 +135,8 @@ export async function main(argv: string[]): Promise<void> {
       err instanceof NoKeysInProduction ||
       err instanceof UsageError ||
       err instanceof AppError ||
-      err instanceof ClusterStartFailed
+      err instanceof ClusterStartFailed ||
+      err instanceof RedisUnreachable
     ) {
       process.stderr.write(`tixlock: ${err.message}\n`);
       process.exit(1);

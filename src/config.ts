@@ -135,10 +135,13 @@ const apiWorkers = z
     return n;
   });
 
+/** The settings that say where Redis is; at most one may be set, none = a private redis-server. */
+export const REDIS_TOPOLOGY_SETTINGS = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const;
+
 const schema = z
   .object({
     NODE_ENV: z.string().optional().transform((v) => v ?? 'development'),
-    HOST: z.string().min(1).optional().transform((v) => v ?? '0.0.0.0'),
+    HOST: z.string().min(1).optional().transform((v) => v ?? '127.0.0.1'), // loopback unless asked: the Dockerfile sets 0.0.0.0
     PORT: int(3000, 0, 65535),
     API_WORKERS: apiWorkers,
     METRICS_PORT: z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional(),
@@ -185,9 +188,9 @@ const schema = z
     WRITER_AUTO_REHYDRATE: z.enum(['0', '1']).optional(),
   })
   .superRefine((c, ctx) => {
-    const modes = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => c[name] !== undefined);
+    const modes = REDIS_TOPOLOGY_SETTINGS.filter((name) => c[name] !== undefined);
     if (modes.length > 1)
-      ctx.addIssue({ code: 'custom', path: [modes[1] as string], message: `set only one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (also set: ${modes[0]})` });
+      ctx.addIssue({ code: 'custom', path: [modes[1] as string], message: `set only one of ${REDIS_TOPOLOGY_SETTINGS.join(', ')} (also set: ${modes[0]})` });
     if ((c.REDIS_SENTINELS === undefined) !== (c.REDIS_SENTINEL_NAME === undefined))
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together' });
     if (c.MIN_HOLD_SECONDS > c.MAX_HOLD_SECONDS)
@@ -195,6 +198,17 @@ const schema = z
     if (c.LOCK_TTL_SECONDS < c.MIN_HOLD_SECONDS || c.LOCK_TTL_SECONDS > c.MAX_HOLD_SECONDS)
       ctx.addIssue({ code: 'custom', path: ['LOCK_TTL_SECONDS'], message: 'must lie within MIN_HOLD_SECONDS..MAX_HOLD_SECONDS' });
   });
+
+/** Every environment variable tixlock reads (the compose file's settings are checked against it). */
+export const SETTINGS: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
+/** A setting's default as text (what the schema makes of it unset), for help texts; undefined when it has none. */
+export function settingDefault(name: string): string | undefined {
+  const field = (schema.shape as Record<string, z.ZodType>)[name];
+  const parsed = field?.safeParse(undefined);
+  const value: unknown = parsed?.success ? parsed.data : undefined;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}
 
 export interface Config {
   readonly nodeEnv: string;

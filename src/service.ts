@@ -3,6 +3,7 @@
 // on-sale harness's embedded mode).
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Redlock from 'redlock';
 import { Cluster } from 'ioredis';
@@ -19,6 +20,7 @@ import type { Logger } from './logger';
 import { connectDuplicate, connectRedis, connectTopology, onPrimaryChange, type RedisClient } from './redis/connection';
 import { OrderNumberFence } from './domain/order-fence';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
+import { describeRedis, REDIS_SETTINGS_HINT, RedisUnreachable } from './redis/where';
 import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
@@ -94,22 +96,34 @@ export async function openReplicationWait(config: Config, redis: RedisClient): P
 /** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
 const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', 'url');
 
-/** A private redis-server child with its AOF under DATA_DIR; its URL is written where attachRedis finds it. */
+/**
+ * A private redis-server child with its AOF under DATA_DIR; its URL is written where attachRedis finds it, and
+ * removed again when it stops (so a maintenance command run later says nothing runs instead of trying a dead port).
+ */
 export async function startEmbeddedRedis(config: Config): Promise<EmbeddedRedis> {
   const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
+  const file = embeddedUrlFile(config);
   try {
-    fs.writeFileSync(embeddedUrlFile(config), embedded.url);
-    return embedded;
+    fs.writeFileSync(file, embedded.url);
   } catch (err) {
     await embedded.stop();
     throw err;
   }
+  return {
+    ...embedded,
+    stop: async () => {
+      await embedded.stop();
+      // only our own URL: another tixlock on this DATA_DIR may have written its own since
+      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() === embedded.url) fs.rmSync(file, { force: true });
+    },
+  };
 }
 
 /** Redis where the configuration says (one node, a Cluster, Sentinel), or a private redis-server child with its AOF under DATA_DIR. */
 async function openRedis(config: Config): Promise<{ redis: RedisClient; embedded?: EmbeddedRedis }> {
   const options = { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true };
-  if (config.redis.mode !== 'embedded') return { redis: await connectTopology(config.redis, options) };
+  const { redis: topology } = config;
+  if (topology.mode !== 'embedded') return { redis: await reach(describeRedis(topology), () => connectTopology(topology, options)) };
   const embedded = await startEmbeddedRedis(config);
   try {
     return { redis: await connectRedis(embedded.url, options), embedded };
@@ -119,16 +133,32 @@ async function openRedis(config: Config): Promise<{ redis: RedisClient; embedded
   }
 }
 
-/** For commands run beside a service: the configured Redis, else the running private redis-server of `tixlock all`. */
-export async function attachRedis(config: Config): Promise<RedisClient> {
-  const options = { commandTimeoutMs: config.redisCommandTimeoutMs };
-  if (config.redis.mode !== 'embedded') return connectTopology(config.redis, options);
+/**
+ * For commands run beside a service: the configured Redis, else the running private redis-server of `tixlock all`
+ * (found by the URL it wrote under DATA_DIR). Nothing answering is a RedisUnreachable naming where it looked.
+ */
+export async function attachRedis(config: Config, giveUpAfterMs?: number): Promise<RedisClient> {
+  const options = { commandTimeoutMs: config.redisCommandTimeoutMs, giveUpAfterMs };
+  const { redis: topology } = config;
+  if (topology.mode !== 'embedded') return reach(describeRedis(topology), () => connectTopology(topology, options));
   const file = embeddedUrlFile(config);
   const url = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
   if (!url) {
-    throw new UsageError('set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or start tixlock, whose private redis-server this command then uses)');
+    throw new UsageError(
+      `no Redis to use: no tixlock with a private redis-server runs on DATA_DIR=${config.dataDir} (no ${file}); start one (npm start), or ${REDIS_SETTINGS_HINT}`,
+    );
   }
-  return connectRedis(url, options);
+  const where = `${url} (the private redis-server of the tixlock on DATA_DIR=${config.dataDir}, read from ${file}: is it still running?)`;
+  return reach(where, () => connectRedis(url, options));
+}
+
+/** A connection attempt whose failure is reported as RedisUnreachable at `where`. */
+async function reach<T>(where: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (err) {
+    throw new RedisUnreachable(where, err);
+  }
 }
 
 export class UsageError extends Error {}
@@ -171,6 +201,8 @@ export interface RunningService {
   port: number;
   /** METRICS_PORT's server's port, when this process serves one */
   metricsPort: number | undefined;
+  /** the address the API is bound to, as the server reports it (undefined when only the writer runs) */
+  address: string | undefined;
   keys: KeySet | undefined;
   embedded: EmbeddedRedis | undefined;
   withWriter: boolean;
@@ -187,51 +219,73 @@ export async function startService(
   workerMetrics?: Metrics,
 ): Promise<RunningService> {
   const metrics = workerMetrics ?? createMetrics();
-  const metricsServer =
-    config.metricsPort !== undefined && !workerMetrics
-      ? await startMetricsServer(config.host, config.metricsPort, {
-          contentType: metrics.registry.contentType,
-          render: () => metrics.registry.metrics(),
-        })
-      : undefined;
   const keys = roles.api ? resolveKeys(config) : undefined;
-  const { redis, embedded } = roles.api ? await openRedis(config) : { redis: await attachRedis(config), embedded: undefined };
-  const documents = await openDocuments(config, logger);
-  const writer = roles.writer ? await startWriter(config, logger, redis, documents, metrics) : undefined;
-  let server: http.Server | undefined;
-  const replication = roles.api ? await openReplicationWait(config, redis) : undefined;
-  if (roles.api && keys) {
-    const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins), replication, metrics);
-    const listening = http.createServer(app);
-    server = listening;
-    await new Promise<void>((resolve, reject) => {
-      listening.once('error', reject);
-      listening.listen(config.port, config.host, resolve);
-    });
+  // what to undo, in the order it was done: stop() undoes it backwards, and so does a start-up that fails half-way
+  // (a private redis-server must not outlive a start that failed at the document store)
+  const undo: { what: string; step: () => Promise<void> }[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const { what, step } of undo.reverse()) {
+        await step().catch((err: Error) => logger.warn(`stop: ${what} failed`, { error: err.message }));
+      }
+    })());
+  try {
+    const metricsServer =
+      config.metricsPort !== undefined && !workerMetrics
+        ? await startMetricsServer(config.host, config.metricsPort, {
+            contentType: metrics.registry.contentType,
+            render: () => metrics.registry.metrics(),
+          })
+        : undefined;
+    if (metricsServer) undo.push({ what: 'the metrics server', step: () => stopMetricsServer(metricsServer) });
+    const { redis, embedded } = roles.api ? await openRedis(config) : { redis: await attachRedis(config), embedded: undefined };
+    if (embedded) undo.push({ what: 'the private redis-server', step: () => embedded.stop() });
+    undo.push({ what: 'the Redis connection', step: async () => closeRedis(redis) });
+    const documents = await openDocuments(config, logger);
+    undo.push({ what: 'the document store', step: () => documents.close() });
+    const writer = roles.writer ? await startWriter(config, logger, redis, documents, metrics) : undefined;
+    if (writer) undo.push({ what: 'the order writer', step: () => writer.stop() });
+    const replication = roles.api ? await openReplicationWait(config, redis) : undefined;
+    if (replication) undo.push({ what: 'the replication connection', step: async () => closeRedis(replication.connection) });
+    let server: http.Server | undefined;
+    if (roles.api && keys) {
+      const { app } = createApi(config, redis, documents, logger, new KeyRing(keys.clients, keys.admins), replication, metrics);
+      const listening = http.createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(config.port, config.host, resolve);
+      });
+      server = listening;
+      undo.push({ what: 'the HTTP server', step: () => closeServer(listening) });
+    }
+    const address = server ? (server.address() as AddressInfo) : undefined;
+    return {
+      port: address?.port ?? 0,
+      address: address?.address,
+      metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+      keys,
+      embedded,
+      withWriter: Boolean(writer),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  const port = server ? (server.address() as { port: number }).port : 0;
-
-  const stop = async () => {
-    if (server) {
-      // stop accepting, let in-flight requests finish (idle keep-alive sockets are closed)
-      const closed = new Promise((resolve) => server?.close(resolve));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server?.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(force);
-    }
-    await writer?.stop();
-    await stopMetricsServer(metricsServer);
-    await documents.close().catch(() => undefined);
-    // QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running
-    for (const client of [redis, replication?.connection]) {
-      if (!client) continue;
-      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
-    }
-    await embedded?.stop();
-  };
-  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
-  return { port, metricsPort, keys, embedded, withWriter: Boolean(writer), stop };
 }
 
+/** Stop accepting, let in-flight requests finish (idle keep-alive sockets are closed; the rest after 10 s). */
+async function closeServer(server: http.Server): Promise<void> {
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), 10_000);
+  await closed;
+  clearTimeout(force);
+}
+
+/** QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running. */
+async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}

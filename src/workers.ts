@@ -1,7 +1,7 @@
 // API processes per machine (`tixlock api|all --workers N`, API_WORKERS) with node:cluster. For N > 1 the process
 // becomes a primary: it makes the dev keys and the document-store schema once, starts the one private
-// redis-server (when REDIS_URL is unset), then forks N API workers that share one port (their REDIS_URL is the
-// primary's) and, for `all`, ONE order-writer worker (never one per API worker). It prints the banner once all
+// redis-server (when no Redis is configured), then forks N API workers that share one port (and that Redis: the
+// configured one, or REDIS_URL of the primary's redis-server) and, for `all`, ONE order-writer worker (never one per API worker). It prints the banner once all
 // are up, restarts a worker that dies, and on SIGINT/SIGTERM stops every worker (each as `service.stop()` does)
 // before the redis-server. A worker is the single-process service of its role; it tells the primary when it is up.
 import cluster, { type Worker } from 'node:cluster';
@@ -26,6 +26,8 @@ type Role = 'api' | 'order-writer';
 interface Ready {
   type: 'tixlock:ready';
   port: number;
+  /** the address it is bound to (server.address()) */
+  address: string | undefined;
 }
 const isReady = (m: unknown): m is Ready => (m as Ready | null)?.type === 'tixlock:ready';
 
@@ -64,7 +66,7 @@ export async function runWorker(config: Config, logger: Logger, roles: Roles): P
   new AggregatorRegistry(); // prom-client answers the primary's requests only once one was made in this process
   const service = await startService(config, logger, roles, metrics);
   stopOnSignals(logger, () => service.stop());
-  const ready: Ready = { type: 'tixlock:ready', port: service.port };
+  const ready: Ready = { type: 'tixlock:ready', port: service.port, address: service.address };
   process.send?.(ready);
 }
 
@@ -73,22 +75,27 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   if (config.documentStoreUrl?.trim() === 'sqlite::memory:') {
     throw new UsageError('DOCUMENT_STORE_URL=sqlite::memory: is private to one process: use a file or PostgreSQL with several workers');
   }
+  // listening from the start: a signal before the workers are forked exits at once (a private redis-server already
+  // started goes with the process, src/redis/embedded.ts); after that, it stops them all
+  const stopping: { stopAll?: () => Promise<void> } = {};
+  stopOnSignals(logger, async () => stopping.stopAll?.());
   const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
   await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
-  const embedded = config.redisUrl ? undefined : await startEmbeddedRedis(config);
+  const embedded = config.redis.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
   const aggregator = new AggregatorRegistry();
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
       : await startMetricsServer(config.host, config.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
-  /** what every fork gets on top of this process's environment: the one Redis */
-  const env: Record<string, string> = { REDIS_URL: config.redisUrl ?? (embedded?.url as string) };
+  /** what every fork gets on top of this process's environment: the one private Redis (else the configured one) */
+  const env: Record<string, string> = embedded ? { REDIS_URL: embedded.url } : {};
 
   const live = new Map<Worker, { role: Role; startedAt: number }>();
   const ready = new Set<Worker>();
   const restarts = new Set<NodeJS.Timeout>();
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let port = 0;
+  let address = config.host;
   let allGone: (() => void) | undefined;
   let startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const started = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));
@@ -105,7 +112,10 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
     ready.add(worker);
     // with PORT=0 every worker gets the same port: cluster shares one handle per (host, port) as asked for, so a
     // restarted worker asks for port 0 again too
-    if (message.port > 0 && port === 0) port = message.port;
+    if (message.port > 0 && port === 0) {
+      port = message.port;
+      address = message.address ?? address;
+    }
     if (phase === 'running') logger.info('worker restarted', { role: live.get(worker)?.role, pid: worker.process.pid });
     if (phase === 'starting' && ready.size === expected) startup?.resolve();
   });
@@ -136,6 +146,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   /** SIGTERM to every worker, SIGKILL to any left after STOP_GRACE_MS; then the private redis-server. Once. */
   let stopped: Promise<void> | undefined;
   const stopAll = () => (stopped ??= stopWorkers());
+  stopping.stopAll = stopAll;
   const stopWorkers = async () => {
     phase = 'stopping';
     for (const timer of restarts) clearTimeout(timer);
@@ -150,7 +161,6 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
     await embedded?.stop();
   };
 
-  stopOnSignals(logger, stopAll);
   for (let i = 0; i < opts.apiWorkers; i++) fork('api');
   if (opts.writer) fork('order-writer');
   try {
@@ -162,6 +172,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   phase = 'running';
   const pids = (role: Role) => [...live].filter(([, i]) => i.role === role).map(([w]) => w.process.pid ?? 0);
   printBanner(config, {
+    address,
     port,
     embedded,
     keys,

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { testClusterNodes, uniqueId } from './support/app';
+import { alive, childrenOf } from './support/processes';
 import { exitWithin, httpCall, runCli, spawnCli, waitFor, type CliProcess } from './support/spawn';
 
 const children: CliProcess[] = [];
@@ -20,24 +22,6 @@ function tempDir(): string {
   return dir;
 }
 
-/** The live child processes of `pid` (from /proc/<child>/stat's ppid) with their command lines. */
-function childrenOf(pid: number): { pid: number; args: string[] }[] {
-  const out: { pid: number; args: string[] }[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) !== pid || state === 'Z') continue;
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      out.push({ pid: Number(entry), args });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 /** A primary's children by kind: API workers, order-writer workers, redis-servers. */
 function kinds(pid: number) {
   const all = childrenOf(pid);
@@ -49,8 +33,6 @@ function kinds(pid: number) {
     count: all.length,
   };
 }
-
-const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 
 /** Starts tixlock with the private redis-server in a fresh DATA_DIR on a free loopback port (PORT=0). */
@@ -195,6 +177,21 @@ test('one worker (the default of all, or --workers 1): no cluster, one process w
     await stopAndCheck(proc, found.redis);
   }
 }, 60_000);
+
+test('api --workers 2 on a configured Redis (a Cluster): no private redis-server; every worker uses the Cluster', async () => {
+  const { proc, dataDir } = start(['api', '--workers', '2'], { REDIS_CLUSTER_NODES: testClusterNodes() });
+  const port = await listening(proc, ' (2 API workers)');
+  const found = kinds(proc.child.pid as number);
+  expect({ api: found.api.length, redis: found.redis.length, count: found.count }).toEqual({ api: 2, redis: 0, count: 2 });
+  expect(proc.stdout()).toContain(`redis: the Redis Cluster at ${testClusterNodes()} (REDIS_CLUSTER_NODES)`);
+
+  const keys = devKeys(dataDir);
+  const ids = await createPerformance(port, keys.admin, uniqueId('workers-cluster'), 4);
+  const holds = [];
+  for (const id of ids) holds.push(await httpCall(port, 'POST', '/transaction', keys.client, { tickets: [id] }));
+  expect(holds.map((h) => h.status)).toEqual(ids.map(() => 201));
+  await stopAndCheck(proc, found.api);
+}, 90_000);
 
 test('bad worker counts stop start-up with one clear line', async () => {
   const env = { NODE_ENV: 'test', DATA_DIR: tempDir() };

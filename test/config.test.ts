@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       nodeEnv: 'development',
       production: false,
-      host: '0.0.0.0',
+      host: '127.0.0.1', // loopback unless asked (the Dockerfile sets HOST=0.0.0.0)
       port: 3000,
       apiWorkers: 1,
       redisUrl: undefined,

@@ -17,14 +17,21 @@ export function requestId(req: Request, res: Response, next: NextFunction) {
 /** The route pattern that answered a request (never its raw path: bounded), or '(unmatched)'. */
 export const routeOf = (req: Request) => (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)');
 
-/** One JSON line per request: method, route, status, ms, client name, request_id (never the key). */
+/** Probes a load balancer or orchestrator calls every few seconds: logged at debug, so they do not drown the rest. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/**
+ * One JSON line per request: method, route, status, ms, client name, request_id (never the key); at info, but
+ * the health and readiness probes at debug.
+ */
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
-    // winston builds and formats a message before its level filter drops it: skip all of that when info is off
-    if (logger.silent || !logger.isInfoEnabled()) return next();
+    const level = PROBES.has(req.path) ? 'debug' : 'info';
+    // winston builds and formats a message before its level filter drops it: skip all of that when the level is off
+    if (logger.silent || !logger.isLevelEnabled(level)) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      logger.info('request', {
+      logger.log(level, 'request', {
         method: req.method,
         route: routeOf(req),
         status: res.statusCode,

@@ -16,6 +16,11 @@ export interface RedisOptions {
    * connection that runs blocking commands.
    */
   autoPipelining?: boolean;
+  /**
+   * Give up connecting after this long (one-shot commands: a Sentinel client otherwise asks unreachable sentinels
+   * forever). Unset: as long as the client keeps trying.
+   */
+  giveUpAfterMs?: number;
 }
 
 /**
@@ -41,17 +46,29 @@ function nodeOptions(options: RedisOptions, auth?: RedisAuth): IoRedisOptions {
   };
 }
 
-async function ready<T extends RedisClient>(client: T): Promise<T> {
+async function ready<T extends RedisClient>(client: T, giveUpAfterMs?: number): Promise<T> {
   client.on('error', () => {
     // connection errors surface on the commands that hit them (as 503s); reconnects are automatic
   });
   defineScripts(client, scriptSource);
-  await client.connect();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline =
+      giveUpAfterMs === undefined
+        ? []
+        : [new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${giveUpAfterMs} ms`)), giveUpAfterMs)))];
+    await Promise.race([client.connect(), ...deadline]);
+  } catch (err) {
+    client.disconnect(); // no reconnecting in the background of a connection nobody will use
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return client;
 }
 
 export async function connectRedis(url: string, options: RedisOptions, auth?: RedisAuth): Promise<Redis> {
-  return ready(new Redis(url, { ...nodeOptions(options, auth), enableAutoPipelining: options.autoPipelining ?? false }));
+  return ready(new Redis(url, { ...nodeOptions(options, auth), enableAutoPipelining: options.autoPipelining ?? false }), options.giveUpAfterMs);
 }
 
 /** Connects to Redis where the configuration says it is (an embedded redis-server is connected to by its URL). */
@@ -70,6 +87,7 @@ export async function connectTopology(topology: Exclude<RedisTopology, { mode: '
           enableTLSForSentinelMode: topology.auth.tls,
           enableAutoPipelining: options.autoPipelining ?? false,
         }),
+        options.giveUpAfterMs,
       );
     case 'cluster':
       return ready(
@@ -92,6 +110,7 @@ export async function connectTopology(topology: Exclude<RedisTopology, { mode: '
             enableAutoPipelining: options.autoPipelining ?? false,
           },
         ),
+        options.giveUpAfterMs,
       );
   }
 }

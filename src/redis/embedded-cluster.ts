@@ -75,8 +75,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Embedd
   const children: ChildProcess[] = [];
   const nodes: ClusterNode[] = [];
   try {
+    const chosen = new Set<number>();
     for (let i = 0; i < primaries * 2; i++) {
-      const port = await freePort();
+      // a node spawned just before may not have bound its port yet, and the kernel hands out the same port again
+      let port = await freePort();
+      while (chosen.has(port)) port = await freePort();
+      chosen.add(port);
       const nodeDir = path.join(dir, String(port));
       fs.mkdirSync(nodeDir);
       // redis-server's own retry of a port another process took meanwhile is not worth it here: a clash fails setup

@@ -14,6 +14,16 @@ export interface EmbeddedRedis {
 
 export class RedisServerMissing extends Error {}
 
+/**
+ * redis-server children not yet stopped. Should this process exit without stopping one (process.exit on an error
+ * path, a signal before the service was up, an uncaught exception), it is sent SIGTERM on the way out: a private
+ * Redis never outlives its node process and keeps answering on its port.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,8 +66,19 @@ export async function startRedisServer(bin: string, dir: string, port?: number):
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += String(d)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  const spawnError = new Promise<Error>((resolve) =>
+    child.once('error', (err) => {
+      running.delete(child);
+      resolve(err);
+    }),
+  );
 
   for (let waited = 0; waited < 10_000; waited += 50) {
     const early = await Promise.race([
@@ -83,7 +104,10 @@ export async function startRedisServer(bin: string, dir: string, port?: number):
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill('SIGTERM');
           await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill('SIGKILL');
+            await exited; // resolve only once it is gone: the port is free and nothing answers on it
+          }
         },
       };
     }

@@ -1,6 +1,7 @@
 // Picks the document store adapter from DOCUMENT_STORE_URL and migrates its schema.
 import path from 'node:path';
 import type { DocumentStore } from '../domain/documents';
+import { redactUrl } from '../redact';
 import { PostgresDocumentStore, type PostgresOptions } from './postgres';
 import { SqliteDocumentStore } from './sqlite';
 
@@ -33,7 +34,7 @@ export async function openDocumentStore(
     store = new PostgresDocumentStore(raw, opts.postgres);
   } else {
     throw new Error(
-      `DOCUMENT_STORE_URL must start with sqlite:, postgres:// or postgresql:// (got ${raw.replace(/:\/\/[^@/]*@/, '://***@')})`,
+      `DOCUMENT_STORE_URL must start with sqlite:, postgres:// or postgresql:// (got ${redactUrl(raw)})`,
     );
   }
   try {

@@ -24,10 +24,20 @@ export interface CliProcess {
  * configuration leaks into the child.
  */
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+  return spawnProcess(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd: REPO, env });
+}
+
+/** Starts any command with exactly `env` (plus PATH and HOME), its output collected. */
+export function spawnProcess(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string>; detached?: boolean },
+): CliProcess {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let out = '';
   let err = '';

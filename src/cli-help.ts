@@ -1,0 +1,143 @@
+// The tixlock command's help: the overview (`tixlock --help`) and each command's own (`tixlock <command> --help`,
+// `tixlock help <command>`). Settings are named here; their defaults come from the config schema.
+import { REDIS_TOPOLOGY_SETTINGS, settingDefault } from './config';
+import { HELP as ONSALE_HELP } from './harness/options';
+
+interface CommandHelp {
+  /** what follows the command name in its usage line */
+  args: string;
+  /** one line for the overview */
+  summary: string;
+  /** the command's own help: what it does (a paragraph) */
+  about: string;
+  options?: [string, string][];
+  /** the settings (environment variables) it reads */
+  settings?: string[];
+}
+
+const WORKERS: [string, string] = [
+  '--workers N',
+  'N API processes sharing the port (node:cluster), auto = one per core; overrides API_WORKERS',
+];
+const REDIS = [`${REDIS_TOPOLOGY_SETTINGS.join(' | ')} (+ REDIS_SENTINEL_NAME)`, 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS'];
+const STORE = ['DOCUMENT_STORE_URL', 'DATA_DIR'];
+const API = ['HOST', 'PORT', 'API_WORKERS', 'TIXLOCK_API_KEYS', 'TIXLOCK_ADMIN_KEYS', 'REDIS_SERVER_BIN', 'REDIS_WAIT_REPLICAS', 'LOCK_TTL_SECONDS', 'TRUST_PROXY', 'CORS_ORIGINS', 'HOLD_RATE_LIMIT'];
+const WRITER = ['WRITER_CONSUMER', 'WRITER_BATCH_SIZE', 'WRITER_MAX_DELIVERIES', 'WRITER_AUTO_REHYDRATE'];
+/** Where a maintenance command finds Redis when none is configured. */
+const BESIDE =
+  'With no Redis configured it uses the private redis-server of the tixlock running on the same DATA_DIR (npm start), ' +
+  'found by the URL that tixlock wrote under DATA_DIR/redis.';
+
+export const COMMANDS: Record<string, CommandHelp> = {
+  all: {
+    args: '[--workers N]',
+    summary: 'the API and the order writer in one process (the default command; npm start runs it)',
+    about:
+      'The API and the order writer in one process. With no Redis configured it starts a private redis-server ' +
+      '(AOF under DATA_DIR/redis) and stops it again on SIGTERM or SIGINT. With --workers N > 1: N API processes ' +
+      'and one order-writer process under one primary.',
+    options: [WORKERS],
+    settings: [...API, ...REDIS, ...STORE, ...WRITER, 'LOG_LEVEL'],
+  },
+  api: {
+    args: '[--workers N]',
+    summary: 'the HTTP API (stateless: run as many as you like)',
+    about:
+      'The HTTP API. With no Redis configured it starts a private redis-server (AOF under DATA_DIR/redis) and stops ' +
+      'it again on SIGTERM or SIGINT. NODE_ENV=production refuses to start without TIXLOCK_API_KEYS / ' +
+      'TIXLOCK_ADMIN_KEYS; otherwise dev keys are made once and kept in DATA_DIR/dev-keys.json.',
+    options: [WORKERS],
+    settings: [...API, ...REDIS, ...STORE, 'LOG_LEVEL'],
+  },
+  'order-writer': {
+    args: '',
+    summary: 'persist completed sales from Redis to the document store',
+    about: `Persists completed sales (orders, people, sold tickets) from the Redis outboxes to the document store; run one or more. ${BESIDE}`,
+    settings: [...REDIS, ...STORE, ...WRITER, 'WRITER_BLOCK_MS', 'WRITER_CLAIM_IDLE_MS', 'WRITER_SWEEP_INTERVAL_MS', 'LOG_LEVEL'],
+  },
+  rehydrate: {
+    args: '[perf_id...]',
+    summary: 'rebuild Redis state (inventory, sold tickets, order numbers) from the document store',
+    about: `Rebuilds the Redis state of the given performances (all the store knows, when none is given) from the document store, then prints the result as JSON. ${BESIDE}`,
+    settings: [...REDIS, ...STORE],
+  },
+  'dead-letters': {
+    args: '[perf_id]',
+    summary: 'list sales the order writer gave up on',
+    about: `Lists the sales the order writer gave up on (of one performance, or all), as JSON. ${BESIDE}`,
+    settings: [...REDIS, 'DATA_DIR'],
+  },
+  'replay-dead-letters': {
+    args: '[perf_id]',
+    summary: 'put dead-lettered sales back on their outbox for the writer to try again',
+    about: `Puts dead-lettered sales (of one performance, or all) back on their outbox for the order writer to try again; prints what it moved as JSON. ${BESIDE}`,
+    settings: [...REDIS, 'DATA_DIR'],
+  },
+  onsale: {
+    args: '[options]',
+    summary: 'load harness: simulated buyers against an embedded tixlock (or --url), then the invariant checks',
+    about: '', // its own help text (src/harness/options.ts)
+  },
+  help: {
+    args: '[command]',
+    summary: 'this text, or the help of one command',
+    about: 'Prints the list of commands, or the help of one command (the same as tixlock <command> --help).',
+  },
+};
+
+const WIDTH = 110;
+
+/** Words of `text` in lines of at most WIDTH characters, each starting with `indent`. */
+function wrap(text: string, indent: string, first = indent): string {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line.trim() !== '' && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = indent;
+    }
+    line += line.trim() === '' ? word : ` ${word}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** `tixlock --help`. */
+export function overview(): string {
+  const column = 34;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => {
+    const left = `  ${name}${c.args ? ` ${c.args}` : ''}`;
+    // the summary starts at `column`, after the padding and the one space wrap() puts before a word
+    const pad = left.length < column - 1 ? left.padEnd(column - 1) : `${left}\n${' '.repeat(column - 1)}`;
+    return wrap(c.summary, ' '.repeat(column), pad);
+  });
+  return [
+    'usage: tixlock <command> [arguments]',
+    '  from the repository: npx tixlock <command> (after npm run build, or while npm start runs)',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    'tixlock <command> --help: what a command does, its options and the settings it reads.',
+    "Settings are environment variables (the README's configuration table); an invalid one stops a command with one line.",
+  ].join('\n');
+}
+
+/** `tixlock <command> --help`; undefined for an unknown command. */
+export function commandHelp(name: string): string | undefined {
+  if (!Object.hasOwn(COMMANDS, name)) return undefined;
+  if (name === 'onsale') return ONSALE_HELP;
+  const c = COMMANDS[name] as CommandHelp;
+  const out = [`usage: tixlock ${name}${c.args ? ` ${c.args}` : ''}`, '', wrap(c.about, '')];
+  if (c.options) {
+    out.push('', 'options:', ...c.options.map(([flag, what]) => wrap(what, ' '.repeat(18), `  ${flag.padEnd(16)}`)));
+  }
+  if (c.settings) {
+    const named = c.settings.map((s) => {
+      const def = settingDefault(s);
+      return def === undefined ? s : `${s} (${def})`;
+    });
+    out.push('', wrap(`settings (default in brackets): ${named.join(', ')}`, '  ', ''));
+  }
+  return out.join('\n');
+}
