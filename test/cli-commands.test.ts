@@ -88,7 +88,7 @@ describe('help', () => {
     expect(api.stdout).toContain('PORT (3000)');
     expect((await tixlock(['dead-letters', '--help'])).stdout).toContain('DATA_DIR (./data)');
     expect((await tixlock(['onsale', '--help'])).stdout).toContain('--buyers B');
-  });
+  }, 180_000); // about twenty node processes one after another: slow on a loaded 2-core machine, not wrong
 
   test('help for a command that does not exist: exit code 2 and the list of commands', async () => {
     for (const args of [['help', 'nope'], ['nope', '--help']]) {
