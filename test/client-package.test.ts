@@ -1,6 +1,6 @@
 // `tixlock/client` as another project gets it: the build config emits the client with its declarations, the
 // package's `exports` name it, a TypeScript consumer type-checks against it (node16 and node10 resolution),
-// requiring it loads only the client's own files, and the README example of docs/client.md type-checks and runs
+// requiring it loads only the client's own files, and the client example of README.md type-checks and runs
 // against a real tixlock. The client is built with tsconfig.build.json's options into a temporary directory (only
 // the client's files, to keep this quick); `main` and the bin still name the CLI.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -107,9 +107,9 @@ test.each(['node16', 'node10'])('a TypeScript consumer type-checks against tixlo
   expect({ status: run.status, out: run.stdout }).toEqual({ status: 0, out: '' });
 });
 
-describe('the README example in docs/client.md', () => {
-  const doc = fs.readFileSync(path.join(REPO, 'docs', 'client.md'), 'utf8');
-  const block = /<!-- README snippet: start -->\n```ts\n([\s\S]*?)```\n<!-- README snippet: end -->/.exec(doc);
+describe('the client example in README.md', () => {
+  const doc = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const block = /<!-- client example: start -->\n```ts\n([\s\S]*?)```\n<!-- client example: end -->/.exec(doc);
   const example = block?.[1] ?? '';
 
   test('is there, about ten lines', () => {
