@@ -35,9 +35,12 @@ export class Unauthenticated extends AppError {
   }
 }
 
+/** A client key on an admin route (the only role a route requires); the message says which key would do. */
 export class Forbidden extends AppError {
   constructor() {
-    super('FORBIDDEN', 'This key may not do that.');
+    super('FORBIDDEN', 'This route needs a key with the admin role (one of TIXLOCK_ADMIN_KEYS); this key has the client role.', {
+      required_role: 'admin',
+    });
   }
 }
 

@@ -70,8 +70,10 @@ describe('roles', () => {
     ['GET /performances/{id}', (k: string) => request(t.app).get(`/performances/${perfId}`).set(as(k))],
     ['GET /performances/{id}/tickets', (k: string) => request(t.app).get(`/performances/${perfId}/tickets`).set(as(k))],
     ['GET /performances/{unknown}', (k: string) => request(t.app).get('/performances/never-created-xyz').set(as(k))],
-  ])('a client on %s -> 403 FORBIDDEN, the admin -> not 403', async (_name, call) => {
-    expectError(await call(KEYS.alice), 403, 'FORBIDDEN');
+  ])('a client on %s -> 403 FORBIDDEN naming the admin role, the admin -> not 403', async (_name, call) => {
+    const error = expectError(await call(KEYS.alice), 403, 'FORBIDDEN');
+    expect(error.message).toMatch(/admin role/);
+    expect(error.required_role).toBe('admin');
     expectError(await call(KEYS.bob), 403, 'FORBIDDEN');
     expect((await call(KEYS.admin)).status).not.toBe(403);
   });

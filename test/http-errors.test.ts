@@ -120,6 +120,24 @@ describe('body size', () => {
   });
 });
 
+describe('JSON answers end with a newline', () => {
+  test.each([
+    ['a success', () => request(t.app).get(`/tickets?performance_id=${perf.id}&quantity=1`).set(alice)],
+    ['a hold (201)', () => request(t.app).post('/transaction').set(alice).send({ performance_id: perf.id, quantity: 1 })],
+    ['/healthz', () => request(t.app).get('/healthz')],
+    ['a 401 from authentication', () => request(t.app).get('/tickets')],
+    ['a 404 for an unknown route', () => request(t.app).get('/nope').set(alice)],
+    ['a 400 from the JSON parser', () => request(t.app).post('/transaction').set(alice).set('Content-Type', 'application/json').send('{')],
+    ['a 400 from a schema', () => request(t.app).get('/tickets?quantity=1').set(alice)],
+  ])('%s', async (_name, call) => {
+    const res = await call();
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text.endsWith('}\n')).toBe(true);
+    expect(res.text.indexOf('\n')).toBe(res.text.length - 1); // one line: no pretty-printing
+    if (res.body.transaction_id) await request(t.app).delete(`/transaction/${res.body.transaction_id}`).set(alice);
+  });
+});
+
 describe('unknown routes and methods', () => {
   test.each([
     ['GET /nope', () => request(t.app).get('/nope')],

@@ -16,6 +16,11 @@ const begin = (body: object, headers: Record<string, string> = {}, key = KEYS.al
 const update = (id: string, body: object, headers: Record<string, string> = {}, method: 'put' | 'post' = 'put', key = KEYS.alice) =>
   request(t.app)[method](`/transaction/${id}`).set(as(key)).set(headers).send(body);
 const idem = (key: string) => ({ 'Idempotency-Key': key });
+/** [name, value] pairs of the answer's headers as they came over the wire. */
+const rawHeaders = (res: request.Response): [string, string][] => {
+  const raw = (res as unknown as { res: { rawHeaders: string[] } }).res.rawHeaders;
+  return raw.flatMap((name, i) => (i % 2 === 0 ? [[name, raw[i + 1] as string] as [string, string]] : []));
+};
 
 describe('Idempotency-Key', () => {
   test('a retried hold returns the first answer and holds nothing more', async () => {
@@ -33,6 +38,22 @@ describe('Idempotency-Key', () => {
     const fresh = await begin({ performance_id: p.id, quantity: 2 });
     expect(fresh.body.transaction_id).not.toBe(first.body.transaction_id);
     expect(await countsOf(t, p.id)).toMatchObject({ locked: 4, available: 2 });
+  });
+
+  test('a replay sends the headers of the first answer under the same names, letter case included', async () => {
+    const p = await createPerformance(t, { rows: 1, seats: 2 });
+    const key = randomUUID();
+    const first = await begin({ tickets: [p.ticketIds[0]] }, idem(key));
+    const again = await begin({ tickets: [p.ticketIds[0]] }, idem(key));
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    // as sent on the wire (supertest's res.headers are lower-cased)
+    const contract = (res: request.Response) =>
+      rawHeaders(res).filter(([name]) => /^(transaction-status|lock-expires)$/i.test(name));
+    expect(contract(first)).toEqual([
+      ['Transaction-Status', 'open'],
+      ['Lock-Expires', first.body.lock_expires],
+    ]);
+    expect(contract(again)).toEqual(contract(first));
   });
 
   test('a retried complete returns the same order; PUT and POST are one operation', async () => {

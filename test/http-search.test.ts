@@ -250,6 +250,19 @@ describe('GET /tickets (best available)', () => {
     const error = expectError(await search('performance_id=P1&quantity=1&quantity=2'), 400, 'INVALID_REQUEST');
     expect(error.issues).toEqual([expect.objectContaining({ path: 'quantity' })]);
   });
+
+  test('a missing parameter is reported as required, a repeated one as repeated', async () => {
+    const missing = expectError(await search('performance_id=P1'), 400, 'INVALID_REQUEST');
+    expect(missing.issues).toEqual([{ path: 'quantity', message: 'is required' }]);
+    const both = expectError(await search('section=A&section=B'), 400, 'INVALID_REQUEST');
+    expect(both.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'performance_id', message: 'is required' },
+        { path: 'quantity', message: 'is required' },
+        { path: 'section', message: 'must be given once, not repeated' },
+      ]),
+    );
+  });
 });
 
 describe('GET /tickets/{id}', () => {

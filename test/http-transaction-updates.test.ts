@@ -176,7 +176,8 @@ describe('complete', () => {
     const { txid, ids } = await open();
     const done = await update(txid, { status: 'complete' });
     const error = expectError(await update(txid, { status: 'checkout' }), 409, 'INVALID_TRANSACTION_STATE');
-    expect(error.transaction_status).toBe('complete');
+    expect(error).toMatchObject({ transaction_status: 'complete', operation: 'checkout' });
+    expect(error.message).toBe('The transaction is complete, so it cannot be checked out.');
     expect((await read(txid)).body).toMatchObject({ transaction_status: 'complete', order_number: done.body.order_number });
     for (const id of ids) expect(await ticket(id)).toMatchObject({ state: 'sold' });
   });
@@ -185,7 +186,8 @@ describe('complete', () => {
     const { txid, ids } = await open();
     await update(txid, { status: 'complete' });
     const error = expectError(await release(txid), 409, 'INVALID_TRANSACTION_STATE');
-    expect(error.transaction_status).toBe('complete');
+    expect(error).toMatchObject({ transaction_status: 'complete', operation: 'release' });
+    expect(error.message).toBe('The transaction is complete, so it cannot be released.');
     for (const id of ids) expect(await ticket(id)).toMatchObject({ state: 'sold' });
   });
 });
@@ -224,13 +226,14 @@ describe('release (DELETE)', () => {
   });
 
   test.each([
-    ['checkout', { status: 'checkout' }],
-    ['complete', { status: 'complete' }],
-  ])('%s after release -> 409 INVALID_TRANSACTION_STATE, nothing locked or sold', async (_name, body) => {
+    ['checkout', { status: 'checkout' }, 'checked out'],
+    ['complete', { status: 'complete' }, 'completed'],
+  ])('%s after release -> 409 INVALID_TRANSACTION_STATE naming the operation, nothing locked or sold', async (_name, body, refused) => {
     const { txid, ids, perf } = await open();
     await release(txid);
     const error = expectError(await update(txid, body), 409, 'INVALID_TRANSACTION_STATE');
-    expect(error.transaction_status).toBe('released');
+    expect(error).toMatchObject({ transaction_status: 'released', operation: body.status });
+    expect(error.message).toBe(`The transaction is released, so it cannot be ${refused}.`);
     expect(await countsOf(t, perf.id)).toEqual({ total: 4, available: 4, locked: 0, sold: 0 });
     for (const id of ids) expect(await ticket(id)).toMatchObject({ state: 'available' });
     expect((await read(txid)).body.transaction_status).toBe('released');

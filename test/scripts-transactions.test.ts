@@ -182,7 +182,7 @@ describe('the hold deadline (a hold that reaches Redis after its caller gave up 
     const txid = randomUUID();
     const late = await runBound(t.redis, 'hold', { keys: keys(perf, txid), args: args(perf, txid, past), rest: [ids[0]!] });
     expect(late).toEqual([-50]);
-    expect(() => checkReply(late)).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
+    expect(() => checkReply(late, 'hold')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
     const lateBest = await runBound(t.redis, 'hold_best', { keys: keys(perf, txid), args: { ...args(perf, txid, past), ...anywhere } });
     expect(lateBest).toEqual([-50]);
     expect(await t.redis.exists(transactionKey(perf, txid))).toBe(0);

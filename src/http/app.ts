@@ -10,6 +10,8 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { authenticate, requireAdmin, type KeyRing } from './auth';
 import { errorHandler } from './errors';
+import { HEADER } from './headers';
+import { jsonEndsWithNewline } from './json';
 import { requestId, requestLog } from './middleware';
 import { requestMetrics } from './request-metrics';
 import { inventoryRoutes } from './routes/inventory';
@@ -41,6 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
   app.set('query parser', 'simple');
+  jsonEndsWithNewline(app);
 
   app.use(requestId);
   app.use(requestMetrics(deps.metrics));
@@ -50,8 +53,8 @@ export function createApp(deps: AppDeps): express.Express {
     app.use(
       cors({
         origin: [...deps.corsOrigins],
-        allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-API-Key', 'X-ATHENA-Key', 'X-Request-Id'],
-        exposedHeaders: ['Transaction-Status', 'Lock-Expires', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed'],
+        allowedHeaders: [HEADER.authorization, 'Content-Type', HEADER.idempotencyKey, HEADER.apiKey, HEADER.athenaKey, HEADER.requestId],
+        exposedHeaders: [HEADER.transactionStatus, HEADER.lockExpires, HEADER.retryAfter, HEADER.requestId, HEADER.idempotentReplayed],
         maxAge: 600,
       }),
     );

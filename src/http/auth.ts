@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { Forbidden, Unauthenticated } from '../errors';
 import type { Caller, Role } from '../domain/types';
+import { HEADER } from './headers';
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
@@ -27,9 +28,9 @@ export class KeyRing {
 
 /** The key from Authorization: Bearer, X-API-Key or X-ATHENA-Key. */
 function presentedKey(req: Request): string | undefined {
-  const auth = req.get('authorization');
+  const auth = req.get(HEADER.authorization);
   const bearer = auth?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? req.get('x-api-key') ?? req.get('x-athena-key') ?? undefined;
+  return bearer ?? req.get(HEADER.apiKey) ?? req.get(HEADER.athenaKey) ?? undefined;
 }
 
 /**

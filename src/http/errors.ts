@@ -2,6 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import { HEADER } from './headers';
 
 const STATUS = {
   INVALID_REQUEST: 400,
@@ -53,7 +54,7 @@ function clientErrorStatus(err: unknown): number | undefined {
 export function sendError(res: Response, err: AppError) {
   const status = (STATUS as Record<string, number>)[err.code] ?? 500;
   const retryAfter = err.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
-  if (retryAfter !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+  if (retryAfter !== undefined) res.set(HEADER.retryAfter, String(Math.max(1, Math.ceil(retryAfter))));
   res.locals.error = err; // for the request metrics (request-metrics.ts)
   res.status(status).json({
     status: 'ERROR',

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, InvalidRequest } from '../errors';
 import { caller } from './auth';
+import { HEADER } from './headers';
 
 export interface StoredAnswer {
   status: number;
@@ -29,8 +30,8 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other heade
 /** A retry that finds its twin at work waits this long for the twin's answer before a 409. */
 const WAIT_FOR_TWIN_MS = 1_000;
 const POLL_MS = 25;
-/** Headers of a transaction answer that a replay repeats. */
-const REPLAYED_HEADERS = ['transaction-status', 'lock-expires'];
+/** Headers of a transaction answer that a replay repeats, stored and sent under the names first answers use. */
+const REPLAYED_HEADERS = [HEADER.transactionStatus, HEADER.lockExpires];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,10 +50,10 @@ export interface IdempotencySettings {
 export function idempotent(settings: IdempotencySettings, operation: (req: Request) => string) {
   const { store, ttlSeconds, leaseMs } = settings;
   return async (req: Request, res: Response, next: NextFunction) => {
-    const key = req.get('idempotency-key');
+    const key = req.get(HEADER.idempotencyKey);
     if (key === undefined) return next();
     if (!KEY_PATTERN.test(key)) {
-      throw new InvalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
+      throw new InvalidRequest([{ path: HEADER.idempotencyKey, message: 'must be 1-255 visible ASCII characters' }]);
     }
     const client = caller(res).name;
     const fingerprint = createHash('sha256')
@@ -73,7 +74,7 @@ export function idempotent(settings: IdempotencySettings, operation: (req: Reque
     }
     if (claim.kind === 'done') {
       res.set(claim.answer.headers);
-      res.set('Idempotent-Replayed', 'true');
+      res.set(HEADER.idempotentReplayed, 'true');
       res.status(claim.answer.status).json(claim.answer.body);
       return;
     }

@@ -3,14 +3,15 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import { HEADER } from './headers';
 import { ID } from './schemas';
 
 /** Echo the caller's X-Request-Id when it is sane, else make one. */
 export function requestId(req: Request, res: Response, next: NextFunction) {
-  const given = req.get('x-request-id');
+  const given = req.get(HEADER.requestId);
   const id = given && ID.test(given) ? given : randomUUID();
   res.locals.requestId = id;
-  res.set('X-Request-Id', id);
+  res.set(HEADER.requestId, id);
   next();
 }
 

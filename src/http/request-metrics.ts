@@ -4,6 +4,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, Unavailable } from '../errors';
 import type { Metrics } from '../metrics';
+import { HEADER } from './headers';
 import { routeOf } from './middleware';
 
 /** The error an answer carried (sendError keeps it in res.locals.error). */
@@ -17,13 +18,13 @@ function unavailableCause(err: AppError | undefined): string {
 
 /** Counts the outcome one finished answer reports. */
 function countOutcome(metrics: Metrics, req: Request, res: Response, route: string): void {
-  if (res.get('Idempotent-Replayed') === 'true') {
+  if (res.get(HEADER.idempotentReplayed) === 'true') {
     metrics.idempotentReplays.inc(); // the first answer was counted
     return;
   }
   const status = res.statusCode;
   const err = errorOf(res);
-  const transactionStatus = res.get('Transaction-Status') ?? (err?.details.transaction_status as string | undefined);
+  const transactionStatus = res.get(HEADER.transactionStatus) ?? (err?.details.transaction_status as string | undefined);
   if (transactionStatus === 'expired') metrics.expiriesSeen.inc();
   if (status === 409 && err) {
     metrics.conflicts.inc({ reason: err.code });

@@ -75,8 +75,8 @@ export const updateBody = z.object({
   payment_reference: text(200).optional(),
 });
 
-/** Query values are single strings; a repeated parameter is a 400. */
-const one = z.string({ error: 'must be given once' });
+/** Query values are single strings: a missing parameter and a repeated one (an array) are 400s, each told apart. */
+const one = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be given once, not repeated') });
 const whole = (min: number, max: number) =>
   one.regex(/^\d{1,10}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 

@@ -1,6 +1,6 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
 import { AppError, Conflict, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
-import type { ScriptReply } from './script-bindings';
+import type { ScriptName, ScriptReply } from './script-bindings';
 
 export const SCRIPT_CODES = {
   TICKETS_UNAVAILABLE: -1,
@@ -23,7 +23,14 @@ const pairs = (rest: ScriptReply) => {
   return out;
 };
 
-const table: Record<number, (rest: ScriptReply) => AppError> = {
+/** The transaction scripts that may refuse a state (-12), as the API names their operation and its participle. */
+const STATE_OPERATIONS: Partial<Record<ScriptName, [string, string]>> = {
+  extend: ['checkout', 'checked out'],
+  complete: ['complete', 'completed'],
+  release: ['release', 'released'],
+};
+
+const table: Record<number, (rest: ScriptReply, script: ScriptName) => AppError> = {
   [SCRIPT_CODES.TICKETS_UNAVAILABLE]: (rest) =>
     new Conflict('TICKETS_UNAVAILABLE', 'Some tickets are sold or locked by another transaction; nothing was locked.', {
       tickets: pairs(rest),
@@ -38,10 +45,13 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
   [SCRIPT_CODES.RECOVERING]: () => new Recovering(),
   [SCRIPT_CODES.TICKETS_MISMATCH]: () =>
     new InvalidRequest([{ path: 'tickets', message: "must be exactly the transaction's tickets" }]),
-  [SCRIPT_CODES.INVALID_STATE]: (rest) =>
-    new Conflict('INVALID_TRANSACTION_STATE', `The transaction is ${String(rest[0])}; that is not possible now.`, {
+  [SCRIPT_CODES.INVALID_STATE]: (rest, script) => {
+    const [operation, done] = STATE_OPERATIONS[script] ?? [script, `changed by ${script}`]; // no other script refuses a state
+    return new Conflict('INVALID_TRANSACTION_STATE', `The transaction is ${String(rest[0])}, so it cannot be ${done}.`, {
       transaction_status: String(rest[0]),
-    }),
+      operation,
+    });
+  },
   [SCRIPT_CODES.HOLD_LIMIT_REACHED]: (rest) =>
     new Conflict('HOLD_LIMIT_REACHED', 'The transaction reached its maximum hold time; complete it or start a new one.', {
       hold_limit: new Date(Number(rest[0])).toISOString(),
@@ -61,11 +71,11 @@ const table: Record<number, (rest: ScriptReply) => AppError> = {
     ),
 };
 
-/** Throws the domain error for a failed script reply; returns the reply when it succeeded (code >= 0). */
-export function checkReply(reply: ScriptReply): ScriptReply {
+/** Throws the domain error for a failed reply of a script; returns the reply when it succeeded (code >= 0). */
+export function checkReply(reply: ScriptReply, script: ScriptName): ScriptReply {
   const code = Number(reply[0]);
   if (code >= 0) return reply;
   const make = table[code];
   if (!make) throw new AppError('INTERNAL', `unknown script code ${code}`);
-  throw make(reply.slice(1));
+  throw make(reply.slice(1), script);
 }

@@ -117,7 +117,7 @@ export class RedisLockStore implements LockStore {
 
   /** Runs a script; a failed reply throws its domain error (codes.ts). */
   private run<N extends ScriptName>(name: N, call: CallOf<N>): Promise<ScriptReply> {
-    return guarded(async () => checkReply(await this.timed(name, () => runBound(this.redis, name, call))));
+    return guarded(async () => checkReply(await this.timed(name, () => runBound(this.redis, name, call)), name));
   }
 
   /**
@@ -134,7 +134,7 @@ export class RedisLockStore implements LockStore {
         name === 'complete' && this.replication ? this.runDurably(call as CallOf<'complete'>, this.replication) : runBound(this.redis, name, call),
       );
       if (Number(reply[0]) === 1) this.deadlines.observe(Number(reply[1]));
-      return SCRIPT_BINDINGS[name].decode(checkReply(reply), transactionId);
+      return SCRIPT_BINDINGS[name].decode(checkReply(reply, name), transactionId);
     });
   }
 

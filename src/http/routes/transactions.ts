@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { TransactionService } from '../../domain/transactions';
 import type { TransactionView } from '../../domain/views';
 import { caller } from '../auth';
+import { HEADER } from '../headers';
 import { idempotent, type IdempotencySettings } from '../idempotency';
 import { jsonBody } from '../middleware';
 import { beginBody, parse, transactionId, updateBody } from '../schemas';
@@ -10,9 +11,9 @@ import { beginBody, parse, transactionId, updateBody } from '../schemas';
 const TRANSACTION_BODY_LIMIT = '64kb';
 
 function send(res: Response, status: number, tx: TransactionView) {
-  res.set('Transaction-Status', tx.transaction_status);
+  res.set(HEADER.transactionStatus, tx.transaction_status);
   if (tx.lock_expires && (tx.transaction_status === 'open' || tx.transaction_status === 'checkout')) {
-    res.set('Lock-Expires', tx.lock_expires);
+    res.set(HEADER.lockExpires, tx.lock_expires);
   }
   res.status(status).json({ status: 'OK', ...tx });
 }
@@ -32,7 +33,7 @@ export function transactionRoutes(transactions: TransactionService, idempotency:
         b.performance_id !== undefined && b.quantity !== undefined
           ? { performance_id: b.performance_id, quantity: b.quantity, section: b.section, price_level: b.price_level, max_price: b.max_price }
           : undefined;
-      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds, buyer: b.buyer, retry_key: req.get('idempotency-key') }));
+      send(res, 201, await transactions.begin(caller(res), { tickets: b.tickets, best, hold_seconds: b.hold_seconds, buyer: b.buyer, retry_key: req.get(HEADER.idempotencyKey) }));
     });
 
     const update = async (req: Request, res: Response) => {
