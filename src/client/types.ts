@@ -2,9 +2,9 @@
 // apart. Type-only imports: nothing of the server (express, ioredis, zod) is loaded when the client runs.
 import type { z } from 'zod';
 import type { OrderDoc, PersonDoc } from '../domain/documents';
-import type { InventoryService, PerformanceView } from '../domain/inventory';
+import type { InventoryService } from '../domain/inventory';
 import type { TransactionStatus } from '../domain/types';
-import type { TicketView, TransactionView } from '../domain/views';
+import type { PerformanceView, TicketView, TransactionView } from '../domain/views';
 import type { beginBody, inventoryBody, searchQuery, ticketPageQuery, updateBody } from '../http/schemas';
 
 export type { ErrorCode } from '../http/errors';
@@ -25,7 +25,7 @@ export type PerformanceBody = z.input<typeof inventoryBody>;
 export type PerformanceUpsert = Awaited<ReturnType<InventoryService['upsertPerformance']>>;
 
 /** GET /performances/{id}/tickets: filters and paging (follow `next_cursor`). */
-export type TicketPageQuery = z.output<typeof ticketPageQuery>;
+export type TicketPageQuery = Partial<z.output<typeof ticketPageQuery>>; // limit has a default
 export type TicketPage = Awaited<ReturnType<InventoryService['listTickets']>>;
 
 /** GET /tickets: the best available tickets of a performance (locks nothing). */

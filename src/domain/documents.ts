@@ -1,21 +1,26 @@
 // The document store port: where completed sales, orders, people and inventory are persisted.
-// Two adapters pass one contract suite: SQLite (embedded default) and PostgreSQL (src/store/).
+// Two adapters pass one contract suite: SQLite (embedded default) and PostgreSQL (src/store/). The documents
+// callers read (orders, people) are zod schemas: their types and the OpenAPI document come from them.
+import { z } from 'zod';
+import { wireTime } from './views';
 
-export interface SaleTicket {
-  id: string;
-  price: number; // cents
-  section: string;
-  row: string;
-  seat: string;
-  price_level: string;
-}
+export const SaleTicket = z.object({
+  id: z.string(),
+  price: z.number().int().min(0).describe('cents'),
+  section: z.string().describe("'' when not set"),
+  row: z.string(),
+  seat: z.string(),
+  price_level: z.string(),
+});
+export type SaleTicket = z.output<typeof SaleTicket>;
 
-export interface Customer {
-  email: string;
-  first_name?: string;
-  last_name?: string;
-  phone?: string;
-}
+export const Customer = z.object({
+  email: z.string(),
+  first_name: z.string().optional(),
+  last_name: z.string().optional(),
+  phone: z.string().optional(),
+});
+export type Customer = z.output<typeof Customer>;
 
 /** One completed sale, as the complete script appends it to the performance's outbox stream. */
 export interface Sale {
@@ -31,33 +36,35 @@ export interface Sale {
   payment_reference: string | undefined;
 }
 
-/** The ORDER document (API.md, Orders and people). */
-export interface OrderDoc {
-  order_number: string;
-  transaction_id: string;
-  performance_id: string;
-  tickets: SaleTicket[];
-  total: number;
-  customer: Customer | null;
-  person_id: string | null; // the lower-cased email
-  payment_reference: string | null;
-  client: string;
-  ip: string;
-  completed_at: string;
-  created_at: string; // when the document store first recorded it
-}
+/** The ORDER document, as the order writer persisted it (callers see it as it is). */
+export const OrderDoc = z.object({
+  order_number: z.string(),
+  transaction_id: z.string(),
+  performance_id: z.string(),
+  tickets: z.array(SaleTicket),
+  total: z.number().int().min(0).describe('cents'),
+  customer: Customer.nullable(),
+  person_id: z.string().nullable().describe("the customer's lower-cased email"),
+  payment_reference: z.string().nullable(),
+  client: z.string().describe('client name of the key that completed it'),
+  ip: z.string(),
+  completed_at: wireTime.describe('when the sale was made'),
+  created_at: wireTime.describe('when the document store first recorded it'),
+});
+export type OrderDoc = z.output<typeof OrderDoc>;
 
 /** The PEOPLE document, keyed by lower-cased email. */
-export interface PersonDoc {
-  person_id: string; // lower-cased email
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  phone: string | null;
-  order_numbers: string[];
-  created_at: string;
-  updated_at: string;
-}
+export const PersonDoc = z.object({
+  person_id: z.string().describe('the lower-cased email'),
+  email: z.string(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  phone: z.string().nullable(),
+  order_numbers: z.array(z.string()),
+  created_at: wireTime,
+  updated_at: wireTime,
+});
+export type PersonDoc = z.output<typeof PersonDoc>;
 
 export interface PerformanceDoc {
   id: string;

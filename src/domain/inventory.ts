@@ -8,39 +8,13 @@ import type {
   DomainSettings,
   InventoryTicket,
   LockStore,
-  PerformanceInfo,
   PerformanceSettings,
   TicketStateFilter,
 } from './types';
-import { ticketView, type TicketView } from './views';
+import { performanceView, ticketView, type PerformanceUpsertView, type PerformanceView, type TicketPageView, type TicketView } from './views';
 
 /** Tickets per load script call: each call is atomic and short enough not to stall Redis. */
 const LOAD_CHUNK = 2000;
-
-export interface PerformanceView {
-  id: string;
-  name?: string;
-  starts_at?: string;
-  hold_seconds?: number;
-  max_tickets_per_transaction?: number;
-  created_at?: string;
-  updated_at?: string;
-  counts: PerformanceInfo['counts'];
-}
-
-function performanceView(p: PerformanceInfo): PerformanceView {
-  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-  return {
-    id: p.id,
-    name: p.name,
-    starts_at: p.starts_at,
-    hold_seconds: p.hold_seconds,
-    max_tickets_per_transaction: p.max_tickets_per_transaction,
-    created_at: iso(p.created_at_ms),
-    updated_at: iso(p.updated_at_ms),
-    counts: p.counts,
-  };
-}
 
 export class InventoryService {
   constructor(
@@ -57,7 +31,7 @@ export class InventoryService {
     performanceId: string,
     settings: PerformanceSettings,
     tickets: readonly InventoryTicket[],
-  ): Promise<PerformanceView & { added: number; updated: number; skipped_sold: number }> {
+  ): Promise<PerformanceUpsertView> {
     this.checkSettings(settings);
     const seen = new Set<string>();
     const duplicates = tickets.filter((t) => seen.size === seen.add(t.id).size).map((t) => t.id);
@@ -114,7 +88,7 @@ export class InventoryService {
     return performanceView(info);
   }
 
-  async listTickets(caller: Caller, performanceId: string, state: TicketStateFilter, limit: number, cursor: string) {
+  async listTickets(caller: Caller, performanceId: string, state: TicketStateFilter, limit: number, cursor: string): Promise<TicketPageView> {
     const page = await this.store.listTickets(performanceId, state, limit, cursor);
     return { tickets: page.tickets.map((t) => ticketView(t, caller)), next_cursor: page.nextCursor ?? null };
   }

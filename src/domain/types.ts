@@ -55,7 +55,8 @@ export interface TicketState extends TicketAttributes {
   holder_ip?: string;
 }
 
-export type TransactionStatus = 'open' | 'checkout' | 'complete' | 'released' | 'expired';
+export const TRANSACTION_STATUSES = ['open', 'checkout', 'complete', 'released', 'expired'] as const;
+export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
 
 /** A transaction record and its tickets' live state. */
 export interface TransactionState {
@@ -112,7 +113,9 @@ export interface Completion {
   minSequence?: number;
 }
 
-export type TicketStateFilter = 'available' | 'locked' | 'sold' | undefined;
+/** What a ticket is to callers: its answers show it, the ticket page filters by it. */
+export const TICKET_STATES = ['available', 'locked', 'sold'] as const;
+export type TicketStateFilter = (typeof TICKET_STATES)[number] | undefined;
 
 /** The lock store: ticket state in Redis, one atomic script per operation. Failures are AppErrors. */
 export interface LockStore {

@@ -1,26 +1,34 @@
-// What callers see of tickets and transactions: wire-ready objects, with who-holds-it only for its holder
-// and admins.
-import type { Caller, TicketState, TransactionState, TransactionStatus } from './types';
+// What callers see of performances, tickets and transactions: wire-ready objects, with who-holds-it only for its
+// holder and admins. Each shape is a zod schema, the one place it is written: the TypeScript types below and the
+// OpenAPI document (src/http/openapi.ts) both come from it.
+import { z } from 'zod';
+import { TICKET_STATES, TRANSACTION_STATUSES, type Caller, type PerformanceInfo, type TicketState, type TransactionState, type TransactionStatus } from './types';
+
+/** A time as callers see it: ISO-8601 UTC with milliseconds. */
+export const wireTime = z.iso.datetime({ precision: 3 });
+
+const orNullText = (what: string) => z.string().nullable().describe(`${what}; null when the inventory did not set it`);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const orNull = (s: string) => (s === '' ? null : s);
 
-export interface TicketView {
-  id: string;
-  performance_id: string;
-  section: string | null;
-  row: string | null;
-  seat: string | null;
-  price: number;
-  price_level: string | null;
-  state: 'available' | 'locked' | 'sold';
-  sold: boolean;
-  lock_expires?: string;
-  transaction_id?: string;
-  order_number?: string;
-  locked_by?: string;
-  locked_ip?: string;
-}
+export const TicketView = z.object({
+  id: z.string().describe('the ticket id'),
+  performance_id: z.string(),
+  section: orNullText('section'),
+  row: orNullText('row'),
+  seat: orNullText('seat, always a string'),
+  price: z.number().int().min(0).describe('price in cents'),
+  price_level: orNullText('price level'),
+  state: z.enum(TICKET_STATES),
+  sold: z.boolean().describe('true when state is sold'),
+  lock_expires: wireTime.optional().describe('when the lock lapses; only while locked'),
+  transaction_id: z.string().optional().describe('the holding transaction while locked, the buying one when sold'),
+  order_number: z.string().optional().describe('only when sold'),
+  locked_by: z.string().optional().describe('client name of the holder; only for the holder and admins'),
+  locked_ip: z.string().optional().describe("holder's IP address; only for the holder and admins"),
+});
+export type TicketView = z.output<typeof TicketView>;
 
 /** holderClient/holderIp: who holds the lock, when known; shown only to that client and to admins. */
 export function ticketView(t: TicketState, caller: Caller, holderClient = t.holder_client, holderIp = t.holder_ip): TicketView {
@@ -49,17 +57,62 @@ export function ticketView(t: TicketState, caller: Caller, holderClient = t.hold
   return view;
 }
 
-export interface TransactionView {
-  transaction_id: string;
-  transaction_status: TransactionStatus;
-  performance_id: string;
-  tickets: TicketView[];
-  created_at: string;
-  hold_seconds: number;
-  lock_expires?: string;
-  order_number?: string;
-  locked_by: string;
-  locked_ip: string;
+export const TransactionView = z.object({
+  transaction_id: z.uuid().describe('opaque to clients (a UUID)'),
+  transaction_status: z.enum(TRANSACTION_STATUSES).describe('an open or checkout transaction whose lock lapsed reads as expired'),
+  performance_id: z.string(),
+  tickets: z.array(TicketView).describe('in the order the caller gave them (best available: best first)'),
+  created_at: wireTime,
+  hold_seconds: z.number().int().positive().describe('the hold each checkout renews'),
+  lock_expires: wireTime.optional().describe('while open or checkout (also when that time has passed)'),
+  order_number: z.string().optional().describe('once complete'),
+  locked_by: z.string().describe('client name of the owner'),
+  locked_ip: z.string().describe("owner's IP address"),
+});
+export type TransactionView = z.output<typeof TransactionView>;
+
+const counts = z
+  .object({ total: z.number().int().min(0), available: z.number().int().min(0), locked: z.number().int().min(0), sold: z.number().int().min(0) })
+  .describe('live ticket counts');
+
+export const PerformanceView = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  starts_at: z.iso.datetime({ offset: true }).optional().describe('as given in the PUT'),
+  hold_seconds: z.number().int().positive().optional().describe("the performance's default hold"),
+  max_tickets_per_transaction: z.number().int().min(1).optional(),
+  created_at: wireTime.optional(),
+  updated_at: wireTime.optional(),
+  counts,
+});
+export type PerformanceView = z.output<typeof PerformanceView>;
+
+/** A PUT's answer: the performance and what the PUT did to its tickets. */
+export const PerformanceUpsertView = PerformanceView.extend({
+  added: z.number().int().min(0).describe('new tickets'),
+  updated: z.number().int().min(0).describe('unsold tickets whose attributes were set again'),
+  skipped_sold: z.number().int().min(0).describe('sold tickets, left as they are'),
+});
+export type PerformanceUpsertView = z.output<typeof PerformanceUpsertView>;
+
+export const TicketPageView = z.object({
+  tickets: z.array(TicketView),
+  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
+});
+export type TicketPageView = z.output<typeof TicketPageView>;
+
+export function performanceView(p: PerformanceInfo): PerformanceView {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    id: p.id,
+    name: p.name,
+    starts_at: p.starts_at,
+    hold_seconds: p.hold_seconds,
+    max_tickets_per_transaction: p.max_tickets_per_transaction,
+    created_at: iso(p.created_at_ms),
+    updated_at: iso(p.updated_at_ms),
+    counts: p.counts,
+  };
 }
 
 /** An open or checkout transaction whose lock lapsed (Redis keeps a key alive while now <= expiry) is expired. */

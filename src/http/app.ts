@@ -3,6 +3,7 @@ import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import { AppError, Unavailable } from '../errors';
+import type { HealthAnswer } from './answers';
 import type { InventoryService } from '../domain/inventory';
 import type { OrderService } from '../domain/orders';
 import type { TransactionService } from '../domain/transactions';
@@ -12,6 +13,7 @@ import { authenticate, requireAdmin, type KeyRing } from './auth';
 import { errorHandler } from './errors';
 import { HEADER } from './headers';
 import { jsonEndsWithNewline } from './json';
+import { openApiDocument } from './openapi';
 import { requestId, requestLog } from './middleware';
 import { requestMetrics } from './request-metrics';
 import { inventoryRoutes } from './routes/inventory';
@@ -61,7 +63,11 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'OK' });
+    res.json({ status: 'OK' } satisfies HealthAnswer);
+  });
+  // the public contract: no key needed
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
   });
   app.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};

@@ -26,7 +26,7 @@ export interface IdempotencyStore {
   abandon(client: string, key: string): Promise<void>;
 }
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
+export const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
 /** A retry that finds its twin at work waits this long for the twin's answer before a 409. */
 const WAIT_FOR_TWIN_MS = 1_000;
 const POLL_MS = 25;

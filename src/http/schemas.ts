@@ -1,5 +1,6 @@
 // zod schemas of every request: the API's input contract in code (the README links here).
 import { z } from 'zod';
+import { TICKET_STATES } from '../domain/types';
 import { InvalidRequest } from '../errors';
 
 export const ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -19,38 +20,43 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 export const inventoryBody = z.object({
   name: text(200).optional(),
   starts_at: z.iso.datetime({ offset: true }).optional(),
-  hold_seconds: z.number().int().positive().optional(),
-  max_tickets_per_transaction: z.number().int().min(1).max(1000).optional(),
+  hold_seconds: z.number().int().positive().optional().describe("the performance's default hold, within MIN_HOLD_SECONDS..MAX_HOLD_SECONDS"),
+  max_tickets_per_transaction: z.number().int().min(1).max(1000).optional().describe('default MAX_TICKETS_PER_TRANSACTION'),
   tickets: z
     .array(
       z.object({
         id,
         section: attribute.optional(),
         row: attribute.optional(),
-        seat: z.union([attribute, z.number().int().min(0).max(1e9)]).transform(String).optional(),
-        price: z.number().int().min(0).max(MAX_PRICE).optional(),
+        seat: z.union([attribute, z.number().int().min(0).max(1e9)]).transform(String).optional().describe('a number is stored as its string'),
+        price: z.number().int().min(0).max(MAX_PRICE).optional().describe('cents'),
         price_level: attribute.optional(),
       }),
     )
-    .max(50_000),
+    .max(50_000)
+    .describe('added, or updated when unsold; attributes left out keep their values'),
 });
 
 const quantity = z.number().int().min(1).max(1000);
 const bestFilters = {
-  section: attribute.min(1).optional(),
-  price_level: attribute.min(1).optional(),
-  max_price: z.number().int().min(0).max(MAX_PRICE).optional(),
+  section: attribute.min(1).optional().describe('only this section'),
+  price_level: attribute.min(1).optional().describe('only this price level'),
+  max_price: z.number().int().min(0).max(MAX_PRICE).optional().describe('only tickets at most this price (cents)'),
 };
 
 export const beginBody = z
   .object({
-    tickets: z.array(id).max(1000).optional(),
-    performance_id: id.optional(),
-    quantity: quantity.optional(),
+    tickets: z.array(id).max(1000).optional().describe('the tickets to hold; or give performance_id and quantity instead'),
+    performance_id: id.optional().describe('best available: the performance'),
+    quantity: quantity.optional().describe('best available: how many tickets'),
     ...bestFilters,
-    hold_seconds: z.number().int().positive().optional(),
-    buyer: z.object({ id: id.optional(), email: z.email().max(254).optional() }).optional(),
+    hold_seconds: z.number().int().positive().optional().describe('within MIN_HOLD_SECONDS..MAX_HOLD_SECONDS; default the performance\'s, else LOCK_TTL_SECONDS'),
+    buyer: z
+      .object({ id: id.optional(), email: z.email().max(254).optional() })
+      .optional()
+      .describe('who buys, for the per-buyer limit (BUYER_MAX_TICKETS); id wins over email'),
   })
+  .describe('either tickets, or performance_id and quantity (not both)')
   .superRefine((b, ctx) => {
     const best = b.performance_id !== undefined || b.quantity !== undefined;
     if (b.tickets && best) {
@@ -61,9 +67,9 @@ export const beginBody = z
   });
 
 export const updateBody = z.object({
-  status: z.enum(['checkout', 'complete']),
-  id: z.string().max(128).optional(),
-  tickets: z.array(id).max(1000).optional(),
+  status: z.enum(['checkout', 'complete']).describe('checkout extends the hold; complete sells'),
+  id: z.string().max(128).optional().describe('when given, must equal the path id'),
+  tickets: z.array(id).max(1000).optional().describe("when given, must be exactly the transaction's tickets"),
   customer: z
     .object({
       email: z.email().max(254),
@@ -71,8 +77,9 @@ export const updateBody = z.object({
       last_name: text(100).optional(),
       phone: text(40).optional(),
     })
-    .optional(),
-  payment_reference: text(200).optional(),
+    .optional()
+    .describe('complete only: the buyer, recorded in the order and the PEOPLE record'),
+  payment_reference: text(200).optional().describe('complete only: recorded in the order'),
 });
 
 /** Query values are single strings: a missing parameter and a repeated one (an array) are 400s, each told apart. */
@@ -82,20 +89,20 @@ const whole = (min: number, max: number) =>
 
 export const searchQuery = z.object({
   performance_id: one.pipe(id),
-  quantity: whole(1, 1000),
-  section: one.pipe(attribute.min(1)).optional(),
-  price_level: one.pipe(attribute.min(1)).optional(),
-  max_price: whole(0, MAX_PRICE).optional(),
+  quantity: whole(1, 1000).describe('how many tickets'),
+  section: one.pipe(attribute.min(1)).optional().describe('only this section'),
+  price_level: one.pipe(attribute.min(1)).optional().describe('only this price level'),
+  max_price: whole(0, MAX_PRICE).optional().describe('only tickets at most this price (cents)'),
 });
 
 export const orderNumber = z.string().regex(/^[A-Z0-9]{1,12}$/, 'must be an order number');
 
-export const peopleQuery = z.object({ email: one.pipe(z.email().max(254)) });
+export const peopleQuery = z.object({ email: one.pipe(z.email().max(254)).describe('any letter case') });
 
 export const ticketPageQuery = z.object({
-  state: one.pipe(z.enum(['available', 'locked', 'sold'])).optional(),
-  limit: whole(1, 1000).optional(),
-  cursor: one.max(64).regex(/^[0-9.]*$/, 'must be a next_cursor from an earlier page').optional(),
+  state: one.pipe(z.enum(TICKET_STATES)).optional().describe('only tickets in this state'),
+  limit: whole(1, 1000).default(100).describe('page size'),
+  cursor: one.max(64).regex(/^[0-9.]*$/, 'must be a next_cursor from an earlier page').optional().describe('next_cursor of the previous page'),
 });
 
 /** Parses input with a schema; failures become 400 INVALID_REQUEST with one issue per problem. */

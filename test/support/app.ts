@@ -1,4 +1,5 @@
-// Test wiring: the real service (real Redis from the global setup) behind supertest, with known keys.
+// Test wiring: the real service (real Redis from the global setup) behind supertest, with known keys. Every answer
+// of a test app is checked against the OpenAPI document (contract.ts): a test that gets one outside it fails.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
@@ -24,6 +25,7 @@ import {
   performanceKeys,
 } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
+import { checkedApp } from './contract';
 
 export const KEYS = {
   alice: 'alice-key-0001', // client "alice"
@@ -84,7 +86,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
     replication?.connection.disconnect();
     await redis.quit();
   };
-  return { app, redis, store, documents, config, metrics, close };
+  return { app: checkedApp(app), redis, store, documents, config, metrics, close };
 }
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */

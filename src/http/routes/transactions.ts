@@ -2,25 +2,25 @@
 import { Router, type Request, type Response } from 'express';
 import type { TransactionService } from '../../domain/transactions';
 import type { TransactionView } from '../../domain/views';
+import type { TransactionAnswer } from '../answers';
 import { caller } from '../auth';
 import { HEADER } from '../headers';
 import { idempotent, type IdempotencySettings } from '../idempotency';
 import { jsonBody } from '../middleware';
+import { BODY_LIMIT } from '../operations';
 import { beginBody, parse, transactionId, updateBody } from '../schemas';
-
-const TRANSACTION_BODY_LIMIT = '64kb';
 
 function send(res: Response, status: number, tx: TransactionView) {
   res.set(HEADER.transactionStatus, tx.transaction_status);
   if (tx.lock_expires && (tx.transaction_status === 'open' || tx.transaction_status === 'checkout')) {
     res.set(HEADER.lockExpires, tx.lock_expires);
   }
-  res.status(status).json({ status: 'OK', ...tx });
+  res.status(status).json({ status: 'OK', ...tx } satisfies TransactionAnswer);
 }
 
 export function transactionRoutes(transactions: TransactionService, idempotency: IdempotencySettings): Router {
   const router = Router();
-  const body = jsonBody(TRANSACTION_BODY_LIMIT);
+  const body = jsonBody(BODY_LIMIT.transaction);
   const pathId = (req: Request) => parse(transactionId, req.params.id, 'id');
   const once = (operation: (req: Request) => string) => idempotent(idempotency, operation);
   const begin = once(() => 'begin');
