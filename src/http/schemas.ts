@@ -1,4 +1,4 @@
-// zod schemas of every request: the API's input contract in code (the README links here).
+// zod schemas of every request: the input contract in code (the OpenAPI document, src/http/openapi.ts, is built from them).
 import { z } from 'zod';
 import { TICKET_STATES } from '../domain/types';
 import { InvalidRequest } from '../errors';

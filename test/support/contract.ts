@@ -127,8 +127,10 @@ export function contractProblems(answer: Answer): string[] {
 // ---- the hook: answers of wrapped apps are checked as they go out; a test with problems fails in afterEach ----
 
 const found: string[] = [];
+/** The problems recorded since the last call (and forgets them). */
+export const takeProblems = (): string[] => found.splice(0);
 function failOnProblems() {
-  const problems = found.splice(0);
+  const problems = takeProblems();
   if (problems.length > 0) throw new Error(`answers outside the contract (openapi.json):\n${problems.join('\n')}`);
 }
 if (typeof afterEach === 'function') {
@@ -160,6 +162,7 @@ function record(method: string, path: string, res: Response) {
 /** The app behind a recorder that checks each answer against the contract. */
 export function checkedApp(app: Express): Express {
   const outer = express();
+  outer.locals.checked = app;
   outer.disable('x-powered-by');
   outer.use((req, res, next) => {
     record(req.method, req.originalUrl.split('?')[0] as string, res);
@@ -168,3 +171,6 @@ export function checkedApp(app: Express): Express {
   outer.use(app);
   return outer;
 }
+
+/** The service's own app inside a checkedApp (for looking at its routes). */
+export const innerApp = (app: Express): Express => app.locals.checked as Express;
