@@ -4,7 +4,8 @@ import { TICKET_STATES } from '../domain/types';
 import { InvalidRequest } from '../errors';
 
 export const ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// letter case spelled out, not an i flag: JSON Schema patterns (the OpenAPI document) have no flags
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const MAX_PRICE = 2 ** 31 - 1; // cents; the availability score needs price < 2^31
 
 export const id = z.string().regex(ID, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
