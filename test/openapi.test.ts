@@ -138,6 +138,14 @@ describe('docs/api.md', () => {
     expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status])));
   });
 
+  test("its error table names each code's details, and none for codes without", () => {
+    for (const [code, , , details] of table('code')) {
+      const spec = ERRORS[code?.replace(/`/g, '') as keyof typeof ERRORS] as { details?: Record<string, unknown> };
+      const named = [...(details ?? '').matchAll(/^`(\w+)`|, `(\w+)`/g)].map((m) => m[1] ?? m[2]);
+      expect({ code, details: named.sort() }).toEqual({ code, details: Object.keys(spec.details ?? {}).sort() });
+    }
+  });
+
   test('its endpoint table lists every operation (aliases under /transactions aside) with its role and status', () => {
     const rows = table('method and path').map(([route, role, answer]) => `${route?.replace(/`/g, '')} ${role} ${answer?.slice(0, 3)}`);
     const expected = OPERATIONS.filter((op) => !op.path.startsWith('/transactions')).map(
