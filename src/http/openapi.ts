@@ -71,8 +71,8 @@ const RESPONSE_HEADERS: Record<string, Json> = {
 const headerRef = (component: string) => ({ $ref: `#/components/headers/${component}` });
 
 /** One schema on its own (a parameter's, a header's): JSON Schema 2020-12, as OpenAPI 3.1 uses it. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Json {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io }) as Json;
+function jsonSchema(schema: z.ZodType): Json {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'output' }) as Json;
   return rest;
 }
 
