@@ -50,6 +50,7 @@ describe('answers that keep the contract pass', () => {
     ['a HEAD without a body', { method: 'HEAD', path: `/transaction/${TX}`, status: 200, headers: { ...headers, 'transaction-status': 'open' }, body: '' }],
     ['HEAD of a GET route', { method: 'HEAD', path: '/healthz', status: 200, headers, body: '' }],
     ['an unknown path without a key', { method: 'GET', path: '/nope', status: 401, headers, body: json(error('UNAUTHENTICATED')) }],
+    ['Prometheus text on /metrics', { method: 'GET', path: '/metrics', status: 200, headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' }, body: '# HELP x\n' }],
     ['a 503 with Retry-After', { method: 'GET', path: '/tickets', status: 503, headers: { ...headers, 'retry-after': '1' }, body: json(error('UNAVAILABLE')) }],
   ])('%s', (_name, answer) => {
     expect(contractProblems(answer)).toEqual([]);
@@ -66,6 +67,7 @@ describe('answers that break it are reported', () => {
     ['an error without its details', { ...hold, status: 409, headers, body: json(error('NOT_ENOUGH_TICKETS')) }, /breaks the schema/],
     ['a body without the final newline', { ...hold, body: JSON.stringify(transaction) }, /does not end with a newline/],
     ['a body that is not JSON', { ...hold, headers: { ...hold.headers, 'content-type': 'text/html' }, body: '<html>' }, /not application\/json/],
+    ['JSON where text is declared', { method: 'GET', path: '/metrics', status: 200, headers, body: '{}\n' }, /not text\/plain/],
     ['a required header missing', { ...hold, headers: { ...headers, 'Lock-Expires': transaction.lock_expires } }, /header Transaction-Status is missing/],
     ['X-Request-Id missing', { ...hold, headers: { 'content-type': headers['content-type'], 'Transaction-Status': 'open' } }, /header X-Request-Id is missing/],
     ['a header value outside its schema', { ...hold, headers: { ...hold.headers, 'Transaction-Status': 'pending' } }, /header Transaction-Status/],

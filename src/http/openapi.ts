@@ -132,7 +132,7 @@ function responses(op: Operation): Json {
       description: success.description,
       headers: headersOf(success.status, successHeaders),
       ...(success.body ? { content: { [JSON_TYPE]: { schema: schemaRef(success.body.name) } } } : {}),
-      ...(op.operationId === 'openapi' ? { content: { [JSON_TYPE]: { schema: { type: 'object', description: 'an OpenAPI 3.1 document' } } } } : {}),
+      ...(success.other ? { content: { [success.other.mediaType]: { schema: success.other.schema } } } : {}),
     },
   };
 

@@ -45,6 +45,8 @@ export interface Operation {
     description: string;
     /** answer body and its component name; none for HEAD */
     body?: { name: string; schema: z.ZodType };
+    /** an answer that is not one of ours in JSON: its media type and JSON Schema */
+    other?: { mediaType: string; schema: Record<string, unknown> };
     headers?: AnswerHeader[];
   };
   errors: ErrorCode[];
@@ -204,8 +206,29 @@ export const OPERATIONS: Operation[] = [
     tag: 'operations',
     summary: 'This document',
     description: 'The OpenAPI 3.1 document of the wire contract, generated from the schemas in the code.',
-    success: { status: 200, description: 'the OpenAPI document' },
+    success: {
+      status: 200,
+      description: 'the OpenAPI document',
+      other: { mediaType: 'application/json', schema: { type: 'object', description: 'an OpenAPI 3.1 document' } },
+    },
     errors: ['INTERNAL'],
+  },
+  {
+    operationId: 'metrics',
+    method: 'get',
+    path: '/metrics',
+    role: 'admin',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    description:
+      'Served here only while METRICS_PORT is unset; with METRICS_PORT set, GET /metrics is served without a key on ' +
+      'that port instead (a plain server outside this document) and this path answers 404 NOT_FOUND.',
+    success: {
+      status: 200,
+      description: 'the Prometheus text exposition format',
+      other: { mediaType: 'text/plain', schema: { type: 'string' } },
+    },
+    errors: ADMIN,
   },
   {
     operationId: 'putPerformance',
