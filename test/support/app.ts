@@ -84,7 +84,8 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   const close = async () => {
     await documents.close();
     replication?.connection.disconnect();
-    await redis.quit();
+    // QUIT fails on a connection that is down, and leaves ioredis reconnecting (the process would never exit)
+    await redis.quit().catch(() => redis.disconnect());
   };
   return { app: checkedApp(app), redis, store, documents, config, metrics, close };
 }
