@@ -3,24 +3,13 @@
 // restarted; `all` runs the order writer once; SIGTERM stops every worker and the redis-server, and the primary
 // exits 0. With one worker there is no cluster at all.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { testClusterNodes, uniqueId } from './support/app';
 import { alive, childrenOf } from './support/processes';
+import { scratch } from './support/scratch';
 import { exitWithin, httpCall, runCli, spawnCli, waitFor, type CliProcess } from './support/spawn';
 
-const children: CliProcess[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(children.map((c) => c.kill()));
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-workers-'));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, track } = scratch('tixlock-workers-');
 
 /** A primary's children by kind: API workers, order-writer workers, redis-servers. */
 function kinds(pid: number) {
@@ -39,7 +28,7 @@ function kinds(pid: number) {
 function start(args: string[], extra: Record<string, string> = {}) {
   const dataDir = tempDir();
   const proc = spawnCli(args, { NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ...extra });
-  children.push(proc);
+  track(proc);
   return { proc, dataDir };
 }
 

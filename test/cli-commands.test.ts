@@ -3,33 +3,22 @@
 // Redis: one line on stderr naming where it looked and the settings that point elsewhere, exit code 1, no stack.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { COMMANDS } from '../src/cli-help';
 import { freePort } from '../src/redis/embedded';
 import { freshCheckout } from './support/checkout';
-import { exitWithin, spawnProcess, waitFor, type CliProcess } from './support/spawn';
+import { scratch } from './support/scratch';
+import { exitWithin, spawnProcess, waitFor } from './support/spawn';
 
 let checkout: string;
 let cli: string;
-const dirs: string[] = [];
-const procs: CliProcess[] = [];
 beforeAll(() => {
   checkout = freshCheckout();
-  dirs.push(checkout);
+  keepTidy(checkout);
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: checkout, stdio: 'ignore' });
   cli = path.join(checkout, 'dist', 'src', 'cli.js');
 }, 240_000);
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-commands-'));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, keepTidy, track } = scratch('tixlock-commands-');
 
 /** Runs the built CLI (or `npx tixlock` when asked) in the checkout with exactly `env`, to its end. */
 async function tixlock(args: string[], env: Record<string, string> = {}, via: 'node' | 'npx' = 'node') {
@@ -37,7 +26,7 @@ async function tixlock(args: string[], env: Record<string, string> = {}, via: 'n
     via === 'npx'
       ? spawnProcess('npx', ['--offline', 'tixlock', ...args], { cwd: checkout, env })
       : spawnProcess(process.execPath, [cli, ...args], { cwd: checkout, env });
-  procs.push(proc);
+  track(proc);
   const { code } = await exitWithin(proc, 60_000, `tixlock ${args.join(' ')}`);
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
@@ -103,7 +92,7 @@ describe('Redis out of reach: one line, exit code 1', () => {
   test('dead-letters beside a tixlock that stopped: it works while tixlock runs, then says none runs', async () => {
     const dataDir = tempDir();
     const service = spawnProcess(process.execPath, [cli, 'all'], { cwd: checkout, env: { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
-    procs.push(service);
+    track(service);
     await waitFor('the banner', () => service.stdout().includes('tixlock api listening on'), { timeoutMs: 60_000 });
 
     const running = await tixlock(['dead-letters'], { DATA_DIR: dataDir });

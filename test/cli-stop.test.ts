@@ -6,31 +6,20 @@
 // dev keys masked, found in their file.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { maskKey } from '../src/banner';
 import { freePort } from '../src/redis/embedded';
 import { freshCheckout } from './support/checkout';
+import { scratch } from './support/scratch';
 import { alive, childrenOf, portAnswers, processesIn } from './support/processes';
 import { exitWithin, httpCall, REPO, spawnProcess, waitFor, type CliProcess } from './support/spawn';
 
 let checkout: string;
-const dirs: string[] = [];
-const procs: CliProcess[] = [];
 beforeAll(() => {
   checkout = freshCheckout();
-  dirs.push(checkout);
+  keepTidy(checkout);
 });
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-stop-'));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, keepTidy, track } = scratch('tixlock-stop-');
 
 /** The checkout's dist/, built by the first test's `npm start`, or here when that one did not run. */
 function builtCli(): string {
@@ -73,7 +62,7 @@ async function nothingLeft(dataDir: string, nodePid: number, redis: { pid: numbe
 test('npm start: the banner names 127.0.0.1 and masks the dev keys; SIGTERM to npm stops node and its redis-server', async () => {
   const port = await freePort();
   const npm = spawnProcess('npm', ['start'], { cwd: checkout, env: { PORT: String(port) } });
-  procs.push(npm);
+  track(npm);
   // npm start builds first: generous on a slow machine
   expect(await bannerUrl(npm, 240_000)).toBe(`http://127.0.0.1:${port}`);
   expect((await httpCall(port, 'GET', '/healthz')).status).toBe(200);
@@ -106,7 +95,7 @@ test('Ctrl-C (SIGINT to the process group): tixlock and its redis-server stop, e
   const cli = builtCli();
   const dataDir = tempDir();
   const proc = spawnProcess(process.execPath, [cli, 'all'], { cwd: checkout, env: { PORT: '0', DATA_DIR: dataDir }, detached: true });
-  procs.push(proc);
+  track(proc);
   const port = Number(new URL(await bannerUrl(proc, 60_000)).port);
   const redis = privateRedis(dataDir);
   expect(childrenOf(proc.child.pid as number).map((c) => c.pid)).toEqual([redis.pid]);
@@ -124,7 +113,7 @@ test('a start-up that fails after the redis-server started (the document store d
     cwd: checkout,
     env: { PORT: '0', DATA_DIR: dataDir, DOCUMENT_STORE_URL: `postgres://tixlock@127.0.0.1:${closed}/tixlock` },
   });
-  procs.push(proc);
+  track(proc);
   const { code } = await exitWithin(proc, 60_000, 'tixlock with no document store');
   expect(code).toBe(1);
   expect(fs.existsSync(path.join(dataDir, 'redis'))).toBe(true); // the redis-server had been started
@@ -144,7 +133,7 @@ test('a process that exits without stopping its redis-server (process.exit) take
     cwd: REPO,
     env: {},
   });
-  procs.push(proc);
+  track(proc);
   expect(await exitWithin(proc, 60_000, 'the script')).toEqual({ code: 3, signal: null });
   const port = Number(/port (\d+)/.exec(proc.stdout())?.[1]);
   expect(port).toBeGreaterThan(0);
