@@ -1,11 +1,42 @@
 // Domain errors with a stable `code`; the HTTP layer alone maps codes to statuses.
 
+/**
+ * Every error code tixlock answers with. ERRORS in src/http/errors.ts gives each its status and details, and must
+ * name exactly these (the compiler checks both ways): a code without a status does not compile.
+ */
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'TICKETS_NOT_FOUND'
+  | 'TICKET_NOT_FOUND'
+  | 'TRANSACTION_NOT_FOUND'
+  | 'PERFORMANCE_NOT_FOUND'
+  | 'ORDER_NOT_FOUND'
+  | 'PERSON_NOT_FOUND'
+  | 'TICKETS_UNAVAILABLE'
+  | 'NOT_ENOUGH_TICKETS'
+  | 'INVALID_TRANSACTION_STATE'
+  | 'HOLD_LIMIT_REACHED'
+  | 'TICKET_CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_IN_PROGRESS'
+  | 'BUYER_LIMIT'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE'
+  | 'NOT_REPLICATED'
+  | 'RECOVERING'
+  | 'INTERNAL';
+
 export class AppError extends Error {
   /** seconds after which a retry may succeed (sent as Retry-After) */
   retryAfterSeconds: number | undefined;
 
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -24,10 +55,6 @@ export class InvalidRequest extends AppError {
     super('INVALID_REQUEST', message, { issues });
   }
 }
-
-export class NotFound extends AppError {}
-
-export class Conflict extends AppError {}
 
 export class Unauthenticated extends AppError {
   constructor() {
@@ -92,8 +119,8 @@ export class RateLimited extends AppError {
 }
 
 export const ticketsNotFound = (ids: string[]) =>
-  new NotFound('TICKETS_NOT_FOUND', 'Some tickets do not exist.', { tickets: ids });
+  new AppError('TICKETS_NOT_FOUND', 'Some tickets do not exist.', { tickets: ids });
 
-export const transactionNotFound = () => new NotFound('TRANSACTION_NOT_FOUND', 'No such transaction.');
+export const transactionNotFound = () => new AppError('TRANSACTION_NOT_FOUND', 'No such transaction.');
 
-export const performanceNotFound = () => new NotFound('PERFORMANCE_NOT_FOUND', 'No such performance.');
+export const performanceNotFound = () => new AppError('PERFORMANCE_NOT_FOUND', 'No such performance.');

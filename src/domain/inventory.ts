@@ -1,5 +1,5 @@
 // Inventory use cases: load performances and their tickets, counts, ticket lookup and search.
-import { Conflict, InvalidRequest, NotFound, performanceNotFound } from '../errors';
+import { AppError, InvalidRequest, performanceNotFound } from '../errors';
 import type { DocumentStore, TicketDoc } from './documents';
 import { assignRelativeOrds } from './seat-order';
 import type {
@@ -40,7 +40,7 @@ export class InventoryService {
     }
     const foreign = await this.store.claimTickets(performanceId, tickets.map((t) => t.id));
     if (foreign.length > 0) {
-      throw new Conflict('TICKET_CONFLICT', 'Some ticket ids belong to another performance.', { tickets: foreign });
+      throw new AppError('TICKET_CONFLICT', 'Some ticket ids belong to another performance.', { tickets: foreign });
     }
     const existing = await this.store.performanceInfo(performanceId);
     const code = existing?.code ?? (await this.store.nextPerformanceCode());
@@ -102,7 +102,7 @@ export class InventoryService {
   async getTicket(caller: Caller, ticketId: string): Promise<TicketView> {
     const performanceId = (await this.store.ticketPerformances([ticketId])).get(ticketId);
     const state = performanceId === undefined ? undefined : await this.store.readTicket(performanceId, ticketId);
-    if (!state) throw new NotFound('TICKET_NOT_FOUND', 'No such ticket.', { tickets: [ticketId] });
+    if (!state) throw new AppError('TICKET_NOT_FOUND', 'No such ticket.', { tickets: [ticketId] });
     return ticketView(state, caller);
   }
 }

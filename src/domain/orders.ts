@@ -1,5 +1,5 @@
 // Orders and people, as the order writer persisted them in the document store.
-import { NotFound } from '../errors';
+import { AppError } from '../errors';
 import type { DocumentStore, OrderDoc, PersonDoc } from './documents';
 import type { Caller } from './types';
 
@@ -10,14 +10,14 @@ export class OrderService {
   async getOrder(caller: Caller, orderNumber: string): Promise<OrderDoc> {
     const order = await this.documents.getOrder(orderNumber);
     if (!order || (caller.role !== 'admin' && order.client !== caller.name)) {
-      throw new NotFound('ORDER_NOT_FOUND', 'No such order (or it is not persisted yet).');
+      throw new AppError('ORDER_NOT_FOUND', 'No such order (or it is not persisted yet).');
     }
     return order;
   }
 
   async getPerson(email: string): Promise<PersonDoc> {
     const person = await this.documents.getPerson(email);
-    if (!person) throw new NotFound('PERSON_NOT_FOUND', 'No person with that email.');
+    if (!person) throw new AppError('PERSON_NOT_FOUND', 'No person with that email.');
     return person;
   }
 }

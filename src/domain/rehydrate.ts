@@ -1,6 +1,6 @@
 // Rebuilds Redis state (inventory, sold tickets, order sequences) from the document store after Redis lost its
 // data. Holds are not restored: a lost hold simply ends, as if it had expired.
-import { Conflict, NotFound } from '../errors';
+import { AppError } from '../errors';
 import type { DocumentStore, PerformanceDoc } from './documents';
 import { decodeOrderNumber } from './order-number';
 import type { LockStore } from './types';
@@ -21,7 +21,7 @@ export async function rehydrate(
   const all = await documents.listPerformances();
   const wanted = performanceIds.length ? new Set(performanceIds) : undefined;
   const missing = performanceIds.filter((id) => !all.some((p) => p.id === id));
-  if (missing.length) throw new NotFound('PERFORMANCE_NOT_FOUND', `Not in the document store: ${missing.join(', ')}`);
+  if (missing.length) throw new AppError('PERFORMANCE_NOT_FOUND', `Not in the document store: ${missing.join(', ')}`);
   const results: RehydrateResult[] = [];
   for (const performance of all.filter((p) => !wanted || wanted.has(p.id))) {
     results.push(await rehydratePerformance(documents, locks, performance));
@@ -38,7 +38,7 @@ async function rehydratePerformance(documents: DocumentStore, locks: LockStore, 
 
   const foreign = await locks.claimTickets(performance.id, tickets.map((t) => t.id));
   if (foreign.length) {
-    throw new Conflict('TICKET_CONFLICT', `Tickets of ${performance.id} belong to another performance in Redis.`, {
+    throw new AppError('TICKET_CONFLICT', `Tickets of ${performance.id} belong to another performance in Redis.`, {
       tickets: foreign.slice(0, 20),
     });
   }

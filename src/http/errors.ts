@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { TRANSACTION_STATUSES } from '../domain/types';
 import { wireTime } from '../domain/views';
-import { AppError } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { HEADER } from './headers';
 
@@ -77,10 +77,10 @@ export const ERRORS = {
   },
   RECOVERING: { status: 503, means: "the performance's Redis state is being restored from the document store; retry after Retry-After" },
   INTERNAL: { status: 500, means: 'a bug; it has been logged with the request_id' },
-} as const satisfies Record<string, ErrorSpec>;
+} as const satisfies Record<ErrorCode, ErrorSpec>;
 
 /** Every error code the API answers with (the typed client's `TixlockError.code` is one of these). */
-export type ErrorCode = keyof typeof ERRORS;
+export type { ErrorCode };
 
 /** The body of an error answer with this code. */
 export function errorBody(code: ErrorCode) {
@@ -96,10 +96,10 @@ export function errorBody(code: ErrorCode) {
   });
 }
 
-const statusOf = (code: string): number => (ERRORS as Record<string, ErrorSpec>)[code]?.status ?? 500;
+const statusOf = (code: ErrorCode): number => ERRORS[code].status;
 
 /** body-parser failures (err.type) -> our codes */
-const BODY_ERRORS: Record<string, [string, string]> = {
+const BODY_ERRORS: Record<string, [ErrorCode, string]> = {
   'entity.parse.failed': ['INVALID_REQUEST', 'The body is not valid JSON.'],
   'entity.too.large': ['PAYLOAD_TOO_LARGE', 'The body is too large for this route.'],
   'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported content encoding.'],

@@ -1,5 +1,5 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
-import { AppError, Conflict, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
+import { AppError, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
 import type { ScriptName, ScriptReply } from './script-bindings';
 
 export const SCRIPT_CODES = {
@@ -32,7 +32,7 @@ const STATE_OPERATIONS: Partial<Record<ScriptName, [string, string]>> = {
 
 const table: Record<number, (rest: ScriptReply, script: ScriptName) => AppError> = {
   [SCRIPT_CODES.TICKETS_UNAVAILABLE]: (rest) =>
-    new Conflict('TICKETS_UNAVAILABLE', 'Some tickets are sold or locked by another transaction; nothing was locked.', {
+    new AppError('TICKETS_UNAVAILABLE', 'Some tickets are sold or locked by another transaction; nothing was locked.', {
       tickets: pairs(rest),
     }),
   [SCRIPT_CODES.NOT_FOUND]: (rest) => (rest.length ? ticketsNotFound(rest.map(String)) : performanceNotFound()),
@@ -47,17 +47,17 @@ const table: Record<number, (rest: ScriptReply, script: ScriptName) => AppError>
     new InvalidRequest([{ path: 'tickets', message: "must be exactly the transaction's tickets" }]),
   [SCRIPT_CODES.INVALID_STATE]: (rest, script) => {
     const [operation, done] = STATE_OPERATIONS[script] ?? [script, `changed by ${script}`]; // no other script refuses a state
-    return new Conflict('INVALID_TRANSACTION_STATE', `The transaction is ${String(rest[0])}, so it cannot be ${done}.`, {
+    return new AppError('INVALID_TRANSACTION_STATE', `The transaction is ${String(rest[0])}, so it cannot be ${done}.`, {
       transaction_status: String(rest[0]),
       operation,
     });
   },
   [SCRIPT_CODES.HOLD_LIMIT_REACHED]: (rest) =>
-    new Conflict('HOLD_LIMIT_REACHED', 'The transaction reached its maximum hold time; complete it or start a new one.', {
+    new AppError('HOLD_LIMIT_REACHED', 'The transaction reached its maximum hold time; complete it or start a new one.', {
       hold_limit: new Date(Number(rest[0])).toISOString(),
     }),
   [SCRIPT_CODES.NOT_ENOUGH_TICKETS]: (rest) =>
-    new Conflict('NOT_ENOUGH_TICKETS', 'Not enough tickets are available.', { available: Number(rest[0]) }),
+    new AppError('NOT_ENOUGH_TICKETS', 'Not enough tickets are available.', { available: Number(rest[0]) }),
   [SCRIPT_CODES.BUYER_LIMIT]: (rest) =>
     new AppError('BUYER_LIMIT', `This buyer may have at most ${String(rest[0])} tickets locked at once in this performance.`, {
       limit: Number(rest[0]),
