@@ -184,7 +184,6 @@ const schema = z
     WRITER_MAX_DELIVERIES: int(10, 1, 1000),
     WRITER_SWEEP_INTERVAL_MS: int(5000, 50, 3600000),
     WRITER_CONSUMER: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9._:-]').optional(),
-    WRITER_FAULT: z.enum(['kill-after-write']).optional(),
     WRITER_AUTO_REHYDRATE: z.enum(['0', '1']).optional(),
   })
   .superRefine((c, ctx) => {
@@ -282,8 +281,6 @@ export interface WriterConfig {
   readonly maxDeliveries: number;
   readonly sweepIntervalMs: number;
   readonly consumer: string;
-  /** test-only fault injection: 'kill-after-write' SIGKILLs the writer between the document write and XACK */
-  readonly fault: 'kill-after-write' | undefined;
   /** a performance found behind the document store is rehydrated at once (else it stays RECOVERING until `tixlock rehydrate`) */
   readonly autoRehydrate: boolean;
 }
@@ -351,7 +348,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDeliveries: c.WRITER_MAX_DELIVERIES,
       sweepIntervalMs: c.WRITER_SWEEP_INTERVAL_MS,
       consumer: c.WRITER_CONSUMER ?? `${hostname()}-${process.pid}`,
-      fault: c.WRITER_FAULT,
       autoRehydrate: c.WRITER_AUTO_REHYDRATE !== '0',
     }),
   });

@@ -1,6 +1,7 @@
 // DESIGN.md Invariant 4 across real processes: an order writer SIGKILLed between its document write and its XACK
 // leaves the sale pending; another writer process claims it after the idle time (XAUTOCLAIM in its sweep),
 // writes it again (idempotent: nothing doubles) and acknowledges it.
+import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import { outboxGroup, performanceKeys } from '../src/redis/keys';
@@ -26,8 +27,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function startWriter(consumer: string, extra: Record<string, string> = {}): CliProcess {
-  const proc = spawnCli(['order-writer'], {
+function startWriter(consumer: string, preload: string[] = []): CliProcess {
+  const proc = spawnCli(
+    ['order-writer'],
+    {
     NODE_ENV: 'test',
     REDIS_URL: testRedisUrl(),
     DOCUMENT_STORE_URL: db.url,
@@ -35,8 +38,9 @@ function startWriter(consumer: string, extra: Record<string, string> = {}): CliP
     WRITER_BLOCK_MS: '200',
     WRITER_SWEEP_INTERVAL_MS: '300',
     WRITER_CLAIM_IDLE_MS: '1000',
-    ...extra,
-  });
+    },
+    preload,
+  );
   children.push(proc);
   return proc;
 }
@@ -89,7 +93,7 @@ test('a writer SIGKILLed after its write and before XACK: another writer process
   const p = await createPerformance(t, { rows: 1, seats: 4 });
   const sold = p.ticketIds.slice(0, 2);
 
-  const w1 = startWriter('w1', { WRITER_FAULT: 'kill-after-write' });
+  const w1 = startWriter('w1', [path.join(__dirname, 'support', 'faults', 'kill-after-write.ts')]);
   await running(w1, 'w1');
   const orderNumber = await sell(sold, 'Crash.Test@Example.com');
 

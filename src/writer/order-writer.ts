@@ -208,7 +208,6 @@ export class OrderWriter {
     try {
       const sale = parseSaleEntry(fields);
       const result = await store.recordSale(sale);
-      if (config.fault === 'kill-after-write') process.kill(process.pid, 'SIGKILL');
       if (result.outcome === 'conflict') {
         // Redis sold what the store has sold to another sale (or numbered a sale again): it lost data. The sale is
         // kept aside, and the performance sells nothing more until rehydrated from the store.

@@ -23,8 +23,9 @@ export interface CliProcess {
  * Starts `tixlock <args>` with exactly `env` (plus PATH and HOME): nothing of the test process's own
  * configuration leaks into the child.
  */
-export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  return spawnProcess(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd: REPO, env });
+export function spawnCli(args: string[], env: Record<string, string>, preload: string[] = []): CliProcess {
+  // preload: modules run before the CLI (test/support/faults/: faults wrapped around a dependency)
+  return spawnProcess(process.execPath, ['-r', REGISTER, ...preload.flatMap((m) => ['-r', m]), CLI, ...args], { cwd: REPO, env });
 }
 
 /** Starts any command with exactly `env` (plus PATH and HOME), its output collected. */
