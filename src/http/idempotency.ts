@@ -5,26 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, InvalidRequest } from '../errors';
 import { caller } from './auth';
 import { HEADER } from './headers';
-
-export interface StoredAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** What the store knows of one client's key: nothing yet (now claimed by the caller), a request at work, an answer. */
-export type Claim =
-  | { kind: 'claimed' }
-  | { kind: 'pending'; fingerprint: string }
-  | { kind: 'done'; fingerprint: string; answer: StoredAnswer };
-
-export interface IdempotencyStore {
-  /** Claims the key for a request with this fingerprint for leaseMs, unless someone holds or answered it. */
-  claim(client: string, key: string, fingerprint: string, leaseMs: number): Promise<Claim>;
-  save(client: string, key: string, fingerprint: string, answer: StoredAnswer, ttlMs: number): Promise<void>;
-  /** Forgets a claim whose request failed in a way a retry may fix. */
-  abandon(client: string, key: string): Promise<void>;
-}
+import type { IdempotencyStore } from '../domain/idempotency';
 
 export const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
 /** A retry that finds its twin at work waits this long for the twin's answer before a 409. */

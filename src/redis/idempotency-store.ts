@@ -1,6 +1,6 @@
 // Idempotency-Key answers in Redis: one string per client and key, JSON {state, fingerprint, answer?}.
 import type { RedisClient } from './connection';
-import type { Claim, IdempotencyStore, StoredAnswer } from '../http/idempotency';
+import type { Claim, IdempotencyStore, StoredAnswer } from '../domain/idempotency';
 import { Unavailable } from '../errors';
 import { RedisDeadlines } from './clock';
 import { guarded } from './failures';
