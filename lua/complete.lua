@@ -23,7 +23,8 @@
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
 -- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
--- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U).
+-- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U): ORDER_ALPHABET, put in front of this
+-- script from src/domain/order-number.ts (see SHARED_CONSTANTS in src/redis/scripts.ts), which reads the numbers back.
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, k_outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
@@ -49,15 +50,14 @@ end
 local taken, holders = conflicts(k_sold, lock_prefix, ids, txid)
 if #taken > 0 then return expire_tx(k_tx, taken, tonumber(ARGV[5])) end
 
-local ALPHABET = '34679ACDEFGHJKMNPQRTVWXY'
 local function encode(n, width)
   local s = ''
   repeat
-    local d = n % #ALPHABET
-    s = string.sub(ALPHABET, d + 1, d + 1) .. s
-    n = math.floor(n / #ALPHABET)
+    local d = n % #ORDER_ALPHABET
+    s = string.sub(ORDER_ALPHABET, d + 1, d + 1) .. s
+    n = math.floor(n / #ORDER_ALPHABET)
   until n == 0
-  while #s < width do s = string.sub(ALPHABET, 1, 1) .. s end
+  while #s < width do s = string.sub(ORDER_ALPHABET, 1, 1) .. s end
   return s
 end
 local code = tonumber(perf[1])

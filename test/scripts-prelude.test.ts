@@ -1,6 +1,7 @@
 // Each script gets only the prelude definitions it uses (src/redis/scripts.ts): pure functions, no Redis.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ORDER_ALPHABET } from '../src/domain/order-number';
 import { SCRIPT_BINDINGS, type ScriptName } from '../src/redis/script-bindings';
 import { luaDir, preludeBlocks, preludeFor, scriptSource } from '../src/redis/scripts';
 
@@ -54,4 +55,12 @@ test('every script compiles with only its own prelude part: every prelude name i
   // the small scripts carry none of the index code
   expect(scriptSource('idempotency_claim')).not.toContain('pick_best');
   expect(scriptSource('read_ticket')).not.toContain('avail_add_many');
+});
+
+test('the order-number alphabet is written once (src/domain/order-number.ts) and put in front of the script that uses it', () => {
+  expect(scriptSource('complete')).toContain(`local ORDER_ALPHABET = "${ORDER_ALPHABET}"`);
+  expect(scriptSource('hold')).not.toContain('ORDER_ALPHABET');
+  for (const file of fs.readdirSync(luaDir())) {
+    expect(fs.readFileSync(path.join(luaDir(), file), 'utf8')).not.toContain(ORDER_ALPHABET);
+  }
 });

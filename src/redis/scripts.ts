@@ -1,6 +1,7 @@
 // The source of each Lua script: lua/<name>.lua with the definitions of lua/_prelude.lua it uses in front.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ORDER_ALPHABET } from '../domain/order-number';
 import { SCRIPT_BINDINGS, type ScriptName } from './script-bindings';
 
 /** The lua/ folder, found upwards from this file (src/redis in tests, dist/src/redis when built). */
@@ -63,6 +64,17 @@ export function preludeFor(blocks: readonly PreludeBlock[], script: string): str
     .join('\n');
 }
 
+/** Constants a script shares with TypeScript: written once there, put in front of each script that names them. */
+const SHARED_CONSTANTS: Record<string, string> = { ORDER_ALPHABET };
+
+function sharedConstantsFor(script: string): string {
+  const code = script.replace(/--[^\n]*/g, '');
+  return Object.entries(SHARED_CONSTANTS)
+    .filter(([name]) => new RegExp(`\\b${name}\\b`).test(code))
+    .map(([name, value]) => `local ${name} = ${JSON.stringify(value)}\n`)
+    .join('');
+}
+
 let sources: Map<ScriptName, string> | undefined;
 function scriptSources(): Map<ScriptName, string> {
   if (!sources) {
@@ -73,7 +85,7 @@ function scriptSources(): Map<ScriptName, string> {
         const script = fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8');
         // `#!lua` without flags: Redis 7 treats the script as one that writes, so a replica (a demoted primary) refuses
         // every script, reads included, with READONLY instead of answering from what may be stale data
-        return [name, `#!lua\n${preludeFor(blocks, script)}\n${script}`];
+        return [name, `#!lua\n${sharedConstantsFor(script)}${preludeFor(blocks, script)}\n${script}`];
       }),
     );
   }
