@@ -8,6 +8,7 @@ import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
 import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
+import { closeRedis } from './redis/connection';
 import { RedisServerMissing } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
 import { RedisUnreachable } from './redis/where';
@@ -72,7 +73,7 @@ async function runOnce(config: Config, logger: Logger, command: string, args: st
       process.stdout.write(`${JSON.stringify({ status: 'OK', ...result }, null, 2)}\n`);
     }
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 }
 

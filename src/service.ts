@@ -17,7 +17,7 @@ import type { DomainSettings } from './domain/types';
 import { KeyRing } from './http/auth';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
-import { connectDuplicate, connectRedis, connectTopology, onPrimaryChange, type RedisClient } from './redis/connection';
+import { closeRedis, connectDuplicate, connectRedis, connectTopology, onPrimaryChange, type RedisClient } from './redis/connection';
 import { OrderNumberFence } from './domain/order-fence';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
 import { describeRedis, REDIS_SETTINGS_HINT, RedisUnreachable } from './redis/where';
@@ -282,10 +282,4 @@ async function closeServer(server: http.Server): Promise<void> {
   const force = setTimeout(() => server.closeAllConnections(), 10_000);
   await closed;
   clearTimeout(force);
-}
-
-/** QUIT only when connected: on a dead connection it fails and leaves ioredis's disconnect timer running. */
-async function closeRedis(client: RedisClient): Promise<void> {
-  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-  else client.disconnect();
 }

@@ -180,3 +180,12 @@ export async function checkServing(client: RedisClient): Promise<void> {
   const role = (await client.call('ROLE')) as unknown[];
   if (role[0] !== 'master') throw new Error(`READONLY this node is a ${String(role[0])}`);
 }
+
+/**
+ * Closes a connection: QUIT when connected, else disconnect. QUIT on a connection that is down fails and leaves
+ * ioredis reconnecting in the background (a process that never exits).
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}

@@ -13,7 +13,7 @@ import { OrderWriter } from '../../src/writer/order-writer';
 import type { createApp } from '../../src/http/app';
 import { KeyRing } from '../../src/http/auth';
 import { createLogger, type Logger } from '../../src/logger';
-import { connectTopology } from '../../src/redis/connection';
+import { closeRedis, connectTopology } from '../../src/redis/connection';
 import {
   availableChunkKey,
   availableCountKey,
@@ -84,8 +84,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   const close = async () => {
     await documents.close();
     replication?.connection.disconnect();
-    // QUIT fails on a connection that is down, and leaves ioredis reconnecting (the process would never exit)
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   };
   return { app: checkedApp(app), redis, store, documents, config, metrics, close };
 }
