@@ -1,5 +1,6 @@
-# tixlock. Stages: build (TypeScript -> dist), deps (production dependencies; better-sqlite3 is native, so this
-# stage has a compiler), runtime (node, non-root, no compiler).
+# tixlock. Stages: build (TypeScript -> dist: the service in dist/src, the tools of `tixlock onsale` and
+# `npm run bench` in dist/tools), deps (production dependencies; better-sqlite3 is native, so this stage has a
+# compiler), runtime (node, non-root, no compiler).
 FROM node:20-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -7,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY tools ./tools
 COPY lua ./lua
 RUN npm run build
 

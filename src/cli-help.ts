@@ -1,7 +1,6 @@
 // The tixlock command's help: the overview (`tixlock --help`) and each command's own (`tixlock <command> --help`,
 // `tixlock help <command>`). Settings are named here; their defaults come from the config schema.
 import { REDIS_TOPOLOGY_SETTINGS, settingDefault } from './config';
-import { HELP as ONSALE_HELP } from './harness/options';
 
 interface CommandHelp {
   /** what follows the command name in its usage line */
@@ -76,7 +75,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
   onsale: {
     args: '[options]',
     summary: 'load harness: simulated buyers against an embedded tixlock (or --url), then the invariant checks',
-    about: '', // its own help text (src/harness/options.ts)
+    about: '', // the tool prints its own help (tools/onsale/options.ts); src/cli.ts runs it with --help
   },
   help: {
     args: '[command]',
@@ -123,10 +122,9 @@ export function overview(): string {
   ].join('\n');
 }
 
-/** `tixlock <command> --help`; undefined for an unknown command. */
+/** `tixlock <command> --help`; undefined for an unknown command. A tool's (onsale) comes from the tool itself. */
 export function commandHelp(name: string): string | undefined {
   if (!Object.hasOwn(COMMANDS, name)) return undefined;
-  if (name === 'onsale') return ONSALE_HELP;
   const c = COMMANDS[name] as CommandHelp;
   const out = [`usage: tixlock ${name}${c.args ? ` ${c.args}` : ''}`, '', wrap(c.about, '')];
   if (c.options) {

@@ -6,7 +6,6 @@ import { API_WORKERS_RULE, ConfigError, loadConfig, parseApiWorkers, type Config
 import { NoKeysInProduction } from './credentials';
 import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
-import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
 import { RedisServerMissing } from './redis/embedded';
@@ -83,31 +82,39 @@ const SERVICES: Record<string, Roles> = {
   'order-writer': { api: false, writer: true },
 };
 const ONE_SHOT = new Set(['rehydrate', 'dead-letters', 'replay-dead-letters']);
-/** Commands that take their settings from arguments, not from the environment. */
-const HARNESSES: Record<string, (args: string[]) => Promise<number>> = {
-  onsale: (args) => runOnsale(args),
+/**
+ * Commands that take their settings from arguments, not from the environment, and print their own help: the tools
+ * outside src/ (tools/onsale), loaded only when one of them runs, so the service never loads them.
+ */
+const TOOLS: Record<string, (args: string[]) => Promise<number>> = {
+  onsale: async (args) => (await import('../tools/onsale/onsale')).runOnsale(args),
 };
+const toolOf = (name: string | undefined) => (name !== undefined && Object.hasOwn(TOOLS, name) ? TOOLS[name] : undefined);
+
+/** Runs a tool to its end and exits with its code. */
+async function runTool(tool: (args: string[]) => Promise<number>, args: string[]): Promise<void> {
+  const code = await tool(args);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 5000).unref(); // should anything linger
+}
 
 export async function main(argv: string[]): Promise<void> {
   const [command = 'all', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     const topic = args[0] === '--help' || args[0] === '-h' ? 'help' : args[0];
+    const tool = toolOf(topic);
+    if (tool) return runTool(tool, ['--help']);
     const text = topic === undefined ? overview() : commandHelp(topic);
     if (text === undefined) usageError(`no command '${topic}'`);
     process.stdout.write(`${text}\n`);
     return;
   }
+  const tool = toolOf(command);
+  if (tool) return runTool(tool, args.includes('--help') || args.includes('-h') ? ['--help'] : args);
   if (args.includes('--help') || args.includes('-h')) {
     const text = commandHelp(command);
     if (text === undefined) usageError(`unknown command '${command}'`);
     process.stdout.write(`${text}\n`);
-    return;
-  }
-  const harness = HARNESSES[command];
-  if (harness) {
-    const code = await harness(args);
-    process.exitCode = code;
-    setTimeout(() => process.exit(code), 5000).unref(); // should anything linger
     return;
   }
   if (!SERVICES[command] && !ONE_SHOT.has(command)) usageError(`unknown command '${command}'`);

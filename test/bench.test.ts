@@ -1,8 +1,8 @@
 // `npm run bench --quick`, run programmatically: every scenario produces results, none of them errors, and the
 // report has the shape bench-results.json promises. Speed is never asserted here (the benchmark reports it).
 import path from 'node:path';
-import { benchOptions, runBench } from '../src/harness/bench';
-import { renderMarkdown, type BenchReport, type ScenarioResult } from '../src/harness/bench-report';
+import { benchOptions, runBench } from '../tools/bench/bench';
+import { renderMarkdown, type BenchReport, type ScenarioResult } from '../tools/bench/report';
 
 const REGISTER = path.join(__dirname, 'support', 'swc-register.js');
 

@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseOptions, UsageError } from '../src/harness/options';
-import { runOnsale } from '../src/harness/onsale';
-import type { OnsaleResult } from '../src/harness/report';
+import { parseOptions, UsageError } from '../tools/onsale/options';
+import { runOnsale } from '../tools/onsale/onsale';
+import type { OnsaleResult } from '../tools/onsale/report';
 
 test('--cluster --kill-primary-at 1: invariants OK across the failover; the report shows it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-onsale-cluster-'));

@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Completion, HeldTicket } from '../src/harness/buyer';
-import { buildInventory } from '../src/harness/inventory';
-import { CHECKS, checkInvariants, type InvariantFacts, type OrderFact, type TicketFact } from '../src/harness/invariants';
-import { DEFAULTS, parseOptions, UsageError } from '../src/harness/options';
-import { runOnsale } from '../src/harness/onsale';
-import type { OnsaleResult } from '../src/harness/report';
+import type { Completion, HeldTicket } from '../tools/onsale/buyer';
+import { buildInventory } from '../tools/onsale/inventory';
+import { CHECKS, checkInvariants, type InvariantFacts, type OrderFact, type TicketFact } from '../tools/onsale/invariants';
+import { DEFAULTS, parseOptions, UsageError } from '../tools/onsale/options';
+import { runOnsale } from '../tools/onsale/onsale';
+import type { OnsaleResult } from '../tools/onsale/report';
 
 function capture() {
   let out = '';

@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import type { ClientReply, ClientRequest, ListSpec, LoadJob, LoadResult, LoadSpec } from './bench-protocol';
+import type { ClientReply, ClientRequest, ListSpec, LoadJob, LoadResult, LoadSpec } from './protocol';
 
 const TRANSACTION_ID = /"transaction_id":"([0-9a-f-]{36})"/;
 const ok = (status: number) => status >= 200 && status < 300;
@@ -149,7 +149,7 @@ export class LoadClient {
    * TypeScript sources (tests) needs a require hook such as `-r test/support/swc-register.js`.
    */
   static start(execArgv: string[] = []): LoadClient {
-    const module = path.join(__dirname, `bench-client${path.extname(__filename)}`);
+    const module = path.join(__dirname, `load-client${path.extname(__filename)}`);
     return new LoadClient(fork(module, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 

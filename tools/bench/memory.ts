@@ -1,7 +1,7 @@
 // Redis memory for the benchmark: INFO memory deltas around a load or a set of holds on a quiet Redis, and a
 // breakdown by kind of key (MEMORY USAGE) that shows what dominates.
 import type { Redis } from 'ioredis';
-import { availableChunkKey, availableCountKey, availablePartitionKey, performanceKeys, transactionKey } from '../redis/keys';
+import { availableChunkKey, availableCountKey, availablePartitionKey, performanceKeys, transactionKey } from '../../src/redis/keys';
 
 const TICKET_INDEX_BUCKETS = 65536; // src/redis/keys.ts spreads ticket -> performance over this many hashes
 

@@ -1,15 +1,15 @@
 // How the benchmark measures a load run: the CPU time it cost the serving process and redis-server, results of
 // several parts combined into one row, and the Redis housekeeping done around the timed runs. Shared by every
-// scenario group (bench.ts, bench-venues.ts, bench-mixed.ts, bench-workers.ts).
+// scenario group (bench.ts, venues.ts, mixed.ts, workers.ts, wait.ts).
 import fs from 'node:fs';
 import type { Redis } from 'ioredis';
-import { performanceKeys } from '../redis/keys';
-import type { TixlockClient } from '../client';
-import { forEachConcurrently, ticketPairs } from './bench-inventory';
-import type { LoadClient } from './bench-client';
-import type { LoadJob, LoadResult, LoadSpec } from './bench-protocol';
-import type { ScenarioResult } from './bench-report';
-import type { ServerProcess } from './bench-server';
+import { performanceKeys } from '../../src/redis/keys';
+import type { TixlockClient } from '../../src/client';
+import { forEachConcurrently, ticketPairs } from './inventory';
+import type { LoadClient } from './load-client';
+import type { LoadJob, LoadResult, LoadSpec } from './protocol';
+import type { ScenarioResult } from './report';
+import type { ServerProcess } from './server';
 
 /** What a group of scenarios needs from the run that hosts it (bench.ts builds it). */
 export interface BenchContext {
@@ -17,7 +17,7 @@ export interface BenchContext {
   /** the private redis-server of tixlock */
   db: Redis;
   tixlock: ServerProcess;
-  /** set-up clients (setupClient in bench-inventory.ts) with the client and the admin key */
+  /** set-up clients (setupClient in inventory.ts) with the client and the admin key */
   api: TixlockClient;
   admin: TixlockClient;
   /** the load generator */

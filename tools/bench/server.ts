@@ -7,9 +7,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import { loadConfig } from '../config';
-import { createLogger } from '../logger';
-import { startService } from '../service';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { startService } from '../../src/service';
 
 export type ServerKind = { kind: 'tixlock'; env: Record<string, string> } | { kind: 'bare' };
 
@@ -64,7 +64,7 @@ export class ServerProcess {
 
   /** Forks a server child and waits until it listens. execArgv: as for LoadClient.start. */
   static async start(server: ServerKind, execArgv: string[] = []): Promise<ServerProcess> {
-    const module = path.join(__dirname, `bench-server${path.extname(__filename)}`);
+    const module = path.join(__dirname, `server${path.extname(__filename)}`);
     const child = fork(module, [JSON.stringify(server)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const first = await new Promise<FromServer>((resolve, reject) => {
       child.once('message', resolve);

@@ -1,5 +1,5 @@
 // What the on-sale measures: latency per endpoint and status, conflicts, errors, and time series of the counts.
-import type { AttemptEvent } from '../client';
+import type { AttemptEvent } from '../../src/client';
 
 /** An answer the buyers did not expect: no answer at all, a 5xx, or a 4xx other than a 409 conflict. */
 export const isError = (status: number) => status === 0 || (status >= 400 && status !== 409);

@@ -6,10 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
-import { bestAvailableSpec, releaseLeftovers, toScenario, withCpu, type BenchContext, type CpuSource, type MeasuredResult } from './bench-measure';
-import type { LoadResult, LoadSpec } from './bench-protocol';
-import type { ScenarioResult } from './bench-report';
+import { loadPerformance, ticketPairs, venueTickets } from './inventory';
+import { bestAvailableSpec, releaseLeftovers, toScenario, withCpu, type BenchContext, type CpuSource, type MeasuredResult } from './measure';
+import type { LoadResult, LoadSpec } from './protocol';
+import type { ScenarioResult } from './report';
 
 const WORKER_COUNTS = [1, 2] as const;
 type Workers = (typeof WORKER_COUNTS)[number];
@@ -57,7 +57,7 @@ export class CliServer implements CpuSource {
   ) {}
 
   static async start(env: Record<string, string>, execArgv: string[]): Promise<CliServer> {
-    const cli = path.join(__dirname, '..', `cli${path.extname(__filename)}`);
+    const cli = path.join(__dirname, '..', '..', 'src', `cli${path.extname(__filename)}`);
     const child = spawn(process.execPath, [...execArgv, cli, 'api'], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,6 +1,6 @@
 // One simulated buyer: the seed flow (search → hold ids, or best-available hold → checkout → complete), or one of
 // the ways of walking away, with think times; on a 409 the buyer searches again, up to a retry budget.
-import { TixlockError, type Operation, type TixlockClient } from '../client';
+import { TixlockError, type Operation, type TixlockClient } from '../../src/client';
 import type { Metrics } from './metrics';
 import type { OnsaleOptions, Range } from './options';
 

@@ -1,11 +1,11 @@
 // The benchmark's results: the JSON shape written to bench-results.json, the target checks of the issue, and the
 // markdown printed at the end of `npm run bench`.
-import type { CeilingResult } from './bench-ceiling';
-import type { MixedResult } from './bench-mixed';
-import type { LoadResult } from './bench-protocol';
-import type { VenueComparison, VenueResult } from './bench-venues';
-import type { WaitResult } from './bench-wait';
-import type { WorkersResult } from './bench-workers';
+import type { CeilingResult } from './ceiling';
+import type { MixedResult } from './mixed';
+import type { LoadResult } from './protocol';
+import type { VenueComparison, VenueResult } from './venues';
+import type { WaitResult } from './wait';
+import type { WorkersResult } from './workers';
 
 export interface ScenarioResult {
   id: string;

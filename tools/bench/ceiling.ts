@@ -11,16 +11,16 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { loadConfig } from '../config';
-import { loadChunks } from '../domain/inventory';
-import { assignRelativeOrds } from '../domain/seat-order';
-import type { Caller, HoldOptions } from '../domain/types';
-import { RedisDeadlines } from '../redis/clock';
-import { connectRedis } from '../redis/connection';
-import { RedisLockStore } from '../redis/lock-store';
-import { domainSettings } from '../service';
-import { SMALL_VENUE, ticketPairs, venueTickets, type VenueLayout } from './bench-inventory';
-import { redisCpuSeconds } from './bench-measure';
+import { loadConfig } from '../../src/config';
+import { loadChunks } from '../../src/domain/inventory';
+import { assignRelativeOrds } from '../../src/domain/seat-order';
+import type { Caller, HoldOptions } from '../../src/domain/types';
+import { RedisDeadlines } from '../../src/redis/clock';
+import { connectRedis } from '../../src/redis/connection';
+import { RedisLockStore } from '../../src/redis/lock-store';
+import { domainSettings } from '../../src/service';
+import { SMALL_VENUE, ticketPairs, venueTickets, type VenueLayout } from './inventory';
+import { redisCpuSeconds } from './measure';
 
 export interface CeilingJob {
   redisUrl: string;
@@ -244,7 +244,7 @@ class Ceiling {
 
 /** Runs the ceiling measurement in a child process of its own; execArgv as for LoadClient.start. */
 export function runCeiling(job: CeilingJob, execArgv: string[] = []): Promise<CeilingResult> {
-  const module = path.join(__dirname, `bench-ceiling${path.extname(__filename)}`);
+  const module = path.join(__dirname, `ceiling${path.extname(__filename)}`);
   const child = fork(module, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let settled = false;

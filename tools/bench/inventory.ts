@@ -1,7 +1,7 @@
 // Inventories for the benchmark: venue layouts (the small 3-section venue, a stadium) generated in memory, loaded
 // through the API (PUT /performances, at most 50,000 tickets per request), and the ticket pairs the hold scenarios
 // ask for.
-import { TixlockClient } from '../client';
+import { TixlockClient } from '../../src/client';
 
 /** A generated venue: its sections, each with a front (A) and a back (B) price level, in rows of seats. */
 export interface VenueLayout {

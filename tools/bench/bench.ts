@@ -2,10 +2,10 @@
 // inventory size, and Redis memory per available and per locked ticket. Prints a markdown table, writes JSON.
 //
 // How it measures (all on one machine, in one run), with four processes:
-// - tixlock in a child process of its own (bench-server.ts: startService, the API only, no order writer, on a
+// - tixlock in a child process of its own (server.ts: startService, the API only, no order writer, on a
 //   private redis-server, LOG_LEVEL=error), and the baseline (a), a bare Express 5 app, in another: each server
 //   process holds only its own state, never the benchmark's bookkeeping (a large live heap slows every major GC).
-// - The client is autocannon in a third child (bench-client.ts), so it never shares an event loop with a server
+// - The client is autocannon in a third child (load-client.ts), so it never shares an event loop with a server
 //   it measures; the baseline and every tixlock scenario are measured by the same child, the same way.
 // - This process only orchestrates: it loads inventories through the API, reads Redis memory, hands the load
 //   generator its request lists and waits while it runs. It reads the CPU time each run cost the serving process
@@ -15,19 +15,19 @@
 //   early and says so).
 // - Memory is read on a quiet Redis (nothing else running): INFO used_memory before and after loading the large
 //   inventory, and before and after holding tickets of it.
-// - After rows (a)-(f), groups of their own modules: best available on three venues (bench-venues.ts), another
-//   performance beside a stadium on-sale (bench-mixed.ts, with a second load generator), 1 and 2 API workers
-//   (bench-workers.ts, two more `tixlock api` servers on the same Redis) and the single-shard ceiling
-//   (bench-ceiling.ts, the lock store driven directly from a child). Their inventories are loaded with the others,
+// - After rows (a)-(f), groups of their own modules: best available on three venues (venues.ts), another
+//   performance beside a stadium on-sale (mixed.ts, with a second load generator), 1 and 2 API workers
+//   (workers.ts, two more `tixlock api` servers on the same Redis) and the single-shard ceiling
+//   (ceiling.ts, the lock store driven directly from a child). Their inventories are loaded with the others,
 //   before the AOF rewrite; the ceiling loads its own.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import type { TixlockClient } from '../client';
-import { runCeiling } from './bench-ceiling';
-import { LoadClient } from './bench-client';
-import { forEachConcurrently, loadPerformance, setupClient, ticketPairs, venueTickets } from './bench-inventory';
+import type { TixlockClient } from '../../src/client';
+import { runCeiling } from './ceiling';
+import { LoadClient } from './load-client';
+import { forEachConcurrently, loadPerformance, setupClient, ticketPairs, venueTickets } from './inventory';
 import {
   combine,
   openingSpec,
@@ -38,15 +38,15 @@ import {
   writeBackSettled,
   type BenchContext,
   type MeasuredResult,
-} from './bench-measure';
-import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } from './bench-memory';
-import { prepareMixed, runMixed } from './bench-mixed';
-import type { LoadJob, LoadSpec } from './bench-protocol';
-import { ServerProcess } from './bench-server';
-import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult, type ScenarioResult } from './bench-report';
-import { prepareVenues, runVenues } from './bench-venues';
-import { prepareWait, runWait } from './bench-wait';
-import { prepareWorkers, runWorkers } from './bench-workers';
+} from './measure';
+import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } from './memory';
+import { prepareMixed, runMixed } from './mixed';
+import type { LoadJob, LoadSpec } from './protocol';
+import { ServerProcess } from './server';
+import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult, type ScenarioResult } from './report';
+import { prepareVenues, runVenues } from './venues';
+import { prepareWait, runWait } from './wait';
+import { prepareWorkers, runWorkers } from './workers';
 
 export interface BenchOptions {
   mode: 'full' | 'quick';
@@ -67,7 +67,7 @@ export interface BenchOptions {
   ceilingConnections: number;
   ceilingInFlight: number;
   /**
-   * node options of the child processes (default: this process's, so `node --cpu-prof dist/src/harness/bench.js`
+   * node options of the child processes (default: this process's, so `node --cpu-prof dist/tools/bench/bench.js`
    * profiles the servers and the load generator too); running from TypeScript sources needs a require hook.
    */
   childExecArgv?: string[];

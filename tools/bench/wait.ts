@@ -4,13 +4,13 @@
 // Each complete sells a transaction opened beforehand through the benchmark's tixlock.
 import fs from 'node:fs';
 import path from 'node:path';
-import { connectRedis } from '../redis/connection';
-import { startRedisServer, type EmbeddedRedis } from '../redis/embedded';
-import { loadPerformance, venueTickets } from './bench-inventory';
-import { openingSpec, toScenario, withCpu, type BenchContext, type MeasuredResult } from './bench-measure';
-import type { LoadResult, LoadSpec } from './bench-protocol';
-import type { ScenarioResult } from './bench-report';
-import { CliServer } from './bench-workers';
+import { connectRedis } from '../../src/redis/connection';
+import { startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
+import { loadPerformance, venueTickets } from './inventory';
+import { openingSpec, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
+import type { LoadResult, LoadSpec } from './protocol';
+import type { ScenarioResult } from './report';
+import { CliServer } from './workers';
 
 const WAITS = [0, 1] as const;
 type Wait = (typeof WAITS)[number];

@@ -14,17 +14,17 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config';
-import { loadChunks } from '../domain/inventory';
-import { assignRelativeOrds } from '../domain/seat-order';
-import type { Caller } from '../domain/types';
-import { connectRedis } from '../redis/connection';
-import { startRedisServer } from '../redis/embedded';
-import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../redis/keys';
-import { RedisLockStore } from '../redis/lock-store';
-import { domainSettings } from '../service';
-import { SMALL_VENUE, venueTickets } from './bench-inventory';
-import { redisCpuSeconds } from './bench-measure';
+import { loadConfig } from '../../src/config';
+import { loadChunks } from '../../src/domain/inventory';
+import { assignRelativeOrds } from '../../src/domain/seat-order';
+import type { Caller } from '../../src/domain/types';
+import { connectRedis } from '../../src/redis/connection';
+import { startRedisServer } from '../../src/redis/embedded';
+import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../../src/redis/keys';
+import { RedisLockStore } from '../../src/redis/lock-store';
+import { domainSettings } from '../../src/service';
+import { SMALL_VENUE, venueTickets } from './inventory';
+import { redisCpuSeconds } from './measure';
 
 /**
  * The floor hold: lock two tickets, all or nothing.

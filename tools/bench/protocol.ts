@@ -1,4 +1,4 @@
-// What the benchmark's parent process asks its load-generator child (bench-client.ts) to run, and what it gets
+// What the benchmark's parent process asks its load-generator child (load-client.ts) to run, and what it gets
 // back. Everything here crosses a process boundary as JSON, so it is data only (no functions).
 
 /**

@@ -2,11 +2,11 @@
 // generator (a child of its own, at a modest fixed connection count) sends specific-ticket holds and searches to an
 // ordinary performance, alone, and while the first load generator sends best-available holds of 2 to the stadium
 // at the run's connection count. What a stadium on-sale does to everyone else's p99 and throughput.
-import { LoadClient } from './bench-client';
-import { loadPerformance, ticketPairs, venueTickets } from './bench-inventory';
-import { bestAvailableSpec, measureCpu, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './bench-measure';
-import type { LoadResult, LoadSpec } from './bench-protocol';
-import type { ScenarioResult } from './bench-report';
+import { LoadClient } from './load-client';
+import { loadPerformance, ticketPairs, venueTickets } from './inventory';
+import { bestAvailableSpec, measureCpu, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
+import type { LoadResult, LoadSpec } from './protocol';
+import type { ScenarioResult } from './report';
 
 /** connections of the other performance's load */
 export const OTHER_CONNECTIONS = 10;
