@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Completion, HeldTicket } from '../tools/onsale/buyer';
-import { buildInventory } from '../tools/onsale/inventory';
 import { CHECKS, checkInvariants, type InvariantFacts, type OrderFact, type TicketFact } from '../tools/onsale/invariants';
 import { DEFAULTS, parseOptions, UsageError } from '../tools/onsale/options';
 import { runOnsale } from '../tools/onsale/onsale';
@@ -264,19 +263,5 @@ describe('options', () => {
     const bad = capture();
     expect(await runOnsale(['--buyers', '-3'], bad.io)).toBe(2);
     expect(bad.err()).toContain('--buyers');
-  });
-});
-
-describe('inventory', () => {
-  test('T tickets over sections, rows and price levels, front rows dearest', () => {
-    const tickets = buildInventory('p', { tickets: 103, sections: 2, seatsPerRow: 10, priceLevels: 3 });
-    expect(tickets).toHaveLength(103);
-    expect(new Set(tickets.map((t) => t.id)).size).toBe(103);
-    expect(new Set(tickets.map((t) => t.section))).toEqual(new Set(['ORCH', 'MEZZ']));
-    expect(new Set(tickets.map((t) => t.price_level))).toEqual(new Set(['A', 'B', 'C']));
-    const orch = tickets.filter((t) => t.section === 'ORCH');
-    expect(orch).toHaveLength(52);
-    expect(orch[0]).toMatchObject({ row: 'A', seat: 1, price_level: 'A' });
-    expect((orch[0]?.price ?? 0) > (orch[orch.length - 1]?.price ?? 0)).toBe(true);
   });
 });

@@ -27,7 +27,8 @@ import { Redis } from 'ioredis';
 import type { TixlockClient } from '../../src/client';
 import { runCeiling } from './ceiling';
 import { LoadClient } from './load-client';
-import { forEachConcurrently, loadPerformance, setupClient, ticketPairs, venueTickets } from './inventory';
+import { venueTickets, type VenueTicket } from '../shared/venue';
+import { forEachConcurrently, loadBenchPerformance, setupClient, ticketPairs } from './setup';
 import {
   combine,
   openingSpec,
@@ -156,7 +157,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     // ---- inventories, and memory on a quiet Redis
     const small = venueTickets('s1k', o.smallTickets);
     log(`loading the ${small.length}-ticket inventory`);
-    await loadPerformance(admin, 'bench-small', small);
+    await loadBenchPerformance(admin, 'bench-small', small);
 
     const large = venueTickets('l1m', o.largeTickets);
     log(`loading the ${large.length}-ticket inventory (memory per available ticket)`);
@@ -185,14 +186,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     log(`loading 3 × ${2 * perScenario} tickets: for holds (b), best-available holds (c), and transactions for (d) and (e)`);
     const holdInventory = venueTickets('h', 2 * perScenario);
     const holdPairs = ticketPairs(holdInventory.map((t) => t.id));
-    await loadPerformance(admin, 'bench-hold', holdInventory);
-    await loadPerformance(admin, 'bench-best', venueTickets('c', 2 * perScenario));
+    await loadBenchPerformance(admin, 'bench-hold', holdInventory);
+    await loadBenchPerformance(admin, 'bench-best', venueTickets('c', 2 * perScenario));
     // checkout (d) extends a fixed set of transactions round-robin; complete (e) sells each of the others once
     // (round 2 runs (e) before (d), so the two never share a transaction)
     const checkoutCount = Math.min(2000, need.half);
     const openCount = perScenario + checkoutCount;
     const openInventory = venueTickets('t', 2 * openCount);
-    await loadPerformance(admin, 'bench-open', openInventory);
+    await loadBenchPerformance(admin, 'bench-open', openInventory);
     log(`opening ${openCount} transactions for checkout (d) and complete (e)`);
     const opened = await load.run(job(url, openingSpec(openInventory.map((t) => t.id)), Math.max(60, openCount / 200), openCount));
     if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);
@@ -438,11 +439,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 /** INFO used_memory around loading `tickets` into a new performance, with a breakdown by kind of key. */
-async function measureAvailable(redis: Redis, admin: TixlockClient, performanceId: string, tickets: ReturnType<typeof venueTickets>): Promise<MemoryResult> {
+async function measureAvailable(redis: Redis, admin: TixlockClient, performanceId: string, tickets: readonly VenueTicket[]): Promise<MemoryResult> {
   const indexBefore = await ticketIndexBytes(redis);
   const keysBefore = await keyspace(redis);
   const before = await settledMemory(redis);
-  await loadPerformance(admin, performanceId, tickets);
+  await loadBenchPerformance(admin, performanceId, tickets);
   const after = await settledMemory(redis);
   const keysAfter = await keyspace(redis);
   const parts = await inventoryBytes(redis, performanceId);

@@ -19,7 +19,8 @@ import { RedisDeadlines } from '../../src/redis/clock';
 import { connectRedis } from '../../src/redis/connection';
 import { RedisLockStore } from '../../src/redis/lock-store';
 import { domainSettings } from '../../src/service';
-import { SMALL_VENUE, ticketPairs, venueTickets, type VenueLayout } from './inventory';
+import { SMALL_VENUE, venueTickets, type VenueLayout } from '../shared/venue';
+import { ticketPairs } from './setup';
 import { redisCpuSeconds } from './measure';
 
 export interface CeilingJob {

@@ -23,7 +23,7 @@ import { startRedisServer } from '../../src/redis/embedded';
 import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
 import { domainSettings } from '../../src/service';
-import { SMALL_VENUE, venueTickets } from './inventory';
+import { SMALL_VENUE, venueTickets } from '../shared/venue';
 import { redisCpuSeconds } from './measure';
 
 /**

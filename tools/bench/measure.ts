@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Redis } from 'ioredis';
 import { performanceKeys } from '../../src/redis/keys';
 import type { TixlockClient } from '../../src/client';
-import { forEachConcurrently, ticketPairs } from './inventory';
+import { forEachConcurrently, ticketPairs } from './setup';
 import type { LoadClient } from './load-client';
 import type { LoadJob, LoadResult, LoadSpec } from './protocol';
 import type { ScenarioResult } from './report';
@@ -17,7 +17,7 @@ export interface BenchContext {
   /** the private redis-server of tixlock */
   db: Redis;
   tixlock: ServerProcess;
-  /** set-up clients (setupClient in inventory.ts) with the client and the admin key */
+  /** set-up clients (setupClient in setup.ts) with the client and the admin key */
   api: TixlockClient;
   admin: TixlockClient;
   /** the load generator */

@@ -3,7 +3,8 @@
 // ordinary performance, alone, and while the first load generator sends best-available holds of 2 to the stadium
 // at the run's connection count. What a stadium on-sale does to everyone else's p99 and throughput.
 import { LoadClient } from './load-client';
-import { loadPerformance, ticketPairs, venueTickets } from './inventory';
+import { venueTickets } from '../shared/venue';
+import { loadBenchPerformance, ticketPairs } from './setup';
 import { bestAvailableSpec, measureCpu, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';
 import type { ScenarioResult } from './report';
@@ -45,7 +46,7 @@ export async function prepareMixed(ctx: BenchContext): Promise<MixedPlan> {
   const total = counts.reduce((a, b) => a + b, 0);
   ctx.log(`loading the other performance of the mixed row: ${2 * total} tickets`);
   const tickets = venueTickets('o', 2 * total);
-  await loadPerformance(ctx.admin, OTHER_ID, tickets);
+  await loadBenchPerformance(ctx.admin, OTHER_ID, tickets);
   const all = ticketPairs(tickets.map((t) => t.id));
   const pairs: [string, string][][] = [];
   let at = 0;

@@ -2,10 +2,11 @@
 // of (c), a stadium (≥ 200 sections × 2 price levels) and the same stadium layout with its cheapest price
 // fragmented (every other seat of it held beforehand, so that price offers single seats only). How a hold's cost
 // grows with the number of partitions, and with a cheapest price that never has two seats together.
-import { forEachConcurrently, minimumTickets, partitionCount, SMALL_VENUE, STADIUM_CHEAPEST, stadiumLayout, venueTickets, loadPerformance, type VenueLayout } from './inventory';
+import { cheapestShare, minimumTickets, partitionCount, SMALL_VENUE, STADIUM_CHEAPEST, stadiumLayout, venueTickets, type VenueLayout } from '../shared/venue';
 import { bestAvailableSpec, lockedCount, quiesce, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult } from './protocol';
 import type { ScenarioResult } from './report';
+import { forEachConcurrently, loadBenchPerformance } from './setup';
 
 export type VenueKey = 'small' | 'stadium' | 'fragmented';
 
@@ -78,7 +79,7 @@ export async function prepareVenues(ctx: BenchContext, stadiumMinimum: number): 
   const extraStadiumRequests = 2 * ctx.requestsFor(seconds.half); // the mixed row's two slices
   const stadium = stadiumLayout(200);
   const floor = Math.max(stadiumMinimum, minimumTickets(stadium));
-  const cheapestShare = 1 - stadium.frontShare;
+  const cheapest = cheapestShare(stadium);
   const venues: Venue[] = [
     { key: 'small', name: `small venue (${SMALL_VENUE.name})`, performanceId: 'bench-venue-small', layout: SMALL_VENUE, tickets: 2 * requestsPerVenue },
     {
@@ -94,13 +95,13 @@ export async function prepareVenues(ctx: BenchContext, stadiumMinimum: number): 
       performanceId: 'bench-stadium-fragmented',
       layout: stadium,
       // singles = cheapest seats / 2 ≥ 2 per request
-      tickets: Math.max(floor, Math.ceil((4 * requestsPerVenue) / cheapestShare)),
+      tickets: Math.max(floor, Math.ceil((4 * requestsPerVenue) / cheapest)),
     },
   ];
   for (const v of venues) {
     ctx.log(`loading the ${v.name}: ${v.tickets} tickets, ${partitionCount(v.layout)} partitions`);
     const tickets = venueTickets(v.key === 'small' ? 'vs' : v.key === 'stadium' ? 'st' : 'sf', v.tickets, v.layout);
-    await loadPerformance(ctx.admin, v.performanceId, tickets, v.key === 'fragmented' ? { max_tickets_per_transaction: BULK } : {});
+    await loadBenchPerformance(ctx.admin, v.performanceId, tickets, v.key === 'fragmented' ? { max_tickets_per_transaction: BULK } : {});
     if (v.key !== 'fragmented') continue;
     // every other seat of the cheapest price held (odd seat numbers), in bulk: the even ones are left as singles
     const cheapest = tickets.filter((t) => t.price === STADIUM_CHEAPEST);

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectRedis } from '../../src/redis/connection';
 import { startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
-import { loadPerformance, venueTickets } from './inventory';
+import { venueTickets } from '../shared/venue';
+import { loadBenchPerformance } from './setup';
 import { openingSpec, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';
 import type { ScenarioResult } from './report';
@@ -41,7 +42,7 @@ export async function prepareWait(ctx: BenchContext): Promise<WaitPlan> {
   const total = counts.reduce((a, b) => a + b, 0);
   ctx.log(`opening ${total} transactions for the WAIT 0 / WAIT 1 completes`);
   const tickets = venueTickets('wt', 2 * total);
-  await loadPerformance(ctx.admin, 'bench-wait', tickets);
+  await loadBenchPerformance(ctx.admin, 'bench-wait', tickets);
   // the duration only caps the run (it ends after `total` requests): generous, since a loaded machine is slow
   const opened = await ctx.load.run(ctx.job(ctx.tixlock.url, openingSpec(tickets.map((t) => t.id)), Math.max(300, total / 50), total));
   if (opened.non2xx + opened.errors + opened.timeouts > 0) throw new Error(`opening transactions failed: ${JSON.stringify(opened.statusCodes)}`);

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPerformance, ticketPairs, venueTickets } from './inventory';
+import { venueTickets } from '../shared/venue';
+import { loadBenchPerformance, ticketPairs } from './setup';
 import { bestAvailableSpec, releaseLeftovers, toScenario, withCpu, type BenchContext, type CpuSource, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';
 import type { ScenarioResult } from './report';
@@ -150,8 +151,8 @@ export async function prepareWorkers(ctx: BenchContext): Promise<WorkersPlan> {
   const total = requests.reduce((a, b) => a + b, 0);
   ctx.log(`loading 2 × ${2 * total} tickets for the 1- and 2-worker runs`);
   const hold = venueTickets('w', 2 * total);
-  await loadPerformance(ctx.admin, 'bench-workers-hold', hold);
-  await loadPerformance(ctx.admin, 'bench-workers-best', venueTickets('wb', 2 * total));
+  await loadBenchPerformance(ctx.admin, 'bench-workers-hold', hold);
+  await loadBenchPerformance(ctx.admin, 'bench-workers-best', venueTickets('wb', 2 * total));
   const all = ticketPairs(hold.map((t) => t.id));
   const holdPairs: [string, string][][] = [];
   let at = 0;
@@ -160,7 +161,7 @@ export async function prepareWorkers(ctx: BenchContext): Promise<WorkersPlan> {
     at += n;
   }
   const warm = venueTickets('ww', 1000);
-  await loadPerformance(ctx.admin, WARM_ID, warm);
+  await loadBenchPerformance(ctx.admin, WARM_ID, warm);
   return { warmPairs: ticketPairs(warm.map((t) => t.id)), holdPairs, bestRequests: requests };
 }
 

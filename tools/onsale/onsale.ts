@@ -11,8 +11,8 @@ import { startCluster, type EmbeddedCluster } from '../../src/redis/embedded-clu
 import { performanceKeys } from '../../src/redis/keys';
 import { openDocuments, startService } from '../../src/service';
 import { TixlockClient, TixlockError } from '../../src/client';
+import { gradedLayout, loadPerformance, sectionsOf, venueTickets } from '../shared/venue';
 import { endpointOf, ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
-import { buildInventory, sectionsOf } from './inventory';
 import { checkInvariants, gatherFacts, type InvariantFacts } from './invariants';
 import { Metrics, type Sample } from './metrics';
 import { HELP, parseOptions, UsageError, type OnsaleOptions } from './options';
@@ -38,7 +38,6 @@ interface Target {
 }
 
 const makeKey = () => `tix_${randomBytes(18).toString('base64url')}`;
-const INVENTORY_CHUNK = 50_000; // tickets per PUT /performances
 /** the invariant check waits for holds to end (and then expects nothing locked) when the hold is this short */
 const LOCK_WAIT_LIMIT_S = 30;
 const SAMPLE_MS = 250;
@@ -186,21 +185,18 @@ function scheduleKill(target: Target, options: OnsaleOptions, performanceId: str
   };
 }
 
+/** The on-sale's performance (tools/shared/venue.ts: the graded layout the options describe), loaded through the API. */
 async function createPerformance(admin: TixlockClient, performanceId: string, options: OnsaleOptions) {
-  const tickets = buildInventory(performanceId, options);
-  for (let i = 0; i < tickets.length; i += INVENTORY_CHUNK) {
-    await admin
-      .putPerformance(performanceId, {
-        name: `On-sale harness ${performanceId}`,
-        hold_seconds: options.holdSeconds,
-        max_tickets_per_transaction: Math.max(10, options.quantity.max),
-        tickets: tickets.slice(i, i + INVENTORY_CHUNK),
-      })
-      .catch((err: unknown) => {
-        const why = err instanceof TixlockError ? `${err.status || 'no answer'} ${err.code} ${err.message}` : String(err);
-        throw new Error(`creating the performance failed: PUT /performances/${performanceId} → ${why}`);
-      });
-  }
+  const tickets = venueTickets(performanceId, options.tickets, gradedLayout(options));
+  const settings = {
+    name: `On-sale harness ${performanceId}`,
+    hold_seconds: options.holdSeconds,
+    max_tickets_per_transaction: Math.max(10, options.quantity.max),
+  };
+  await loadPerformance(admin, performanceId, tickets, settings).catch((err: unknown) => {
+    const why = err instanceof TixlockError ? `${err.status || 'no answer'} ${err.code} ${err.message}` : String(err);
+    throw new Error(`creating the performance failed: PUT /performances/${performanceId} → ${why}`);
+  });
   return tickets;
 }
 
