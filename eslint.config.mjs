@@ -15,4 +15,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // the service never loads the tools: src/cli.ts reaches tools/onsale through a lazy import() only (this rule
+    // sees import and export declarations, not import(); test/tools-boundary.test.ts checks both)
+    files: ['src/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+tools/', message: 'src/ must not import tools/ (src/cli.ts: a lazy import() only)' }] }],
+    },
+  },
 );
