@@ -104,7 +104,7 @@ describe('an on-sale against an embedded tixlock', () => {
 
 /** A consistent small sale: tickets T1..T6 at 1000 each; tx-a bought T1+T2 (order A), tx-b bought T3 (order B),
  * tx-c holds T4, T5 and T6 are available. */
-function goodFacts(): InvariantFacts {
+function goodFacts(): InvariantFacts & { orders: Map<string, OrderFact | undefined> } {
   const t = (id: string, state: TicketFact['state'], order?: string, tx?: string): TicketFact => ({
     id,
     state,
@@ -150,6 +150,15 @@ describe('checkInvariants', () => {
     expect(r.violations).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.stats).toEqual({ tickets: 6, sold: 3, locked: 1, available: 2, completions: 2, orders_found: 2 });
+  });
+
+  test('without the orders (no order writer ran), the rest is checked', () => {
+    const r = checkInvariants({ ...goodFacts(), orders: undefined });
+    expect(r.violations).toEqual([]);
+    expect(r.stats).toMatchObject({ completions: 2, orders_found: 0 });
+    const f = { ...goodFacts(), orders: undefined };
+    f.tickets = f.tickets.map((t) => (t.id === 'T3' ? { ...t, order_number: 'ORDX' } : t));
+    expect(offending(f, CHECKS.soldOnce)).toEqual(['T3']);
   });
 
   test('a ticket sold twice is reported', () => {

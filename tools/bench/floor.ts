@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { loadChunks } from '../../src/domain/inventory';
 import { assignRelativeOrds } from '../../src/domain/seat-order';
@@ -79,6 +80,10 @@ interface RoundResult {
   redisCpuUs: number;
 }
 
+const PERFORMANCE_ID = 'floor';
+
+type Variant = 'hold, shipped' | 'hold, floor' | 'checkout, shipped' | 'checkout, floor';
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-floor-'));
   const server = await startRedisServer(process.env.REDIS_SERVER ?? 'redis-server', dir);
@@ -86,93 +91,117 @@ async function main() {
     const config = loadConfig({ REDIS_URL: server.url });
     const redis = await connectRedis(server.url, { commandTimeoutMs: 10_000, autoPipelining: true });
     const store = new RedisLockStore(redis, domainSettings(config));
-    const performanceId = 'floor';
-    const keys = performanceKeys(performanceId);
-
-    const generated = venueTickets(performanceId, TICKETS, SMALL_VENUE);
-    const ordered = assignRelativeOrds(generated.map((t) => ({ ...t, seat: String(t.seat) })));
-    const code = await store.nextPerformanceCode();
-    for (const [i, part] of loadChunks(ordered).entries()) {
-      await store.loadInventory(performanceId, i === 0 ? { name: performanceId, code } : { code }, part);
-    }
-    const ids = generated.map((t) => t.id);
-    const chunkKey = new Map<string, string>();
-    for (let i = 0; i < ids.length; i += 10_000) {
-      const batch = ids.slice(i, i + 10_000);
-      const records = await redis.hmget(keys.tickets, ...batch);
-      batch.forEach((id, j) => {
-        const slot = availableSlotOf(records[j] as string);
-        chunkKey.set(id, availableChunkKey(performanceId, slot.partition, slot.chunk));
-      });
-    }
-    const floorSha = (await redis.script('LOAD', FLOOR_HOLD)) as string;
-    const floorExtendSha = (await redis.script('LOAD', FLOOR_EXTEND)) as string;
-    const holdMs = config.lockTtlSeconds * 1000;
-
-    // random, never-repeating pairs: every call meets tickets no call before it touched
-    const order = ids.map((id) => ({ id, r: Math.random() })).sort((a, b) => a.r - b.r).map((x) => x.id);
-    let next = 0;
-    const pair = () => [order[next++] as string, order[next++] as string] as const;
-
-    // the transactions each hold opened, extended in turn by the checkouts of the same kind
-    const opened = { shipped: [] as string[], floor: [] as string[] };
-    const extendTurn = { shipped: 0, floor: 0 };
-    const nextOpened = (kind: 'shipped' | 'floor') => opened[kind][extendTurn[kind]++ % opened[kind].length] as string;
-    const variants = {
-      'hold, shipped': async () => {
-        const [a, b] = pair();
-        const transactionId = randomUUID();
-        await store.hold({ transactionId, performanceId, caller: CALLER, holdSeconds: undefined }, [a, b]);
-        opened.shipped.push(transactionId);
-      },
-      'hold, floor': async () => {
-        const [a, b] = pair();
-        const txid = randomUUID();
-        const keyList = [keys.tickets, chunkKey.get(a), chunkKey.get(b), keys.holds, transactionKey(performanceId, txid), keys.lockPrefix];
-        const locked = await redis.evalsha(floorSha, keyList.length, ...(keyList as string[]), txid, a, b, holdMs);
-        if (locked !== 1) throw new Error(`floor hold of ${a}, ${b} failed`);
-        opened.floor.push(txid);
-      },
-      'checkout, shipped': async () => {
-        await store.extend({ caller: CALLER, transactionId: nextOpened('shipped'), performanceId }, undefined);
-      },
-      'checkout, floor': async () => {
-        const txid = nextOpened('floor');
-        const extended = await redis.evalsha(floorExtendSha, 3, transactionKey(performanceId, txid), keys.holds, keys.lockPrefix, txid, holdMs);
-        if (extended !== 1) throw new Error(`floor checkout of ${txid} failed`);
-      },
-    };
-    const results = Object.fromEntries(Object.keys(variants).map((name) => [name, [] as RoundResult[]]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(variants) as (keyof typeof variants)[]) {
-        await redis.config('RESETSTAT');
-        const cpu0 = await redisCpuSeconds(redis);
-        let calls = 0;
-        await Promise.all(
-          Array.from({ length: IN_FLIGHT }, async () => {
-            while (calls++ < CALLS_PER_ROUND) await variants[name]();
-          }),
-        );
-        const cpu = (await redisCpuSeconds(redis)) - cpu0;
-        const stats = await redis.info('commandstats');
-        const evalshaUs = Number(/cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats)?.[1] ?? 0);
-        (results[name] as RoundResult[]).push({ scriptUs: evalshaUs / CALLS_PER_ROUND, redisCpuUs: (cpu * 1e6) / CALLS_PER_ROUND });
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${(evalshaUs / CALLS_PER_ROUND).toFixed(1)} µs script\n`);
-      }
-    }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] as number;
-    console.log(
-      `holds of 2 random tickets of ${TICKETS.toLocaleString('en-US')}, checkouts of those holds; ${ROUNDS} alternating rounds of ` +
-        `${CALLS_PER_ROUND} calls, ${IN_FLIGHT} in flight; medians\n`,
-    );
-    console.log('| operation | script µs/call | Redis CPU µs/call |\n| --- | ---: | ---: |');
-    for (const [name, rounds] of Object.entries(results)) {
-      console.log(`| ${name} | ${median(rounds.map((r) => r.scriptUs)).toFixed(1)} | ${median(rounds.map((r) => r.redisCpuUs)).toFixed(1)} |`);
-    }
+    const { ids, chunkKey } = await loadFloorPerformance(redis, store);
+    const variants = await variantsOf(redis, store, ids, chunkKey, config.lockTtlSeconds * 1000);
+    const results = await runRounds(redis, variants);
+    printTable(results);
     redis.disconnect();
   } finally {
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Loads the floor performance (TICKETS of the small venue) through the lock store; each ticket's available chunk. */
+async function loadFloorPerformance(redis: Redis, store: RedisLockStore) {
+  const keys = performanceKeys(PERFORMANCE_ID);
+  const generated = venueTickets(PERFORMANCE_ID, TICKETS, SMALL_VENUE);
+  const ordered = assignRelativeOrds(generated.map((t) => ({ ...t, seat: String(t.seat) })));
+  const code = await store.nextPerformanceCode();
+  for (const [i, part] of loadChunks(ordered).entries()) {
+    await store.loadInventory(PERFORMANCE_ID, i === 0 ? { name: PERFORMANCE_ID, code } : { code }, part);
+  }
+  const ids = generated.map((t) => t.id);
+  const chunkKey = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const batch = ids.slice(i, i + 10_000);
+    const records = await redis.hmget(keys.tickets, ...batch);
+    batch.forEach((id, j) => {
+      const slot = availableSlotOf(records[j] as string);
+      chunkKey.set(id, availableChunkKey(PERFORMANCE_ID, slot.partition, slot.chunk));
+    });
+  }
+  return { ids, chunkKey };
+}
+
+/**
+ * The four calls compared: the shipped hold and checkout, and the floor ones. Holds take random, never-repeating
+ * pairs (every call meets tickets no call before it touched); each checkout extends, in turn, a transaction its
+ * kind of hold opened.
+ */
+async function variantsOf(redis: Redis, store: RedisLockStore, ids: string[], chunkKey: Map<string, string>, holdMs: number) {
+  const keys = performanceKeys(PERFORMANCE_ID);
+  const performanceId = PERFORMANCE_ID;
+  const floorSha = (await redis.script('LOAD', FLOOR_HOLD)) as string;
+  const floorExtendSha = (await redis.script('LOAD', FLOOR_EXTEND)) as string;
+
+  const order = ids.map((id) => ({ id, r: Math.random() })).sort((a, b) => a.r - b.r).map((x) => x.id);
+  let next = 0;
+  const pair = () => [order[next++] as string, order[next++] as string] as const;
+
+  const opened = { shipped: [] as string[], floor: [] as string[] };
+  const extendTurn = { shipped: 0, floor: 0 };
+  const nextOpened = (kind: 'shipped' | 'floor') => opened[kind][extendTurn[kind]++ % opened[kind].length] as string;
+  const variants: Record<Variant, () => Promise<void>> = {
+    'hold, shipped': async () => {
+      const [a, b] = pair();
+      const transactionId = randomUUID();
+      await store.hold({ transactionId, performanceId, caller: CALLER, holdSeconds: undefined }, [a, b]);
+      opened.shipped.push(transactionId);
+    },
+    'hold, floor': async () => {
+      const [a, b] = pair();
+      const txid = randomUUID();
+      const keyList = [keys.tickets, chunkKey.get(a), chunkKey.get(b), keys.holds, transactionKey(performanceId, txid), keys.lockPrefix];
+      const locked = await redis.evalsha(floorSha, keyList.length, ...(keyList as string[]), txid, a, b, holdMs);
+      if (locked !== 1) throw new Error(`floor hold of ${a}, ${b} failed`);
+      opened.floor.push(txid);
+    },
+    'checkout, shipped': async () => {
+      await store.extend({ caller: CALLER, transactionId: nextOpened('shipped'), performanceId }, undefined);
+    },
+    'checkout, floor': async () => {
+      const txid = nextOpened('floor');
+      const extended = await redis.evalsha(floorExtendSha, 3, transactionKey(performanceId, txid), keys.holds, keys.lockPrefix, txid, holdMs);
+      if (extended !== 1) throw new Error(`floor checkout of ${txid} failed`);
+    },
+  };
+  return variants;
+}
+
+/** ROUNDS alternating rounds of each variant: CALLS_PER_ROUND calls, IN_FLIGHT at a time; script time and Redis CPU per call. */
+async function runRounds(redis: Redis, variants: Record<Variant, () => Promise<void>>) {
+  const results = Object.fromEntries(Object.keys(variants).map((name) => [name, [] as RoundResult[]]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of Object.keys(variants) as Variant[]) {
+      await redis.config('RESETSTAT');
+      const cpu0 = await redisCpuSeconds(redis);
+      let calls = 0;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (calls++ < CALLS_PER_ROUND) await variants[name]();
+        }),
+      );
+      const cpu = (await redisCpuSeconds(redis)) - cpu0;
+      const stats = await redis.info('commandstats');
+      const evalshaUs = Number(/cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats)?.[1] ?? 0);
+      (results[name] as RoundResult[]).push({ scriptUs: evalshaUs / CALLS_PER_ROUND, redisCpuUs: (cpu * 1e6) / CALLS_PER_ROUND });
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${(evalshaUs / CALLS_PER_ROUND).toFixed(1)} µs script\n`);
+    }
+  }
+  return results;
+}
+
+/** The medians over the rounds, as a markdown table on stdout. */
+function printTable(results: Record<string, RoundResult[]>) {
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] as number;
+  console.log(
+    `holds of 2 random tickets of ${TICKETS.toLocaleString('en-US')}, checkouts of those holds; ${ROUNDS} alternating rounds of ` +
+      `${CALLS_PER_ROUND} calls, ${IN_FLIGHT} in flight; medians\n`,
+  );
+  console.log('| operation | script µs/call | Redis CPU µs/call |\n| --- | ---: | ---: |');
+  for (const [name, rounds] of Object.entries(results)) {
+    console.log(`| ${name} | ${median(rounds.map((r) => r.scriptUs)).toFixed(1)} | ${median(rounds.map((r) => r.redisCpuUs)).toFixed(1)} |`);
   }
 }
 

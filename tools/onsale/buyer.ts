@@ -125,74 +125,74 @@ async function answer<T>(call: Promise<T>): Promise<Answer<T>> {
 
 /** Runs one buyer to the end; never throws for an HTTP answer. */
 export async function runBuyer(ctx: BuyerContext, plan: BuyerPlan): Promise<Outcome> {
-  const { api, metrics, ledger } = ctx;
-  const think = async () => {
-    const ms = between(plan.rng, ctx.thinkMs);
-    if (ms > 0) await sleep(ms);
-  };
-
-  let section = plan.section;
-  let conflicts = 0;
-  let lastConflict = '';
-  /** after a 409: true = search again (after a think), false = retry budget spent */
-  const conflict = async (error: TixlockError) => {
-    conflicts++;
-    lastConflict = error.code;
-    section = undefined;
-    if (conflicts > ctx.retries) return false;
-    await think();
-    return true;
-  };
-  const giveUp = (): Outcome => (lastConflict === 'NOT_ENOUGH_TICKETS' ? 'sold_out' : 'gave_up');
-  const filter = () => (section === undefined ? {} : { section });
-
+  const buyer = new Buyer(ctx, plan);
   for (;;) {
-    await think(); // browsing
-    const wanted = { performance_id: ctx.performanceId, quantity: plan.quantity, ...filter() };
-    let hold;
-    if (plan.best) {
-      hold = await answer(api.holdBest(wanted));
-    } else {
-      const search = await answer(api.searchTickets(wanted));
-      if (!search.ok) {
-        if (search.error.status !== 409) return 'error';
-        if (await conflict(search.error)) continue;
-        return giveUp();
-      }
-      await think(); // "yes, these"
-      hold = await answer(api.holdTickets(search.value.map((t) => t.id)));
-    }
-    if (!hold.ok) {
-      if (hold.error.status !== 409) return 'error';
-      if (await conflict(hold.error)) continue;
-      return giveUp();
-    }
+    const outcome = await buyer.attempt();
+    if (outcome !== 'again') return outcome;
+  }
+}
+
+type Hold = Awaited<ReturnType<TixlockClient['holdTickets']>>;
+
+/** One buyer's way through the flow: each attempt ends in an outcome, or 'again' (search again after a 409). */
+class Buyer {
+  /** the favourite section, dropped after the first 409 */
+  private section: string | undefined;
+  private conflicts = 0;
+  private lastConflict = '';
+
+  constructor(
+    private readonly ctx: BuyerContext,
+    private readonly plan: BuyerPlan,
+  ) {
+    this.section = plan.section;
+  }
+
+  /** Browse, hold, then walk away, release, or check out and pay, as the plan's fate says. */
+  async attempt(): Promise<Outcome | 'again'> {
+    const { api, ledger } = this.ctx;
+    const { fate } = this.plan;
+    await this.think(); // browsing
+    const hold = await this.hold();
+    if (!hold.ok) return this.failed(hold.error);
     ledger.lastLockAt = performance.now();
     const transactionId = hold.value.transaction_id;
     const tickets = hold.value.tickets.map((t) => ({ id: t.id, price: t.price }));
     ledger.holds.set(transactionId, tickets);
 
-    if (plan.fate === 'expire') return 'expired';
-    await think();
-    if (plan.fate === 'release') {
+    if (fate === 'expire') return 'expired';
+    await this.think();
+    if (fate === 'release') {
       const released = await answer(api.release(transactionId));
       return released.ok ? 'released' : 'error';
     }
-
     const checkout = await answer(api.checkout(transactionId));
-    if (!checkout.ok) {
-      if (checkout.error.status !== 409) return 'error';
-      if (await conflict(checkout.error)) continue; // the lock lapsed and someone took a ticket: search again
-      return giveUp();
-    }
+    if (!checkout.ok) return this.failed(checkout.error); // on a 409 the lock lapsed and someone took a ticket
     ledger.lastLockAt = performance.now();
-    if (plan.fate === 'abandon_checkout') return 'abandoned_checkout';
+    if (fate === 'abandon_checkout') return 'abandoned_checkout';
+    await this.think(); // paying
+    return this.pay(transactionId, tickets);
+  }
 
-    await think(); // paying
+  /** Best available in one step, or search, then hold those ids. */
+  private async hold(): Promise<Answer<Hold>> {
+    const { api, performanceId } = this.ctx;
+    const wanted = { performance_id: performanceId, quantity: this.plan.quantity, ...(this.section === undefined ? {} : { section: this.section }) };
+    if (this.plan.best) return answer(api.holdBest(wanted));
+    const search = await answer(api.searchTickets(wanted));
+    if (!search.ok) return search;
+    await this.think(); // "yes, these"
+    return answer(api.holdTickets(search.value.map((t) => t.id)));
+  }
+
+  /** Completes the sale; without a clear answer, reads the transaction back, as a client that lost the response would. */
+  private async pay(transactionId: string, tickets: HeldTicket[]): Promise<Outcome | 'again'> {
+    const { api, ledger, metrics } = this.ctx;
+    const { index } = this.plan;
     const complete = await answer(
       api.complete(transactionId, {
-        customer: { email: `buyer-${plan.index}@onsale.example`, first_name: 'Buyer', last_name: String(plan.index) },
-        payment_reference: `pay-${plan.index}-${transactionId.slice(0, 8)}`,
+        customer: { email: `buyer-${index}@onsale.example`, first_name: 'Buyer', last_name: String(index) },
+        payment_reference: `pay-${index}-${transactionId.slice(0, 8)}`,
       }),
     );
     if (complete.ok) {
@@ -200,11 +200,7 @@ export async function runBuyer(ctx: BuyerContext, plan: BuyerPlan): Promise<Outc
       metrics.recordSale(tickets.length);
       return 'paid';
     }
-    if (complete.error.status === 409) {
-      if (await conflict(complete.error)) continue;
-      return giveUp();
-    }
-    // no clear answer: read the transaction back, as a client that lost the response would
+    if (complete.error.status === 409) return (await this.conflict(complete.error)) ? 'again' : this.giveUp();
     const read = await answer(api.getTransaction(transactionId));
     if (read.ok && read.value.transaction_status === 'complete' && read.value.order_number !== undefined) {
       ledger.completions.push({ transactionId, orderNumber: read.value.order_number, tickets });
@@ -213,5 +209,30 @@ export async function runBuyer(ctx: BuyerContext, plan: BuyerPlan): Promise<Outc
     }
     if (!read.ok) ledger.uncertain.push(transactionId);
     return 'error';
+  }
+
+  /** A step that failed: after a 409, search again while the retry budget lasts; any other answer is an error. */
+  private async failed(error: TixlockError): Promise<Outcome | 'again'> {
+    if (error.status !== 409) return 'error';
+    return (await this.conflict(error)) ? 'again' : this.giveUp();
+  }
+
+  /** After a 409: true = search again (after a think), false = retry budget spent. */
+  private async conflict(error: TixlockError): Promise<boolean> {
+    this.conflicts++;
+    this.lastConflict = error.code;
+    this.section = undefined;
+    if (this.conflicts > this.ctx.retries) return false;
+    await this.think();
+    return true;
+  }
+
+  private giveUp(): Outcome {
+    return this.lastConflict === 'NOT_ENOUGH_TICKETS' ? 'sold_out' : 'gave_up';
+  }
+
+  private async think(): Promise<void> {
+    const ms = between(this.plan.rng, this.ctx.thinkMs);
+    if (ms > 0) await sleep(ms);
   }
 }

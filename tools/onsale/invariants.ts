@@ -23,8 +23,11 @@ export interface InvariantFacts {
   holds: ReadonlyMap<string, readonly HeldTicket[]>;
   /** every completion answered OK */
   completions: readonly Completion[];
-  /** order number → the order as the document store has it (undefined: not found) */
-  orders: ReadonlyMap<string, OrderFact | undefined>;
+  /**
+   * order number → the order as the document store has it (undefined: not found); without it (no order writer ran)
+   * the orders are not checked
+   */
+  orders?: ReadonlyMap<string, OrderFact | undefined>;
   /** transactions whose completion had no clear answer: their sales are not counted as violations */
   uncertain?: readonly string[];
   /** true when every hold has ended by now: then nothing may still be locked */
@@ -61,39 +64,90 @@ export const CHECKS = {
 
 const sum = (xs: readonly { price: number }[]) => xs.reduce((a, t) => a + t.price, 0);
 
-/** Checks the facts; pure. Each violation names its check and the offending tickets. */
+/**
+ * Checks the facts; pure. Each violation names its check and the offending tickets. The phases run in this order,
+ * each adding its violations (and warnings) to what the ones before found.
+ */
 export function checkInvariants(f: InvariantFacts): InvariantResult {
-  const violations: Violation[] = [];
-  const warnings: string[] = [];
-  const fail = (check: string, message: string, tickets: Iterable<string> = []) =>
-    violations.push({ check, message, tickets: [...new Set(tickets)].sort() });
+  const found = new Findings();
   const uncertain = new Set(f.uncertain ?? []);
+  checkCounts(f, found);
+  const listed = listingOf(f.tickets, f.counts.total, found);
+  const sales = salesOf(f.completions, found);
+  const orders = checkOrders(f.orders, sales, found);
+  checkHeld(f.orders, f.holds, found);
+  const listedSold = checkSoldTickets(listed, sales, orders.orderOf, uncertain, found);
+  checkCompletionsSold(listed, sales, found);
+  checkSoldCount(f.counts.sold, listed, listedSold, sales, orders, uncertain, found);
+  checkLocks(f, listed, found);
+  checkStore(f, listed, listedSold, found);
+  const { sold, locked, available } = f.counts;
+  return {
+    ok: found.violations.length === 0,
+    violations: found.violations,
+    warnings: found.warnings,
+    stats: { tickets: listed.size, sold, locked, available, completions: sales.byOrderNumber.size, orders_found: orders.found },
+  };
+}
 
-  // --- counts
+/** What the checks found so far. */
+class Findings {
+  readonly violations: Violation[] = [];
+  readonly warnings: string[] = [];
+
+  fail(check: string, message: string, tickets: Iterable<string> = []): void {
+    this.violations.push({ check, message, tickets: [...new Set(tickets)].sort() });
+  }
+}
+
+/** Who sold what, as the buyers were told. */
+interface Sales {
+  /** ticket → the OK completion that sold it */
+  completionOf: Map<string, Completion>;
+  /** order number → its OK completion */
+  byOrderNumber: Map<string, Completion>;
+}
+
+/** What the document store's orders hold, over the OK completions' orders found. */
+interface OrdersFound {
+  /** ticket → the number of the order that contains it */
+  orderOf: Map<string, string>;
+  found: number;
+  /** tickets over the orders found */
+  tickets: number;
+}
+
+/** sold + locked + available = total, and the total is what was put on sale. */
+function checkCounts(f: InvariantFacts, found: Findings): void {
   const { total, available, locked, sold } = f.counts;
   if (sold + locked + available !== total) {
-    fail(CHECKS.counts, `sold ${sold} + locked ${locked} + available ${available} = ${sold + locked + available}, not the total ${total}`);
+    found.fail(CHECKS.counts, `sold ${sold} + locked ${locked} + available ${available} = ${sold + locked + available}, not the total ${total}`);
   }
-  if (total !== f.expectedTotal) fail(CHECKS.counts, `total is ${total}, but ${f.expectedTotal} tickets were put on sale`);
+  if (total !== f.expectedTotal) found.fail(CHECKS.counts, `total is ${total}, but ${f.expectedTotal} tickets were put on sale`);
+}
 
-  // --- listing: one entry per ticket; repeats must agree on a sale
+/** The listing, one entry per ticket (a sold repeat wins); repeats must agree on a sale, and every ticket is listed. */
+function listingOf(tickets: readonly TicketFact[], total: number, found: Findings): Map<string, TicketFact> {
   const listed = new Map<string, TicketFact>();
-  for (const t of f.tickets) {
+  for (const t of tickets) {
     const seen = listed.get(t.id);
     if (seen && seen.state === 'sold' && t.state === 'sold' && seen.order_number !== t.order_number) {
-      fail(CHECKS.soldOnce, `ticket ${t.id} listed as sold to ${seen.order_number} and to ${t.order_number}`, [t.id]);
+      found.fail(CHECKS.soldOnce, `ticket ${t.id} listed as sold to ${seen.order_number} and to ${t.order_number}`, [t.id]);
     }
     if (!seen || t.state === 'sold') listed.set(t.id, t);
   }
-  if (listed.size !== total) fail(CHECKS.listing, `the listing has ${listed.size} distinct tickets, the counts say ${total}`);
+  if (listed.size !== total) found.fail(CHECKS.listing, `the listing has ${listed.size} distinct tickets, the counts say ${total}`);
+  return listed;
+}
 
-  // --- who sold what, as the buyers were told
-  const completionOf = new Map<string, Completion>(); // ticket → the OK completion that sold it
+/** The OK completions by ticket and by order number: no order number answered twice, no ticket completed twice. */
+function salesOf(completions: readonly Completion[], found: Findings): Sales {
+  const completionOf = new Map<string, Completion>();
   const byOrderNumber = new Map<string, Completion>();
-  for (const c of f.completions) {
+  for (const c of completions) {
     const other = byOrderNumber.get(c.orderNumber);
     if (other && other.transactionId !== c.transactionId) {
-      fail(CHECKS.orders, `order number ${c.orderNumber} answered to two transactions (${other.transactionId}, ${c.transactionId})`, [
+      found.fail(CHECKS.orders, `order number ${c.orderNumber} answered to two transactions (${other.transactionId}, ${c.transactionId})`, [
         ...other.tickets.map((t) => t.id),
         ...c.tickets.map((t) => t.id),
       ]);
@@ -102,135 +156,163 @@ export function checkInvariants(f: InvariantFacts): InvariantResult {
     for (const t of c.tickets) {
       const prior = completionOf.get(t.id);
       if (prior && prior.transactionId !== c.transactionId) {
-        fail(CHECKS.soldOnce, `ticket ${t.id} completed OK by two transactions (orders ${prior.orderNumber}, ${c.orderNumber})`, [t.id]);
+        found.fail(CHECKS.soldOnce, `ticket ${t.id} completed OK by two transactions (orders ${prior.orderNumber}, ${c.orderNumber})`, [t.id]);
       }
       completionOf.set(t.id, c);
     }
   }
+  return { completionOf, byOrderNumber };
+}
 
-  // --- each OK completion: its order, exactly its tickets, its total
-  const orderOf = new Map<string, string>(); // ticket → order number, over the orders found
-  let ordersFound = 0;
-  let orderTickets = 0;
-  for (const c of byOrderNumber.values()) {
-    const order = f.orders.get(c.orderNumber);
-    const heldIds = c.tickets.map((t) => t.id);
+/** Each OK completion: its order, with exactly its tickets and its total (none when the orders were not read). */
+function checkOrders(orders: InvariantFacts['orders'], sales: Sales, found: Findings): OrdersFound {
+  const seen: OrdersFound = { orderOf: new Map(), found: 0, tickets: 0 };
+  if (!orders) return seen;
+  for (const c of sales.byOrderNumber.values()) {
+    const order = orders.get(c.orderNumber);
     if (!order) {
-      fail(CHECKS.orders, `order ${c.orderNumber} (transaction ${c.transactionId}) completed OK but is not in the document store`, heldIds);
+      found.fail(CHECKS.orders, `order ${c.orderNumber} (transaction ${c.transactionId}) completed OK but is not in the document store`, c.tickets.map((t) => t.id));
       continue;
     }
-    ordersFound++;
-    orderTickets += order.tickets.length;
-    if (order.transaction_id !== c.transactionId) {
-      fail(CHECKS.orders, `order ${c.orderNumber} belongs to transaction ${order.transaction_id}, not ${c.transactionId}`, heldIds);
-    }
-    const ids = order.tickets.map((t) => t.id);
-    const idSet = new Set(ids);
-    const held = new Set(heldIds);
-    const missing = heldIds.filter((id) => !idSet.has(id));
-    const unheldInOrder = ids.filter((id) => !held.has(id));
-    if (missing.length > 0 || unheldInOrder.length > 0 || idSet.size !== ids.length) {
-      fail(
-        CHECKS.orders,
-        `order ${c.orderNumber} has tickets [${ids.join(', ')}], its transaction held [${heldIds.join(', ')}]`,
-        [...missing, ...unheldInOrder, ...ids.filter((id, i) => ids.indexOf(id) !== i)],
-      );
-    }
-    const expected = sum(c.tickets);
-    if (order.total !== expected || sum(order.tickets) !== order.total) {
-      fail(CHECKS.orders, `order ${c.orderNumber} total is ${order.total}, its tickets cost ${expected}`, ids);
-    }
-    for (const id of ids) {
-      const prior = orderOf.get(id);
-      if (prior !== undefined && prior !== c.orderNumber) {
-        fail(CHECKS.soldOnce, `ticket ${id} is in orders ${prior} and ${c.orderNumber}`, [id]);
-      }
-      orderOf.set(id, c.orderNumber);
+    seen.found++;
+    seen.tickets += order.tickets.length;
+    checkOrder(c, order, found);
+    for (const { id } of order.tickets) {
+      const prior = seen.orderOf.get(id);
+      if (prior !== undefined && prior !== c.orderNumber) found.fail(CHECKS.soldOnce, `ticket ${id} is in orders ${prior} and ${c.orderNumber}`, [id]);
+      seen.orderOf.set(id, c.orderNumber);
     }
   }
+  return seen;
+}
 
-  // --- no order holds a ticket its transaction did not hold (every order found, by its own transaction)
-  for (const order of f.orders.values()) {
+/** One order against the OK completion that made it: its transaction, its tickets, its total. */
+function checkOrder(c: Completion, order: OrderFact, found: Findings): void {
+  const heldIds = c.tickets.map((t) => t.id);
+  if (order.transaction_id !== c.transactionId) {
+    found.fail(CHECKS.orders, `order ${c.orderNumber} belongs to transaction ${order.transaction_id}, not ${c.transactionId}`, heldIds);
+  }
+  const ids = order.tickets.map((t) => t.id);
+  const idSet = new Set(ids);
+  const held = new Set(heldIds);
+  const missing = heldIds.filter((id) => !idSet.has(id));
+  const unheldInOrder = ids.filter((id) => !held.has(id));
+  if (missing.length > 0 || unheldInOrder.length > 0 || idSet.size !== ids.length) {
+    found.fail(
+      CHECKS.orders,
+      `order ${c.orderNumber} has tickets [${ids.join(', ')}], its transaction held [${heldIds.join(', ')}]`,
+      [...missing, ...unheldInOrder, ...ids.filter((id, i) => ids.indexOf(id) !== i)],
+    );
+  }
+  const expected = sum(c.tickets);
+  if (order.total !== expected || sum(order.tickets) !== order.total) {
+    found.fail(CHECKS.orders, `order ${c.orderNumber} total is ${order.total}, its tickets cost ${expected}`, ids);
+  }
+}
+
+/** No order holds a ticket its transaction did not hold (every order found, by its own transaction). */
+function checkHeld(orders: InvariantFacts['orders'], holds: InvariantFacts['holds'], found: Findings): void {
+  for (const order of orders?.values() ?? []) {
     if (!order) continue;
-    const held = f.holds.get(order.transaction_id);
+    const held = holds.get(order.transaction_id);
     const stray = order.tickets.map((t) => t.id).filter((id) => !held?.some((h) => h.id === id));
     if (stray.length > 0) {
-      fail(CHECKS.held, `order ${order.order_number}: transaction ${order.transaction_id} never held ${stray.join(', ')}`, stray);
+      found.fail(CHECKS.held, `order ${order.order_number}: transaction ${order.transaction_id} never held ${stray.join(', ')}`, stray);
     }
   }
+}
 
-  // --- every sold ticket: sold by an OK completion, to the order that contains it
+/** Every sold ticket: sold by an OK completion, to the order that contains it. Returns how many the listing sold. */
+function checkSoldTickets(
+  listed: ReadonlyMap<string, TicketFact>,
+  sales: Sales,
+  orderOf: ReadonlyMap<string, string>,
+  uncertain: ReadonlySet<string>,
+  found: Findings,
+): number {
   let listedSold = 0;
   for (const t of listed.values()) {
     if (t.state !== 'sold') continue;
     listedSold++;
-    const c = completionOf.get(t.id);
+    const c = sales.completionOf.get(t.id);
     if (!c) {
       if (t.transaction_id && uncertain.has(t.transaction_id)) {
-        warnings.push(`ticket ${t.id} sold by transaction ${t.transaction_id}, whose completion had no clear answer`);
+        found.warnings.push(`ticket ${t.id} sold by transaction ${t.transaction_id}, whose completion had no clear answer`);
       } else {
-        fail(CHECKS.soldOnce, `ticket ${t.id} is sold (order ${t.order_number}) but no OK completion sold it`, [t.id]);
+        found.fail(CHECKS.soldOnce, `ticket ${t.id} is sold (order ${t.order_number}) but no OK completion sold it`, [t.id]);
       }
       continue;
     }
     if (t.order_number !== c.orderNumber) {
-      fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number}, but completed OK in order ${c.orderNumber}`, [t.id]);
+      found.fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number}, but completed OK in order ${c.orderNumber}`, [t.id]);
     }
     const inOrder = orderOf.get(t.id);
     if (inOrder !== undefined && inOrder !== t.order_number) {
-      fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number} in Redis, but order ${inOrder} contains it`, [t.id]);
+      found.fail(CHECKS.soldOnce, `ticket ${t.id} is sold to order ${t.order_number} in Redis, but order ${inOrder} contains it`, [t.id]);
     }
   }
-  // OK completions whose tickets are not sold
-  for (const [id, c] of completionOf) {
+  return listedSold;
+}
+
+/** The OK completions' tickets are sold (and listed). */
+function checkCompletionsSold(listed: ReadonlyMap<string, TicketFact>, sales: Sales, found: Findings): void {
+  for (const [id, c] of sales.completionOf) {
     const t = listed.get(id);
-    if (t && t.state !== 'sold') fail(CHECKS.soldOnce, `ticket ${id} completed OK in order ${c.orderNumber} but is ${t.state}`, [id]);
-    if (!t && listed.size > 0) fail(CHECKS.listing, `ticket ${id} of order ${c.orderNumber} is not in the listing`, [id]);
+    if (t && t.state !== 'sold') found.fail(CHECKS.soldOnce, `ticket ${id} completed OK in order ${c.orderNumber} but is ${t.state}`, [id]);
+    if (!t && listed.size > 0) found.fail(CHECKS.listing, `ticket ${id} of order ${c.orderNumber} is not in the listing`, [id]);
   }
+}
 
-  // --- counts of sold tickets agree
-  const completedTickets = [...byOrderNumber.values()].reduce((a, c) => a + c.tickets.length, 0);
+/** The counts of sold tickets agree: the counts, the listing, the OK completions and the orders found. */
+function checkSoldCount(
+  sold: number,
+  listed: ReadonlyMap<string, TicketFact>,
+  listedSold: number,
+  sales: Sales,
+  orders: OrdersFound,
+  uncertain: ReadonlySet<string>,
+  found: Findings,
+): void {
+  const completedTickets = [...sales.byOrderNumber.values()].reduce((a, c) => a + c.tickets.length, 0);
   const uncertainSold = [...listed.values()].filter(
-    (t) => t.state === 'sold' && !completionOf.has(t.id) && t.transaction_id !== undefined && uncertain.has(t.transaction_id),
+    (t) => t.state === 'sold' && !sales.completionOf.has(t.id) && t.transaction_id !== undefined && uncertain.has(t.transaction_id),
   ).length;
-  if (sold !== listedSold) fail(CHECKS.soldCount, `the counts say ${sold} sold, the listing has ${listedSold}`);
+  if (sold !== listedSold) found.fail(CHECKS.soldCount, `the counts say ${sold} sold, the listing has ${listedSold}`);
   if (listedSold - uncertainSold !== completedTickets) {
-    fail(CHECKS.soldCount, `${listedSold} tickets are sold, the OK completions hold ${completedTickets}`);
+    found.fail(CHECKS.soldCount, `${listedSold} tickets are sold, the OK completions hold ${completedTickets}`);
   }
-  if (ordersFound === byOrderNumber.size && orderTickets !== completedTickets) {
-    fail(CHECKS.soldCount, `the orders contain ${orderTickets} tickets, the OK completions hold ${completedTickets}`);
+  if (orders.found === sales.byOrderNumber.size && orders.tickets !== completedTickets) {
+    found.fail(CHECKS.soldCount, `the orders contain ${orders.tickets} tickets, the OK completions hold ${completedTickets}`);
   }
+}
 
-  // --- locks end on their own
+/** Locks end on their own: once every hold has ended, nothing is locked. */
+function checkLocks(f: InvariantFacts, listed: ReadonlyMap<string, TicketFact>, found: Findings): void {
+  const { locked } = f.counts;
   if (f.locksLapsed && locked !== 0) {
     const still = [...listed.values()].filter((t) => t.state === 'locked').map((t) => t.id);
-    fail(CHECKS.locks, `${locked} tickets are still locked after every hold ended`, still);
+    found.fail(CHECKS.locks, `${locked} tickets are still locked after every hold ended`, still);
   }
+}
 
-  // --- the document store's sales (embedded mode)
+/** The document store's sales agree with Redis (embedded mode), and the order writer recorded no sale conflicts. */
+function checkStore(f: InvariantFacts, listed: ReadonlyMap<string, TicketFact>, listedSold: number, found: Findings): void {
   if (f.storeSales) {
     const saleOf = new Map<string, string>();
     for (const s of f.storeSales) {
       const prior = saleOf.get(s.ticket_id);
       if (prior !== undefined && prior !== s.order_number) {
-        fail(CHECKS.store, `ticket ${s.ticket_id} has sales to ${prior} and ${s.order_number}`, [s.ticket_id]);
+        found.fail(CHECKS.store, `ticket ${s.ticket_id} has sales to ${prior} and ${s.order_number}`, [s.ticket_id]);
       }
       saleOf.set(s.ticket_id, s.order_number);
       const t = listed.get(s.ticket_id);
       if (t && t.order_number !== s.order_number) {
-        fail(CHECKS.store, `ticket ${s.ticket_id}: sale to ${s.order_number} in the document store, ${t.state} (${t.order_number ?? '-'}) in Redis`, [s.ticket_id]);
+        found.fail(CHECKS.store, `ticket ${s.ticket_id}: sale to ${s.order_number} in the document store, ${t.state} (${t.order_number ?? '-'}) in Redis`, [s.ticket_id]);
       }
     }
-    if (saleOf.size !== listedSold) fail(CHECKS.store, `the document store has ${saleOf.size} sold tickets, Redis ${listedSold}`);
+    if (saleOf.size !== listedSold) found.fail(CHECKS.store, `the document store has ${saleOf.size} sold tickets, Redis ${listedSold}`);
   }
-  if ((f.storeConflicts ?? 0) > 0) fail(CHECKS.store, `the order writer recorded ${f.storeConflicts} sale conflicts`);
-
-  return {
-    ok: violations.length === 0,
-    violations,
-    warnings,
-    stats: { tickets: listed.size, sold, locked, available, completions: byOrderNumber.size, orders_found: ordersFound },
-  };
+  if ((f.storeConflicts ?? 0) > 0) found.fail(CHECKS.store, `the order writer recorded ${f.storeConflicts} sale conflicts`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

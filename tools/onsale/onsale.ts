@@ -13,7 +13,7 @@ import { openDocuments, startService } from '../../src/service';
 import { TixlockClient, TixlockError } from '../../src/client';
 import { gradedLayout, loadPerformance, sectionsOf, venueTickets } from '../shared/venue';
 import { endpointOf, ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
-import { checkInvariants, gatherFacts, type InvariantFacts } from './invariants';
+import { checkInvariants, gatherFacts, type InvariantFacts, type InvariantResult } from './invariants';
 import { Metrics, type Sample } from './metrics';
 import { HELP, parseOptions, UsageError, type OnsaleOptions } from './options';
 import { Progress, type ProgressState, type ProgressStream } from './progress';
@@ -243,119 +243,166 @@ function startSampler(admin: TixlockClient, performanceId: string, metrics: Metr
 /** Runs the on-sale with parsed options; prints progress and notes on io.stderr; returns the results. */
 export async function onsale(options: OnsaleOptions, io: OnsaleIo): Promise<OnsaleResult> {
   const progress = new Progress(io.stderr, !options.quiet);
-  const target: Target = options.url
-    ? {
-        mode: 'remote',
-        url: options.url,
-        adminKey: options.adminKey as string,
-        clientKey: options.clientKey as string,
-        stop: async () => undefined,
-      }
-    : await startEmbedded(options);
+  const target: Target = options.url ? remoteTarget(options) : await startEmbedded(options);
   const admin = new TixlockClient({ baseUrl: target.url, apiKey: target.adminKey, timeoutMs: ADMIN_TIMEOUT_MS, retries: 4 });
   try {
     const performanceId = options.performanceId ?? `onsale-${randomUUID().slice(0, 8)}`;
     const startedAt = new Date().toISOString();
     progress.note(`onsale: ${target.mode} tixlock at ${target.url}; performance ${performanceId}, ${options.tickets} tickets, ${options.buyers} buyers, ${options.concurrency} at a time`);
     const inventory = await createPerformance(admin, performanceId, options);
-    const sections = sectionsOf(inventory);
-
-    // --- the sale
-    const metrics = new Metrics();
-    const ledger: Ledger = newLedger();
-    const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-    let done = 0;
-    let prev: Sample | undefined;
-    const state = (sample: Sample): ProgressState => {
-      const rate = prev && sample.t > prev.t ? (sample.requests - prev.requests) / (sample.t - prev.t) : 0;
-      return { sample, rate, buyersDone: done, buyers: options.buyers };
-    };
-    const sampler = startSampler(admin, performanceId, metrics, (sample) => {
-      progress.update(state(sample));
-      prev = sample;
-    });
-    const killer = scheduleKill(target, options, performanceId, metrics, (s) => progress.note(s));
-    let next = 0;
-    const buyers = new TixlockClient({
-      baseUrl: target.url,
-      apiKey: target.clientKey,
-      timeoutMs: BUYER_TIMEOUT_MS,
-      retries: 0,
-      idempotencyKeys: false,
-      onAttempt: (attempt) => metrics.record(endpointOf(attempt.operation), attempt),
-    });
-    const ctx = {
-      api: buyers,
-      performanceId,
-      metrics,
-      ledger,
-      thinkMs: options.thinkMs,
-      retries: options.retries,
-    };
-    const worker = async () => {
-      for (let i = next++; i < options.buyers; i = next++) {
-        const outcome = await runBuyer(ctx, planBuyer(i, options, sections));
-        outcomes[outcome]++;
-        done++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.buyers) }, worker));
-    const duration = metrics.elapsed();
-    await killer.settle(); // the shard answers again before the checks read the performance
-    await sampler.stop();
-    const last = metrics.timeline[metrics.timeline.length - 1];
-    if (last) progress.finish(state(last));
-
-    // --- the checks
-    const lastLockAt = ledger.lastLockAt > 0 ? ledger.lastLockAt : performance.now();
-    const holdsEnd = options.holdSeconds <= LOCK_WAIT_LIMIT_S ? lastLockAt + options.holdSeconds * 1000 + 1000 : undefined;
-    const waitS = Math.max(0, ((holdsEnd ?? 0) - performance.now()) / 1000);
-    progress.note(
-      `onsale: waiting for the order writer${holdsEnd !== undefined && waitS > 0 ? ` and for the last holds to end (${waitS.toFixed(1)} s)` : ''}, then checking the invariants`,
-    );
-    const { facts, drainedMs } = await gatherFacts(admin, ledger, {
-      performanceId,
-      expectedTotal: inventory.length,
-      drainMs: options.drainSeconds * 1000,
-      locksEndAt: holdsEnd,
-    });
-    if (target.readStore) Object.assign(facts, await target.readStore(performanceId));
-    const invariants = checkInvariants(facts);
-
-    const holds = ledger.holds.size;
-    const completes = ledger.completions.length;
-    const soldOut = metrics.sales.find((s) => s.sold >= inventory.length);
-    const { adminKey: _a, clientKey: _c, ...shownOptions } = options;
-    return {
-      target: { mode: target.mode, url: target.url },
-      performance_id: performanceId,
-      options: shownOptions,
-      tickets: inventory.length,
-      started_at: startedAt,
-      duration_s: duration,
-      buyers: outcomes,
-      failover: metrics.failover ?? null,
-      requests: metrics.requests,
-      requests_per_s: duration > 0 ? metrics.requests / duration : 0,
-      errors: metrics.errors,
-      error_samples: metrics.errorSamples,
-      conflicts: { total: metrics.conflictCount, by_endpoint_and_code: Object.fromEntries(metrics.conflicts) },
-      holds,
-      holds_per_s: duration > 0 ? holds / duration : 0,
-      completes,
-      completes_per_s: duration > 0 ? completes / duration : 0,
-      sold_out_s: soldOut ? soldOut.t : null,
-      all_taken_s: metrics.timeline.find((s) => s.available === 0)?.t ?? null,
-      last_sale_s: metrics.sales[metrics.sales.length - 1]?.t ?? null,
-      endpoints: metrics.summaries().sort((a, b) => flowRank(a.endpoint) - flowRank(b.endpoint)),
-      histogram: histogram(metrics.latencies()),
-      timeline: metrics.timeline,
-      drain_s: drainedMs / 1000,
-      invariants,
-    };
+    const sale = await runSale(target, admin, performanceId, options, sectionsOf(inventory), progress);
+    const checks = await checkSale(target, admin, performanceId, options, inventory.length, sale.ledger, progress);
+    return resultOf(target, performanceId, options, startedAt, inventory.length, sale, checks);
   } finally {
     await target.stop();
   }
+}
+
+/** --url: a running tixlock, reached with the keys given. */
+function remoteTarget(options: OnsaleOptions): Target {
+  return {
+    mode: 'remote',
+    url: options.url as string,
+    adminKey: options.adminKey as string,
+    clientKey: options.clientKey as string,
+    stop: async () => undefined,
+  };
+}
+
+/** What the sale left: its metrics, the buyers' ledger and outcomes, and how long it took (s). */
+interface Sale {
+  metrics: Metrics;
+  ledger: Ledger;
+  outcomes: Record<Outcome, number>;
+  duration: number;
+}
+
+/**
+ * The sale: the buyers, `concurrency` at a time, while the live counts are sampled into the progress display (and
+ * --kill-primary-at kills the performance's primary). Ends when every buyer is done and the shard answers again.
+ */
+async function runSale(target: Target, admin: TixlockClient, performanceId: string, options: OnsaleOptions, sections: string[], progress: Progress): Promise<Sale> {
+  const metrics = new Metrics();
+  const ledger: Ledger = newLedger();
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  let done = 0;
+  let prev: Sample | undefined;
+  const state = (sample: Sample): ProgressState => {
+    const rate = prev && sample.t > prev.t ? (sample.requests - prev.requests) / (sample.t - prev.t) : 0;
+    return { sample, rate, buyersDone: done, buyers: options.buyers };
+  };
+  const sampler = startSampler(admin, performanceId, metrics, (sample) => {
+    progress.update(state(sample));
+    prev = sample;
+  });
+  const killer = scheduleKill(target, options, performanceId, metrics, (s) => progress.note(s));
+  let next = 0;
+  const ctx = {
+    api: buyersClient(target, metrics),
+    performanceId,
+    metrics,
+    ledger,
+    thinkMs: options.thinkMs,
+    retries: options.retries,
+  };
+  const worker = async () => {
+    for (let i = next++; i < options.buyers; i = next++) {
+      const outcome = await runBuyer(ctx, planBuyer(i, options, sections));
+      outcomes[outcome]++;
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.buyers) }, worker));
+  const duration = metrics.elapsed();
+  await killer.settle(); // the shard answers again before the checks read the performance
+  await sampler.stop();
+  const last = metrics.timeline[metrics.timeline.length - 1];
+  if (last) progress.finish(state(last));
+  return { metrics, ledger, outcomes, duration };
+}
+
+/** The buyers' client (a client key): no retries and no Idempotency-Key, every answer recorded in the metrics. */
+function buyersClient(target: Target, metrics: Metrics): TixlockClient {
+  return new TixlockClient({
+    baseUrl: target.url,
+    apiKey: target.clientKey,
+    timeoutMs: BUYER_TIMEOUT_MS,
+    retries: 0,
+    idempotencyKeys: false,
+    onAttempt: (attempt) => metrics.record(endpointOf(attempt.operation), attempt),
+  });
+}
+
+/**
+ * The checks: waits for the order writer to drain (and, with a short hold, for the last holds to end), gathers the
+ * facts through the API (and the document store, embedded), then checks the invariants.
+ */
+async function checkSale(
+  target: Target,
+  admin: TixlockClient,
+  performanceId: string,
+  options: OnsaleOptions,
+  expectedTotal: number,
+  ledger: Ledger,
+  progress: Progress,
+): Promise<{ invariants: InvariantResult; drainedMs: number }> {
+  const lastLockAt = ledger.lastLockAt > 0 ? ledger.lastLockAt : performance.now();
+  const holdsEnd = options.holdSeconds <= LOCK_WAIT_LIMIT_S ? lastLockAt + options.holdSeconds * 1000 + 1000 : undefined;
+  const waitS = Math.max(0, ((holdsEnd ?? 0) - performance.now()) / 1000);
+  progress.note(
+    `onsale: waiting for the order writer${holdsEnd !== undefined && waitS > 0 ? ` and for the last holds to end (${waitS.toFixed(1)} s)` : ''}, then checking the invariants`,
+  );
+  const { facts, drainedMs } = await gatherFacts(admin, ledger, {
+    performanceId,
+    expectedTotal,
+    drainMs: options.drainSeconds * 1000,
+    locksEndAt: holdsEnd,
+  });
+  if (target.readStore) Object.assign(facts, await target.readStore(performanceId));
+  return { invariants: checkInvariants(facts), drainedMs };
+}
+
+/** The results, as the summary table, the JSON and the HTML report show them. */
+function resultOf(
+  target: Target,
+  performanceId: string,
+  options: OnsaleOptions,
+  startedAt: string,
+  tickets: number,
+  { metrics, ledger, outcomes, duration }: Sale,
+  { invariants, drainedMs }: { invariants: InvariantResult; drainedMs: number },
+): OnsaleResult {
+  const holds = ledger.holds.size;
+  const completes = ledger.completions.length;
+  const soldOut = metrics.sales.find((s) => s.sold >= tickets);
+  const { adminKey: _a, clientKey: _c, ...shownOptions } = options;
+  return {
+    target: { mode: target.mode, url: target.url },
+    performance_id: performanceId,
+    options: shownOptions,
+    tickets,
+    started_at: startedAt,
+    duration_s: duration,
+    buyers: outcomes,
+    failover: metrics.failover ?? null,
+    requests: metrics.requests,
+    requests_per_s: duration > 0 ? metrics.requests / duration : 0,
+    errors: metrics.errors,
+    error_samples: metrics.errorSamples,
+    conflicts: { total: metrics.conflictCount, by_endpoint_and_code: Object.fromEntries(metrics.conflicts) },
+    holds,
+    holds_per_s: duration > 0 ? holds / duration : 0,
+    completes,
+    completes_per_s: duration > 0 ? completes / duration : 0,
+    sold_out_s: soldOut ? soldOut.t : null,
+    all_taken_s: metrics.timeline.find((s) => s.available === 0)?.t ?? null,
+    last_sale_s: metrics.sales[metrics.sales.length - 1]?.t ?? null,
+    endpoints: metrics.summaries().sort((a, b) => flowRank(a.endpoint) - flowRank(b.endpoint)),
+    histogram: histogram(metrics.latencies()),
+    timeline: metrics.timeline,
+    drain_s: drainedMs / 1000,
+    invariants,
+  };
 }
 
 /** The `tixlock onsale` command: returns the exit code (0 invariants OK, 1 violation or failure, 2 bad arguments). */

@@ -149,50 +149,89 @@ function range(name: string, raw: string | undefined, def: Range, min: number, m
 
 const ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
+/** The arguments node:util parseArgs takes (all strings but the switches). */
+const ARGS = {
+  help: { type: 'boolean', short: 'h' },
+  url: { type: 'string' },
+  'admin-key': { type: 'string' },
+  'client-key': { type: 'string' },
+  'performance-id': { type: 'string' },
+  tickets: { type: 'string' },
+  sections: { type: 'string' },
+  'seats-per-row': { type: 'string' },
+  'price-levels': { type: 'string' },
+  'hold-seconds': { type: 'string' },
+  buyers: { type: 'string' },
+  concurrency: { type: 'string' },
+  quantity: { type: 'string' },
+  'best-share': { type: 'string' },
+  'expire-share': { type: 'string' },
+  'release-share': { type: 'string' },
+  'abandon-share': { type: 'string' },
+  'think-ms': { type: 'string' },
+  retries: { type: 'string' },
+  seed: { type: 'string' },
+  'drain-seconds': { type: 'string' },
+  json: { type: 'string' },
+  html: { type: 'string' },
+  quiet: { type: 'boolean' },
+  cluster: { type: 'boolean' },
+  'redis-cluster-nodes': { type: 'string' },
+  'kill-primary-at': { type: 'string' },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
 /** Parses argv (without the command name); returns 'help' for -h/--help; throws UsageError. */
 export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Values;
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        url: { type: 'string' },
-        'admin-key': { type: 'string' },
-        'client-key': { type: 'string' },
-        'performance-id': { type: 'string' },
-        tickets: { type: 'string' },
-        sections: { type: 'string' },
-        'seats-per-row': { type: 'string' },
-        'price-levels': { type: 'string' },
-        'hold-seconds': { type: 'string' },
-        buyers: { type: 'string' },
-        concurrency: { type: 'string' },
-        quantity: { type: 'string' },
-        'best-share': { type: 'string' },
-        'expire-share': { type: 'string' },
-        'release-share': { type: 'string' },
-        'abandon-share': { type: 'string' },
-        'think-ms': { type: 'string' },
-        retries: { type: 'string' },
-        seed: { type: 'string' },
-        'drain-seconds': { type: 'string' },
-        json: { type: 'string' },
-        html: { type: 'string' },
-        quiet: { type: 'boolean' },
-        cluster: { type: 'boolean' },
-        'redis-cluster-nodes': { type: 'string' },
-        'kill-primary-at': { type: 'string' },
-      },
-    }));
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: ARGS }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
   const str = (name: string) => values[name] as string | undefined;
+  // checked in this order: the target, the performance id, the shares, then each number as the result lists it
+  const target = targetOf(values);
+  const performanceId = str('performance-id');
+  if (performanceId !== undefined && !ID.test(performanceId)) {
+    throw new UsageError('--performance-id must be 1-100 characters of A-Z a-z 0-9 . _ : -');
+  }
+  const shares = sharesOf(str);
+  return {
+    url: target.url,
+    adminKey: target.adminKey,
+    clientKey: target.clientKey,
+    performanceId,
+    tickets: integer('tickets', str('tickets'), DEFAULTS.tickets, 1, 1_000_000),
+    sections: integer('sections', str('sections'), DEFAULTS.sections, 1, 100),
+    seatsPerRow: integer('seats-per-row', str('seats-per-row'), DEFAULTS.seatsPerRow, 1, 1000),
+    priceLevels: integer('price-levels', str('price-levels'), DEFAULTS.priceLevels, 1, 26),
+    holdSeconds: integer('hold-seconds', str('hold-seconds'), DEFAULTS.holdSeconds, 1, 900),
+    buyers: integer('buyers', str('buyers'), DEFAULTS.buyers, 1, 10_000_000),
+    concurrency: integer('concurrency', str('concurrency'), DEFAULTS.concurrency, 1, 10_000),
+    quantity: range('quantity', str('quantity'), DEFAULTS.quantity, 1, 1000),
+    bestShare: share('best-share', str('best-share'), DEFAULTS.bestShare),
+    shares,
+    thinkMs: range('think-ms', str('think-ms'), DEFAULTS.thinkMs, 0, 600_000),
+    retries: integer('retries', str('retries'), DEFAULTS.retries, 0, 1000),
+    seed: integer('seed', str('seed'), DEFAULTS.seed, 0, 2 ** 32 - 1),
+    drainSeconds: integer('drain-seconds', str('drain-seconds'), DEFAULTS.drainSeconds, 0, 3600),
+    json: str('json'),
+    html: str('html'),
+    quiet: Boolean(values.quiet),
+    cluster: target.cluster,
+    killPrimaryAt: target.killAt === undefined ? undefined : integer('kill-primary-at', target.killAt, 0, 0, 3600),
+  };
+}
 
+/**
+ * The target: --url with its keys, or the embedded tixlock (on --cluster or --redis-cluster-nodes, with
+ * --kill-primary-at, whose number parseOptions reads last).
+ */
+function targetOf(values: Values): Pick<OnsaleOptions, 'url' | 'adminKey' | 'clientKey' | 'cluster'> & { killAt: string | undefined } {
+  const str = (name: string) => values[name] as string | undefined;
   const url = str('url');
   const adminKey = str('admin-key');
   const clientKey = str('client-key');
@@ -216,11 +255,17 @@ export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
   }
   const killAt = str('kill-primary-at');
   if (killAt !== undefined && !values.cluster) throw new UsageError('--kill-primary-at needs --cluster (a cluster whose nodes this process started)');
-  const performanceId = str('performance-id');
-  if (performanceId !== undefined && !ID.test(performanceId)) {
-    throw new UsageError('--performance-id must be 1-100 characters of A-Z a-z 0-9 . _ : -');
-  }
+  return {
+    url: url?.replace(/\/+$/, ''),
+    adminKey,
+    clientKey,
+    cluster: values.cluster ? 'embedded' : seeds,
+    killAt,
+  };
+}
 
+/** What share of buyers walks away how (at most 1 together). */
+function sharesOf(str: (name: string) => string | undefined): Shares {
   const shares: Shares = {
     expire: share('expire-share', str('expire-share'), DEFAULTS.shares.expire),
     release: share('release-share', str('release-share'), DEFAULTS.shares.release),
@@ -229,30 +274,5 @@ export function parseOptions(argv: readonly string[]): OnsaleOptions | 'help' {
   if (shares.expire + shares.release + shares.abandonCheckout > 1 + 1e-9) {
     throw new UsageError('--expire-share + --release-share + --abandon-share must not exceed 1');
   }
-
-  return {
-    url: url?.replace(/\/+$/, ''),
-    adminKey,
-    clientKey,
-    performanceId,
-    tickets: integer('tickets', str('tickets'), DEFAULTS.tickets, 1, 1_000_000),
-    sections: integer('sections', str('sections'), DEFAULTS.sections, 1, 100),
-    seatsPerRow: integer('seats-per-row', str('seats-per-row'), DEFAULTS.seatsPerRow, 1, 1000),
-    priceLevels: integer('price-levels', str('price-levels'), DEFAULTS.priceLevels, 1, 26),
-    holdSeconds: integer('hold-seconds', str('hold-seconds'), DEFAULTS.holdSeconds, 1, 900),
-    buyers: integer('buyers', str('buyers'), DEFAULTS.buyers, 1, 10_000_000),
-    concurrency: integer('concurrency', str('concurrency'), DEFAULTS.concurrency, 1, 10_000),
-    quantity: range('quantity', str('quantity'), DEFAULTS.quantity, 1, 1000),
-    bestShare: share('best-share', str('best-share'), DEFAULTS.bestShare),
-    shares,
-    thinkMs: range('think-ms', str('think-ms'), DEFAULTS.thinkMs, 0, 600_000),
-    retries: integer('retries', str('retries'), DEFAULTS.retries, 0, 1000),
-    seed: integer('seed', str('seed'), DEFAULTS.seed, 0, 2 ** 32 - 1),
-    drainSeconds: integer('drain-seconds', str('drain-seconds'), DEFAULTS.drainSeconds, 0, 3600),
-    json: str('json'),
-    html: str('html'),
-    quiet: Boolean(values.quiet),
-    cluster: values.cluster ? 'embedded' : seeds,
-    killPrimaryAt: killAt === undefined ? undefined : integer('kill-primary-at', killAt, 0, 0, 3600),
-  };
+  return shares;
 }
