@@ -1,5 +1,6 @@
 // The on-sale's invariant checks: a pure function over the collected facts, and a reader that gathers the facts
 // through the API (Redis: ticket listing and counts; document store: the orders) after the order writer drained.
+// test/redis-failure.test.ts checks the state after its Redis outages with the same function (without orders).
 import { TixlockError, type Order, type Performance, type Ticket, type TixlockClient } from '../../src/client';
 import type { Completion, HeldTicket, Ledger } from './buyer';
 

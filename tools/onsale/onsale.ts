@@ -1,5 +1,6 @@
 // `tixlock onsale`: starts (or reaches) a tixlock, creates a performance, runs the buyers with a progress display,
-// prints the summary, then checks the invariants once the order writer drained. runOnsale returns the exit code.
+// prints the summary, then checks the invariants once the order writer drained. runOnsale returns the exit code;
+// src/cli.ts loads this module (with a lazy import) only when `tixlock onsale` runs.
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';

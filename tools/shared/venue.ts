@@ -109,7 +109,7 @@ export function sectionsOf(tickets: readonly VenueTicket[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The on-sale harness's layout: `tickets onsale --sections N --seats-per-row N --price-levels N`.
+// The on-sale harness's layout: `tixlock onsale --sections N --seats-per-row N --price-levels N`.
 
 /** The on-sale's performance, as its options give it. */
 export interface GradedVenue {
