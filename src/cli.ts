@@ -2,19 +2,17 @@
 // The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
 import { printBanner } from './banner';
 import { commandHelp, overview } from './cli-help';
-import { API_WORKERS_RULE, ConfigError, loadConfig, parseApiWorkers, type Config } from './config';
-import { NoKeysInProduction } from './credentials';
+import { API_WORKERS_RULE, loadConfig, parseApiWorkers, type Config } from './config';
 import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
 import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
-import { RedisServerMissing } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
-import { RedisUnreachable } from './redis/where';
-import { attachRedis, domainSettings, openDocuments, startService, UsageError, type RunningService } from './service';
+import { attachRedis, domainSettings, openDocuments, startService, type RunningService } from './service';
+import { StartupError } from './startup-error';
 import { DeadLetters } from './writer/dead-letters';
-import { ClusterStartFailed, isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
+import { isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
 
 /** Runs a service in this one process until SIGINT/SIGTERM. */
 async function runService(config: Config, logger: Logger, roles: Roles): Promise<void> {
@@ -116,11 +114,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tixlock: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    return failed(err);
   }
   const logger = createLogger(config.logLevel);
   try {
@@ -131,20 +125,19 @@ export async function main(argv: string[]): Promise<void> {
     else if (roles) await runService(config, logger, roles);
     else await runOnce(config, logger, command, args);
   } catch (err) {
-    if (
-      err instanceof RedisServerMissing ||
-      err instanceof NoKeysInProduction ||
-      err instanceof UsageError ||
-      err instanceof AppError ||
-      err instanceof ClusterStartFailed ||
-      err instanceof RedisUnreachable
-    ) {
-      process.stderr.write(`tixlock: ${err.message}\n`);
-      process.exit(1);
-    }
-    logger.error('tixlock failed', { command, error: (err as Error).message, stack: (err as Error).stack });
-    process.exit(1);
+    failed(err, logger, command);
   }
+}
+
+/**
+ * Exits 1. A StartupError (cannot start as configured) or a refusal of a one-shot command by the domain (AppError)
+ * is said in its one line; anything else is unexpected and logged with its stack.
+ */
+function failed(err: unknown, logger?: Logger, command?: string): never {
+  if (err instanceof StartupError || err instanceof AppError) process.stderr.write(`tixlock: ${err.message}\n`);
+  else if (logger) logger.error('tixlock failed', { command, error: (err as Error).message, stack: (err as Error).stack });
+  else process.stderr.write(`tixlock failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
 }
 
 if (require.main === module) void main(process.argv.slice(2));

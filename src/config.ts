@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
+import { StartupError } from './startup-error';
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -285,7 +286,10 @@ export interface WriterConfig {
   readonly autoRehydrate: boolean;
 }
 
-export class ConfigError extends Error {}
+/** A variable with a value tixlock does not accept: the message names it and the rule. */
+export class ConfigError extends StartupError {
+  override readonly name = 'ConfigError';
+}
 
 /** Parses the environment once; throws ConfigError with one line naming the offending variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

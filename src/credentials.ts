@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config';
+import { StartupError } from './startup-error';
 
 export interface KeySet {
   clients: { name: string; key: string }[];
@@ -12,14 +13,12 @@ export interface KeySet {
   devKeysFile?: string;
 }
 
-export class NoKeysInProduction extends Error {}
-
 export function resolveKeys(config: Config): KeySet {
   if (config.apiKeys.length > 0 || config.adminKeys.length > 0) {
     return { clients: [...config.apiKeys], admins: [...config.adminKeys] };
   }
   if (config.production) {
-    throw new NoKeysInProduction('No API keys configured: set TIXLOCK_API_KEYS and TIXLOCK_ADMIN_KEYS (name:key,...).');
+    throw new StartupError('No API keys configured: set TIXLOCK_API_KEYS and TIXLOCK_ADMIN_KEYS (name:key,...).');
   }
   const file = path.join(config.dataDir, 'dev-keys.json');
   if (!fs.existsSync(file)) {

@@ -25,6 +25,7 @@ import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
+import { StartupError } from './startup-error';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
 import { createMetrics, type Metrics } from './metrics';
@@ -144,7 +145,7 @@ export async function attachRedis(config: Config, giveUpAfterMs?: number): Promi
   const file = embeddedUrlFile(config);
   const url = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
   if (!url) {
-    throw new UsageError(
+    throw new StartupError(
       `no Redis to use: no tixlock with a private redis-server runs on DATA_DIR=${config.dataDir} (no ${file}); start one (npm start), or ${REDIS_SETTINGS_HINT}`,
     );
   }
@@ -160,8 +161,6 @@ async function reach<T>(where: string, connect: () => Promise<T>): Promise<T> {
     throw new RedisUnreachable(where, err);
   }
 }
-
-export class UsageError extends Error {}
 
 export function openDocuments(config: Config, logger: Logger): Promise<DocumentStore> {
   return openDocumentStore(config.documentStoreUrl, config.dataDir, {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { ConfigError, loadConfig, parseApiWorkers } from '../src/config';
-import { NoKeysInProduction, resolveKeys } from '../src/credentials';
+import { resolveKeys } from '../src/credentials';
+import { StartupError } from '../src/startup-error';
 
 describe('loadConfig', () => {
   test('defaults', () => {
@@ -230,7 +231,7 @@ describe('resolveKeys', () => {
 
   test('production with no keys refuses to start and writes nothing', () => {
     const dir = path.join(tmp(), 'data');
-    expect(() => resolveKeys(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(NoKeysInProduction);
+    expect(() => resolveKeys(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(StartupError);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
