@@ -22,6 +22,7 @@
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
 -- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
+-- Outbox entry: the fields of SALE_ENTRY_FIELDS in src/writer/sale-entry.ts, in that order (the writer parses it).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U): ORDER_ALPHABET, put in front of this
 -- script from src/domain/order-number.ts (see SHARED_CONSTANTS in src/redis/scripts.ts), which reads the numbers back.
