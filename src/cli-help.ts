@@ -119,7 +119,7 @@ export function overview(): string {
     ...rows,
     '',
     'tixlock <command> --help: what a command does, its options and the settings it reads.',
-    "Settings are environment variables (the README's configuration table); an invalid one stops a command with one line.",
+    "Settings are environment variables (docs/configuration.md lists them); an invalid one stops a command with one line.",
   ].join('\n');
 }
 
