@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
+// The tixlock command: parses the command line and runs a service (src/service.ts wires it), API workers
+// (src/workers.ts), a maintenance command or the on-sale harness; a start-up failure is said in one line.
 import { printBanner } from './banner';
 import { commandHelp, overview } from './cli-help';
 import { API_WORKERS_RULE, loadConfig, parseApiWorkers, type Config } from './config';
