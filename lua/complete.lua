@@ -25,6 +25,16 @@
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U): ORDER_ALPHABET, put in front of this
 -- script from src/domain/order-number.ts (see SHARED_CONSTANTS in src/redis/scripts.ts), which reads the numbers back.
+--- @include "includes/avail_remove"
+--- @include "includes/buyer_forget"
+--- @include "includes/conflicts"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/record"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_load"
+--- @include "includes/tx_reply"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, k_outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

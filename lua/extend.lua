@@ -17,6 +17,15 @@
 -- Returns a transaction reply (see tx_reply); {-10} not found; {-11} ticket list mismatch;
 -- {-12, status} complete, released or expired; {-13, cap ms} max hold reached;
 -- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired).
+--- @include "includes/buyer_limit"
+--- @include "includes/conflicts"
+--- @include "includes/int_str"
+--- @include "includes/keys"
+--- @include "includes/lock_all"
+--- @include "includes/mget"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_load"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

@@ -23,6 +23,12 @@
 -- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit;
 -- {-50} past the deadline (the caller has given up on this call); {-60} the performance is recovering (its Redis
 -- state is behind the document store; the perf hash's `recovering` field) until rehydrated.
+--- @include "includes/begin_tx"
+--- @include "includes/buyer_limit"
+--- @include "includes/conflicts"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

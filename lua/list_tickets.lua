@@ -10,6 +10,12 @@
 -- ARGV[3] cursor: '' = first page; otherwise the next_cursor of the previous page
 -- Returns {-2} unknown performance; else {1, next_cursor ('' = last page), then 5 values per ticket:
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
+--- @include "includes/keys"
+--- @include "includes/partition_page"
+--- @include "includes/partitions"
+--- @include "includes/reclaim"
+--- @include "includes/ticket_states"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lock_prefix = lock_prefix_of(k_perf)
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end

@@ -10,6 +10,11 @@
 --         seat, price_level ('' = keep the current value, or empty for a new ticket)
 -- Returns {1, added, updated, skipped_sold, then each ticket's record as now stored, in ARGV order (a sold
 -- ticket's unchanged one)} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
+--- @include "includes/avail_add"
+--- @include "includes/avail_query"
+--- @include "includes/avail_remove"
+--- @include "includes/record"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local settings = cjson.decode(ARGV[1])
 local now = now_ms()

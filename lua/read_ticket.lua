@@ -7,6 +7,8 @@
 -- ARGV[1] ticket_id: the ticket's id
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}
+--- @include "includes/keys"
+--- @include "includes/ticket_states"
 local k_tickets, k_sold, k_holds = KEYS[1], KEYS[2], KEYS[3]
 local lock_prefix, tx_prefix = lock_prefix_of(k_tickets), tx_prefix_of(k_tickets)
 local state = {}

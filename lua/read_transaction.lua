@@ -7,6 +7,10 @@
 -- ARGV[1] client: the caller's client name
 -- ARGV[2] admin: '1' when the caller is an admin
 -- Returns a transaction reply (see tx_reply); {-10} not found or another client's.
+--- @include "includes/keys"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_reply"
 local k_tickets, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local lock_prefix = lock_prefix_of(k_tickets)
 local tx = read_tx(k_tx)

@@ -12,6 +12,13 @@
 -- ARGV[4] retention_ms: record retention after the end (ms)
 -- Returns a transaction reply (see tx_reply), also when already released; {-10} not found;
 -- {-12, 'complete'} a completed transaction cannot be released.
+--- @include "includes/avail_add"
+--- @include "includes/buyer_forget"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/time"
+--- @include "includes/tx_load"
+--- @include "includes/tx_reply"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

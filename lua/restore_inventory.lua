@@ -11,6 +11,11 @@
 -- ARGV[2..] tickets: 3 values per ticket: id, record ("ord|price|section|row|seat|price_level"),
 --         sold value ('order_number|transaction_id', or '' when the store has it unsold)
 -- Returns {1, tickets restored, of which sold}
+--- @include "includes/avail_add"
+--- @include "includes/avail_query"
+--- @include "includes/avail_remove"
+--- @include "includes/keys"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lock_prefix = lock_prefix_of(k_perf)
 local p = cjson.decode(ARGV[1])
