@@ -1,10 +1,10 @@
 -- list_tickets.lua: one page of a performance's tickets, optionally of one state (gives expired holds back first).
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)
 -- ARGV[2] limit: page size (a page holds at most this many)
 -- ARGV[3] cursor: '' = first page; otherwise the next_cursor of the previous page

@@ -3,7 +3,7 @@
 -- KEYS[2] sold: the sold hash
 -- KEYS[3] holds: the holds zset
 -- Lock keys and the holder's transaction hash are derived from KEYS[1] (lock_prefix_of, tx_prefix_of in
--- _prelude.lua): the same hash tag, so the same slot.
+-- includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] ticket_id: the ticket's id
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}

@@ -3,7 +3,7 @@
 -- KEYS[2] holds: the holds zset
 -- KEYS[3] sold: the sold hash
 -- KEYS[4] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] client: the caller's client name
 -- ARGV[2] admin: '1' when the caller is an admin
 -- Returns a transaction reply (see tx_reply); {-10} not found or another client's.

@@ -1,7 +1,7 @@
 -- search.lua: the best available tickets of a performance, locking nothing (gives expired holds back first).
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- ARGV[1] quantity: how many tickets
