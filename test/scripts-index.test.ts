@@ -1,4 +1,4 @@
-// The available index (partitions cut into chunks of 128 ords, see lua/_prelude.lua) stays exact under random holds,
+// The available index (partitions cut into chunks of 128 ords, see lua/includes/avail.lua) stays exact under random holds,
 // best-available holds, releases, completions and price changes: every free ticket is in its chunk and nothing else
 // is, the count key matches, emptied chunks and partitions are gone, chunks keep the compact listpack encoding, and
 // search and the available listing agree with a brute-force answer computed from the tickets' own state.
