@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
-import { performanceKeys, transactionKey } from '../src/redis/keys';
+import { ORD_SPAN, performanceKeys, transactionKey } from '../src/redis/keys';
 import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runBound } from '../src/redis/script-bindings';
@@ -11,7 +11,6 @@ import { checkReply } from '../src/redis/codes';
 import { domainSettings } from '../src/service';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
 
-const ORD_SPAN = 2 ** 22;
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
 let t: TestApp;
 beforeAll(async () => {

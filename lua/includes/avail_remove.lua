@@ -1,8 +1,7 @@
 -- includes/avail_remove.lua: avail_remove_many: takes tickets out of the available index (see avail.lua).
--- Includes avail (group_by_chunk), record (ORD_SPAN, CHUNK) and int_str.
+-- Includes avail (group_by_chunk), and int_str; uses ORD_SPAN and CHUNK (see record.lua).
 --- @include "avail"
 --- @include "int_str"
---- @include "record"
 
 -- Takes tickets {{tid, rec}, ...} out of the available index (those not in it are skipped). An emptied chunk
 -- leaves its partition, an emptied partition leaves the partition set, its section's set and the heads; a

@@ -1,6 +1,5 @@
 -- includes/partition_page.lua: partition_page: a page of a partition of the available index (see avail.lua).
--- Includes record (ORD_SPAN, CHUNK).
---- @include "record"
+-- Uses ORD_SPAN and CHUNK (see record.lua); needs no include.
 
 -- Up to n available tickets of a partition with score > after (a score as a string, as Redis gave it; nil =
 -- from the first), by score: {id, score, id, score, ...}. Reads the partition's chunks in order, from the one

@@ -1,8 +1,7 @@
 -- includes/pick_best.lua: heads_in_order and pick_best: best available tickets from the available index (see
--- avail.lua). Includes partition_page, record (ORD_SPAN, CHUNK) and int_str.
+-- avail.lua). Includes partition_page and int_str; uses ORD_SPAN, CHUNK.
 --- @include "int_str"
 --- @include "partition_page"
---- @include "record"
 
 -- The partitions a best-available query may take from, cheapest seat first, as a function that gives the next
 -- {name, score} (nil when there are no more). Unfiltered or by price level: read from the heads zset, 2 at first

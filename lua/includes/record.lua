@@ -1,4 +1,4 @@
--- includes/record.lua: the ticket record and the numbers that place a ticket: ORD_SPAN, CHUNK, split_record.
+-- includes/record.lua: the ticket record and split_record; what ORD_SPAN and CHUNK mean.
 -- Needs no other include.
 
 -- Ticket record (value in the performance's tickets hash): "ord|price|section|row|seat|price_level".
@@ -9,8 +9,8 @@
 -- consecutive scores; scores are unique within a performance. Lock expiry times are integer milliseconds of the
 -- Redis clock.
 
-local ORD_SPAN = 4194304 -- 2^22
-local CHUNK = 128 -- ords per chunk of a partition (at most zset-max-listpack-entries)
+-- ORD_SPAN (2^22) and CHUNK (ords per chunk of a partition, at most zset-max-listpack-entries) are put in front of
+-- the script from src/redis/keys.ts (SHARED_CONSTANTS in src/redis/scripts.ts).
 
 -- Fields of a ticket record, empty ones kept: {ord, price, section, row, seat, price_level}.
 local function split_record(rec)

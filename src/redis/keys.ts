@@ -39,8 +39,10 @@ export const availableLevelHeadsKey = (performanceId: string, priceLevel: string
   `${performanceKeys(performanceId).available}:hl:${priceLevel}`;
 export const availableSectionKey = (performanceId: string, section: string) =>
   `${performanceKeys(performanceId).available}:s:${section}`;
-/** Ords per chunk of the available index (CHUNK in lua/includes/record.lua). */
+/** Ords per chunk of the available index; the scripts get it as CHUNK (SHARED_CONSTANTS in scripts.ts). */
 export const AVAILABLE_CHUNK = 128;
+/** Ords per price in an availability score (price * ORD_SPAN + ord); the scripts get it as ORD_SPAN. */
+export const ORD_SPAN = 2 ** 22;
 /** The available-index partition (and its section and price level) and chunk of a ticket record "ord|price|section|row|seat|price_level". */
 export function availableSlotOf(record: string): { partition: string; section: string; priceLevel: string; chunk: number } {
   const [ord = '0', price = '', section = '', , , level = ''] = record.split('|');
