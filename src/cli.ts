@@ -10,7 +10,7 @@ import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
 import { RedisLockStore } from './redis/lock-store';
-import { attachRedis, domainSettings, openDocuments, startService, type RunningService } from './service';
+import { attachRedis, openDocuments, startService, type RunningService } from './service';
 import { StartupError } from './startup-error';
 import { DeadLetters } from './writer/dead-letters';
 import { isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
@@ -55,12 +55,12 @@ const ONE_SHOT_CONNECT_MS = 10_000;
 
 /** Maintenance commands: connect, do one thing, print JSON, exit. */
 async function runOnce(config: Config, logger: Logger, command: string, args: string[]): Promise<void> {
-  const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redisCommandTimeoutMs));
+  const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redis.commandTimeoutMs));
   try {
     if (command === 'rehydrate') {
       const documents = await openDocuments(config, logger);
       try {
-        const store = new RedisLockStore(redis, domainSettings(config));
+        const store = new RedisLockStore(redis, config.domain);
         const results = await rehydrate(documents, store, args);
         process.stdout.write(`${JSON.stringify({ status: 'OK', rehydrated: results }, null, 2)}\n`);
       } finally {
@@ -117,10 +117,10 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     return failed(err);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logging.level);
   try {
     const roles = SERVICES[command];
-    const apiWorkers = workersGiven ?? config.apiWorkers;
+    const apiWorkers = workersGiven ?? config.server.apiWorkers;
     if (roles && isWorker()) await runWorker(config, logger, roles); // forked by runPrimary
     else if (roles?.api && apiWorkers > 1) await runPrimary(config, logger, { apiWorkers, writer: roles.writer });
     else if (roles) await runService(config, logger, roles);

@@ -71,7 +71,7 @@ export async function runWorker(config: Config, logger: Logger, roles: Roles): P
 
 /** The cluster primary of `apiWorkers` (> 1) API workers, plus one order-writer worker when `writer`. */
 export async function runPrimary(config: Config, logger: Logger, opts: { apiWorkers: number; writer: boolean }): Promise<void> {
-  if (config.documentStoreUrl?.trim() === 'sqlite::memory:') {
+  if (config.store.url?.trim() === 'sqlite::memory:') {
     throw new StartupError('DOCUMENT_STORE_URL=sqlite::memory: is private to one process: use a file or PostgreSQL with several workers');
   }
   // listening from the start: a signal before the workers are forked exits at once (a private redis-server already
@@ -80,12 +80,12 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   stopOnSignals(logger, async () => stopping.stopAll?.());
   const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
   await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
-  const embedded = config.redis.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
+  const embedded = config.redis.topology.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
   const aggregator = new AggregatorRegistry();
   const metricsServer =
-    config.metricsPort === undefined
+    config.server.metricsPort === undefined
       ? undefined
-      : await startMetricsServer(config.host, config.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
+      : await startMetricsServer(config.server.host, config.server.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
   /** what every fork gets on top of this process's environment: the one private Redis (else the configured one) */
   const env: Record<string, string> = embedded ? { REDIS_URL: embedded.url } : {};
 
@@ -94,7 +94,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   const restarts = new Set<NodeJS.Timeout>();
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let port = 0;
-  let address = config.host;
+  let address = config.server.host;
   let allGone: (() => void) | undefined;
   let startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const started = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));

@@ -8,7 +8,6 @@ import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runBound } from '../src/redis/script-bindings';
 import { checkReply } from '../src/redis/codes';
-import { domainSettings } from '../src/service';
 import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
 
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
@@ -192,7 +191,7 @@ describe('the hold deadline (a hold that reaches Redis after its caller gave up 
   });
 
   test('a store with a deadline holds as usual while Redis answers in time', async () => {
-    const store = new RedisLockStore(t.redis, domainSettings(t.config), new RedisDeadlines(2000));
+    const store = new RedisLockStore(t.redis, t.config.domain, new RedisDeadlines(2000));
     const { perf, ids } = await performance(4);
     // the first hold teaches the store the Redis clock; the next ones carry a deadline
     for (const id of ids) expect((await store.hold(opts(perf), [id])).status).toBe('open');

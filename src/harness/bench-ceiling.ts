@@ -18,7 +18,6 @@ import type { Caller, HoldOptions } from '../domain/types';
 import { RedisDeadlines } from '../redis/clock';
 import { connectRedis } from '../redis/connection';
 import { RedisLockStore } from '../redis/lock-store';
-import { domainSettings } from '../service';
 import { SMALL_VENUE, ticketPairs, venueTickets, type VenueLayout } from './bench-inventory';
 import { redisCpuSeconds } from './bench-measure';
 
@@ -115,10 +114,10 @@ class Ceiling {
 
   static async open(job: CeilingJob): Promise<Ceiling> {
     const config = loadConfig(job.env);
-    const settings = domainSettings(config);
-    const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // as the API: holds carry a deadline
+    const settings = config.domain;
+    const deadlines = new RedisDeadlines(config.redis.commandTimeoutMs); // as the API: holds carry a deadline
     const redis = await Promise.all(
-      Array.from({ length: job.connections }, () => connectRedis(job.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true })),
+      Array.from({ length: job.connections }, () => connectRedis(job.redisUrl, { commandTimeoutMs: config.redis.commandTimeoutMs, autoPipelining: true })),
     );
     return new Ceiling(job, redis, redis.map((r) => new RedisLockStore(r, settings, deadlines)));
   }

@@ -22,7 +22,6 @@ import { connectRedis } from '../redis/connection';
 import { startRedisServer } from '../redis/embedded';
 import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../redis/keys';
 import { RedisLockStore } from '../redis/lock-store';
-import { domainSettings } from '../service';
 import { SMALL_VENUE, venueTickets } from './bench-inventory';
 import { redisCpuSeconds } from './bench-measure';
 
@@ -85,7 +84,7 @@ async function main() {
   try {
     const config = loadConfig({ REDIS_URL: server.url });
     const redis = await connectRedis(server.url, { commandTimeoutMs: 10_000, autoPipelining: true });
-    const store = new RedisLockStore(redis, domainSettings(config));
+    const store = new RedisLockStore(redis, config.domain);
     const performanceId = 'floor';
     const keys = performanceKeys(performanceId);
 
@@ -107,7 +106,7 @@ async function main() {
     }
     const floorSha = (await redis.script('LOAD', FLOOR_HOLD)) as string;
     const floorExtendSha = (await redis.script('LOAD', FLOOR_EXTEND)) as string;
-    const holdMs = config.lockTtlSeconds * 1000;
+    const holdMs = config.domain.lockTtlSeconds * 1000;
 
     // random, never-repeating pairs: every call meets tickets no call before it touched
     const order = ids.map((id) => ({ id, r: Math.random() })).sort((a, b) => a.r - b.r).map((x) => x.id);

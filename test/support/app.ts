@@ -73,14 +73,14 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   // the shared test Redis unless the test names another (REDIS_URL) or another topology (Sentinel)
   const where = env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: testRedisUrl() };
   const config = loadConfig({ ...BASE_ENV, ...where, ...env });
-  if (config.redis.mode === 'embedded') throw new Error('startTestApp: no Redis configured');
+  if (config.redis.topology.mode === 'embedded') throw new Error('startTestApp: no Redis configured');
   // a Cluster client answers the same key commands the tests send (typed as one node for brevity)
-  const redis = (await connectTopology(config.redis, { commandTimeoutMs: config.redisCommandTimeoutMs })) as Redis;
+  const redis = (await connectTopology(config.redis.topology, { commandTimeoutMs: config.redis.commandTimeoutMs })) as Redis;
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
-  const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
+  const documents = await openDocumentStore(config.store.url ?? 'sqlite::memory:', config.store.dataDir);
   const replication = await openReplicationWait(config, redis);
   const metrics = createMetrics();
-  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys), replication, metrics);
+  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.keys.clients, config.keys.admins), replication, metrics);
   const close = async () => {
     await documents.close();
     replication?.connection.disconnect();
