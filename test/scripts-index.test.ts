@@ -13,14 +13,10 @@ import {
   availableSlotOf,
   performanceKeys,
 } from '../src/redis/keys';
-import { callerOf, putPerformance, startTestApp, uniqueId, type TestApp } from './support/app';
+import { callerOf, putPerformance, uniqueId, useTestApp } from './support/app';
 import { prng } from './support/prng';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '60' });
-});
-afterAll(() => t.close());
+const t = useTestApp({ LOCK_TTL_SECONDS: '60' });
 
 const bob = callerOf('bob');
 const ORD_SPAN = 2 ** 22;
