@@ -3,15 +3,9 @@
 import path from 'node:path';
 import { performanceKeys } from '../src/redis/keys';
 import { expandIncludes, luaDir } from '../src/redis/scripts';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 test('lock_prefix_of and tx_prefix_of give keys.ts lock and transaction prefixes, from any key of the performance', async () => {
   const body = '--- @include "includes/keys"\nreturn {lock_prefix_of(KEYS[1]), tx_prefix_of(KEYS[1]), lock_prefix_of(KEYS[2]), tx_prefix_of(KEYS[2])}';

@@ -8,15 +8,11 @@ import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runBound } from '../src/redis/script-bindings';
 import { checkReply } from '../src/redis/codes';
-import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
+import { availableScore, callerOf, uniqueId, useTestApp } from './support/app';
 
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
-let t: TestApp;
-beforeAll(async () => {
-  // LOCK_TTL_SECONDS is the default hold when neither the request nor the performance sets one
-  t = await startTestApp({ LOCK_TTL_SECONDS: '120' });
-});
-afterAll(() => t.close());
+// LOCK_TTL_SECONDS is the default hold when neither the request nor the performance sets one
+const t = useTestApp({ LOCK_TTL_SECONDS: '120' });
 
 const alice = callerOf('alice', 'client', '198.51.100.1');
 const bob = callerOf('bob', 'client', '198.51.100.2');

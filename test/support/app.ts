@@ -1,6 +1,8 @@
 // Test wiring: the real service (real Redis from the global setup) behind supertest, with known keys. Every answer
 // of a test app is checked against the OpenAPI document (contract.ts): a test that gets one outside it fails.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { createApi, openReplicationWait, openWriterReads } from '../../src/service';
@@ -87,6 +89,46 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
     await closeRedis(redis);
   };
   return { app: checkedApp(app), redis, store, documents, config, metrics, close };
+}
+
+/**
+ * The usual set-up of a test file, registered in the calling file: a beforeAll that starts a test app with `env`
+ * and an afterAll that closes it. The object returned is empty until that beforeAll has run, which fills it in:
+ * use it in hooks and tests, not while the file is being collected. jest runs afterAll hooks in the order they are
+ * registered, so a file that also starts something on top of the app (a writer, a server) and stops it in an
+ * afterAll of its own calls startTestApp itself, to stop that first.
+ */
+export function useTestApp(env: Record<string, string> = {}): TestApp {
+  const t = {} as TestApp;
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(env);
+    Object.assign(t, started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return t;
+}
+
+export interface Listening {
+  server: http.Server;
+  /** its port on 127.0.0.1 */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** One listening HTTP server for the app (supertest would open one per request otherwise). */
+export async function listen(t: TestApp): Promise<Listening> {
+  const server = http.createServer(t.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  expect(port).toBeGreaterThan(0);
+  return {
+    server,
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */
