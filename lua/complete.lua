@@ -2,12 +2,12 @@
 -- performance's outbox stream, in one step. A lapsed lock is fine when every ticket is still free.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- KEYS[6] transaction: the transaction hash
 -- KEYS[7] outbox: the outbox stream
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction_id: the transaction's id
 -- ARGV[2] client: the caller's client name
 -- ARGV[3] admin: '1' when the caller is an admin
@@ -22,9 +22,20 @@
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
 -- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
 -- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
+-- Outbox entry: the fields of SALE_ENTRY_FIELDS in src/writer/sale-entry.ts, in that order (the writer parses it).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U): ORDER_ALPHABET, put in front of this
 -- script from src/domain/order-number.ts (see SHARED_CONSTANTS in src/redis/scripts.ts), which reads the numbers back.
+--- @include "includes/avail_remove"
+--- @include "includes/buyer_forget"
+--- @include "includes/conflicts"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/record"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_load"
+--- @include "includes/tx_reply"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, k_outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

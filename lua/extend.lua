@@ -2,11 +2,11 @@
 -- created_at + max hold. A lapsed lock is taken again when every ticket is still free.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- KEYS[6] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction_id: the transaction's id
 -- ARGV[2] client: the caller's client name
 -- ARGV[3] admin: '1' when the caller is an admin
@@ -17,6 +17,15 @@
 -- Returns a transaction reply (see tx_reply); {-10} not found; {-11} ticket list mismatch;
 -- {-12, status} complete, released or expired; {-13, cap ms} max hold reached;
 -- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired).
+--- @include "includes/buyer_limit"
+--- @include "includes/conflicts"
+--- @include "includes/int_str"
+--- @include "includes/keys"
+--- @include "includes/lock_all"
+--- @include "includes/mget"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_load"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

@@ -1,11 +1,11 @@
 -- hold.lua: begin a transaction holding the given tickets, all or nothing.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- KEYS[6] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction_id: the new transaction's id
 -- ARGV[2] performance_id: the performance's id
 -- ARGV[3] client: the client's name
@@ -18,11 +18,17 @@
 -- ARGV[10] buyer_max_tickets: tickets a buyer may have locked at once (0 = no limit)
 -- ARGV[11] deadline: Redis time ms; a call that runs later does nothing and returns {-50} (0 = none)
 -- ARGV[12..] ticket_ids: the ticket ids (distinct)
--- Returns a transaction reply (see tx_reply in _prelude.lua) on success or when this transaction id already
+-- Returns a transaction reply (see tx_reply in includes/tx_reply.lua) on success or when this transaction id already
 -- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
 -- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit;
 -- {-50} past the deadline (the caller has given up on this call); {-60} the performance is recovering (its Redis
 -- state is behind the document store; the perf hash's `recovering` field) until rehydrated.
+--- @include "includes/begin_tx"
+--- @include "includes/buyer_limit"
+--- @include "includes/conflicts"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

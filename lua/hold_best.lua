@@ -1,11 +1,11 @@
 -- hold_best.lua: begin a transaction holding the best available tickets, picked and locked in one step.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- KEYS[6] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction_id: the new transaction's id
 -- ARGV[2] performance_id: the performance's id
 -- ARGV[3] client: the client's name
@@ -21,11 +21,17 @@
 -- ARGV[13] max_price: max price in cents, inclusive ('' = no price limit)
 -- ARGV[14] section: the section ('' = any)
 -- ARGV[15] price_level: the price level ('' = any)
--- Returns a transaction reply (see tx_reply in _prelude.lua), also when this transaction id already exists for
+-- Returns a transaction reply (see tx_reply in includes/tx_reply.lua), also when this transaction id already exists for
 -- this client (a re-sent command); {-10} it exists for another client;
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;
 -- {-40, buyer limit, tickets the buyer has locked} over the buyer limit; {-50} past the deadline (the caller has
 -- given up on this call).
+--- @include "includes/begin_tx"
+--- @include "includes/buyer_limit"
+--- @include "includes/keys"
+--- @include "includes/pick_best"
+--- @include "includes/reclaim"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

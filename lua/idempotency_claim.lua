@@ -5,6 +5,7 @@
 -- ARGV[3] deadline: Redis time ms; a claim that runs later does nothing (0 = none): its caller already answered
 --         503, and a claim written now would block the key's retries for a whole lease
 -- Returns {1, now} claimed; {0, now, record} someone has it; {-50} past the deadline.
+--- @include "includes/time"
 local now = now_ms()
 local deadline = tonumber(ARGV[3])
 if deadline > 0 and now > deadline then return {-50} end

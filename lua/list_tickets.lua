@@ -1,15 +1,21 @@
 -- list_tickets.lua: one page of a performance's tickets, optionally of one state (gives expired holds back first).
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] state: 'available' | 'locked' | 'sold' | '' (all)
 -- ARGV[2] limit: page size (a page holds at most this many)
 -- ARGV[3] cursor: '' = first page; otherwise the next_cursor of the previous page
 -- Returns {-2} unknown performance; else {1, next_cursor ('' = last page), then 5 values per ticket:
 -- id, record, sold, holder transaction id, lock expiry ms (see ticket_state)}
+--- @include "includes/keys"
+--- @include "includes/partition_page"
+--- @include "includes/partitions"
+--- @include "includes/reclaim"
+--- @include "includes/ticket_states"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lock_prefix = lock_prefix_of(k_perf)
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end

@@ -1,7 +1,7 @@
 -- load_inventory.lua: add tickets to a performance or update unsold ones (upsert); sold tickets never change.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- ARGV[1] settings: performance settings as JSON: {code?, name?, starts_at?, hold_seconds?,
@@ -10,6 +10,11 @@
 --         seat, price_level ('' = keep the current value, or empty for a new ticket)
 -- Returns {1, added, updated, skipped_sold, then each ticket's record as now stored, in ARGV order (a sold
 -- ticket's unchanged one)} or {-30, ord_limit} when the performance would exceed 2^22 tickets.
+--- @include "includes/avail_add"
+--- @include "includes/avail_query"
+--- @include "includes/avail_remove"
+--- @include "includes/record"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local settings = cjson.decode(ARGV[1])
 local now = now_ms()

@@ -1,13 +1,16 @@
 -- performance_info.lua: a performance's settings and live counts (gives expired holds back first).
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- ARGV: none
 -- Returns {0} when the performance does not exist, else
 --   {1, name, starts_at, hold_seconds, max_tickets_per_transaction, created_at, updated_at, code,
 --    total, available, locked, sold}   (missing settings are '')
+--- @include "includes/avail_query"
+--- @include "includes/reclaim"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', k_perf) == 0 then return {0} end
 reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))

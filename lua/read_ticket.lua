@@ -3,10 +3,12 @@
 -- KEYS[2] sold: the sold hash
 -- KEYS[3] holds: the holds zset
 -- Lock keys and the holder's transaction hash are derived from KEYS[1] (lock_prefix_of, tx_prefix_of in
--- _prelude.lua): the same hash tag, so the same slot.
+-- includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] ticket_id: the ticket's id
 -- Returns {0} unknown ticket; else {1, record, sold ('order_number|transaction_id' or ''), holder transaction id
 -- or '', lock expiry ms or 0, holder's client name or '', holder's ip or ''}
+--- @include "includes/keys"
+--- @include "includes/ticket_states"
 local k_tickets, k_sold, k_holds = KEYS[1], KEYS[2], KEYS[3]
 local lock_prefix, tx_prefix = lock_prefix_of(k_tickets), tx_prefix_of(k_tickets)
 local state = {}

@@ -3,10 +3,14 @@
 -- KEYS[2] holds: the holds zset
 -- KEYS[3] sold: the sold hash
 -- KEYS[4] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] client: the caller's client name
 -- ARGV[2] admin: '1' when the caller is an admin
 -- Returns a transaction reply (see tx_reply); {-10} not found or another client's.
+--- @include "includes/keys"
+--- @include "includes/time"
+--- @include "includes/tx"
+--- @include "includes/tx_reply"
 local k_tickets, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local lock_prefix = lock_prefix_of(k_tickets)
 local tx = read_tx(k_tx)

@@ -1,17 +1,24 @@
 -- release.lua: end a transaction without checkout; every ticket it still locks is free again at once.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- KEYS[6] transaction: the transaction hash
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] transaction_id: the transaction's id
 -- ARGV[2] client: the caller's client name
 -- ARGV[3] admin: '1' when the caller is an admin
 -- ARGV[4] retention_ms: record retention after the end (ms)
 -- Returns a transaction reply (see tx_reply), also when already released; {-10} not found;
 -- {-12, 'complete'} a completed transaction cannot be released.
+--- @include "includes/avail_add"
+--- @include "includes/buyer_forget"
+--- @include "includes/keys"
+--- @include "includes/mget"
+--- @include "includes/time"
+--- @include "includes/tx_load"
+--- @include "includes/tx_reply"
 local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]

@@ -2,15 +2,20 @@
 -- Keeps what Redis knows that the store may not yet: a ticket Redis has as sold or locked stays so.
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
--- Lock keys are derived from KEYS[1] (lock_prefix_of in _prelude.lua): the same hash tag, so the same slot.
+-- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
 -- ARGV[1] performance: the performance as JSON: {code, next_ord, order_seq, name?, starts_at?, hold_seconds?,
 --         max_tickets_per_transaction?}; next_ord and order_seq only ever raise the stored values
 -- ARGV[2..] tickets: 3 values per ticket: id, record ("ord|price|section|row|seat|price_level"),
 --         sold value ('order_number|transaction_id', or '' when the store has it unsold)
 -- Returns {1, tickets restored, of which sold}
+--- @include "includes/avail_add"
+--- @include "includes/avail_query"
+--- @include "includes/avail_remove"
+--- @include "includes/keys"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lock_prefix = lock_prefix_of(k_perf)
 local p = cjson.decode(ARGV[1])

@@ -1,7 +1,7 @@
 -- search.lua: the best available tickets of a performance, locking nothing (gives expired holds back first).
 -- KEYS[1] performance: the performance hash
 -- KEYS[2] tickets: the tickets hash (id -> record)
--- KEYS[3] available: the available index (set of partitions, see _prelude.lua)
+-- KEYS[3] available: the available index (set of partitions, see includes/avail.lua)
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- ARGV[1] quantity: how many tickets
@@ -9,6 +9,9 @@
 -- ARGV[3] section: the section ('' = any)
 -- ARGV[4] price_level: the price level ('' = any)
 -- Returns {-2} unknown performance; {-20, available} fewer than quantity match; else {1, id, record, id, record...}
+--- @include "includes/pick_best"
+--- @include "includes/reclaim"
+--- @include "includes/time"
 local k_perf, k_tickets, k_avail, k_holds, k_sold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', k_perf) == 0 then return {-2} end
 reclaim(k_holds, k_avail, k_tickets, k_sold, select(2, now_ms()))

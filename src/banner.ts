@@ -32,11 +32,11 @@ export function printBanner(config: Config, facts: BannerFacts): void {
     lines.push(`  processes: primary pid ${process.pid}, API worker pids ${workers.api.join(' ')}${writerPid}`);
   }
   lines.push(
-    `  data directory: ${path.resolve(config.dataDir)}`,
+    `  data directory: ${path.resolve(config.store.dataDir)}`,
     embedded
       ? `  redis: private redis-server on ${embedded.url} (AOF in ${path.resolve(embedded.dir)})`
-      : `  redis: ${describeRedis(config.redis)}`,
-    `  document store: ${config.documentStoreUrl ? redactUrl(config.documentStoreUrl) : `SQLite ${path.resolve(defaultSqliteFile(config.dataDir))}`}`,
+      : `  redis: ${describeRedis(config.redis.topology)}`,
+    `  document store: ${config.store.url ? redactUrl(config.store.url) : `SQLite ${path.resolve(defaultSqliteFile(config.store.dataDir))}`}`,
   );
   if (keys.devKeysFile) {
     // the keys in full stay in their file (mode 0600), out of terminal scrollback and captured stdout

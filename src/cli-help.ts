@@ -1,6 +1,7 @@
 // The tixlock command's help: the overview (`tixlock --help`) and each command's own (`tixlock <command> --help`,
-// `tixlock help <command>`). Settings are named here; their defaults come from the config schema.
-import { REDIS_TOPOLOGY_SETTINGS, settingDefault } from './config';
+// `tixlock help <command>`). Each command names the groups and settings it reads; the settings, their order and
+// their defaults come from the table of settings (src/config-table.ts).
+import { GROUPS, REDIS_TOPOLOGY_SETTINGS, SETTINGS_TABLE, settingsIn, type Group, type SettingName } from './config-table';
 
 interface CommandHelp {
   /** what follows the command name in its usage line */
@@ -10,18 +11,20 @@ interface CommandHelp {
   /** the command's own help: what it does (a paragraph) */
   about: string;
   options?: [string, string][];
-  /** the settings (environment variables) it reads */
-  settings?: string[];
+  /**
+   * the settings (environment variables) it reads: a group of the table stands for its settings, a list for
+   * alternatives (one of them); each setting is shown once, where it first comes
+   */
+  settings?: readonly (Group | SettingName | readonly SettingName[])[];
 }
 
 const WORKERS: [string, string] = [
   '--workers N',
   'N API processes sharing the port (node:cluster), auto = one per core; overrides API_WORKERS',
 ];
-const REDIS = [`${REDIS_TOPOLOGY_SETTINGS.join(' | ')} (+ REDIS_SENTINEL_NAME)`, 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS'];
-const STORE = ['DOCUMENT_STORE_URL', 'DATA_DIR'];
-const API = ['HOST', 'PORT', 'API_WORKERS', 'TIXLOCK_API_KEYS', 'TIXLOCK_ADMIN_KEYS', 'REDIS_SERVER_BIN', 'REDIS_WAIT_REPLICAS', 'LOCK_TTL_SECONDS', 'TRUST_PROXY', 'CORS_ORIGINS', 'HOLD_RATE_LIMIT'];
-const WRITER = ['WRITER_CONSUMER', 'WRITER_BATCH_SIZE', 'WRITER_MAX_DELIVERIES', 'WRITER_AUTO_REHYDRATE'];
+/** How any command reaches Redis (the rest of the redis group is the API's). */
+const REDIS = [REDIS_TOPOLOGY_SETTINGS, 'REDIS_SENTINEL_NAME', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS'] as const;
+const API = ['server', 'keys', ...REDIS, 'redis', 'store', 'domain', 'limits'] as const;
 /** Where a maintenance command finds Redis when none is configured. */
 const BESIDE =
   'With no Redis configured it uses the private redis-server of the tixlock running on the same DATA_DIR (npm start), ' +
@@ -36,7 +39,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       '(AOF under DATA_DIR/redis) and stops it again on SIGTERM or SIGINT. With --workers N > 1: N API processes ' +
       'and one order-writer process under one primary.',
     options: [WORKERS],
-    settings: [...API, ...REDIS, ...STORE, ...WRITER, 'LOG_LEVEL'],
+    settings: [...API, 'writer', 'logging'],
   },
   api: {
     args: '[--workers N]',
@@ -46,19 +49,19 @@ export const COMMANDS: Record<string, CommandHelp> = {
       'it again on SIGTERM or SIGINT. NODE_ENV=production refuses to start without TIXLOCK_API_KEYS / ' +
       'TIXLOCK_ADMIN_KEYS; otherwise dev keys are made once and kept in DATA_DIR/dev-keys.json.',
     options: [WORKERS],
-    settings: [...API, ...REDIS, ...STORE, 'LOG_LEVEL'],
+    settings: [...API, 'logging'],
   },
   'order-writer': {
     args: '',
     summary: 'persist completed sales from Redis to the document store',
     about: `Persists completed sales (orders, people, sold tickets) from the Redis outboxes to the document store; run one or more. ${BESIDE}`,
-    settings: [...REDIS, ...STORE, ...WRITER, 'WRITER_BLOCK_MS', 'WRITER_CLAIM_IDLE_MS', 'WRITER_SWEEP_INTERVAL_MS', 'LOG_LEVEL'],
+    settings: [...REDIS, 'store', 'writer', 'logging'],
   },
   rehydrate: {
     args: '[perf_id...]',
     summary: 'rebuild Redis state (inventory, sold tickets, order numbers) from the document store',
     about: `Rebuilds the Redis state of the given performances (all the store knows, when none is given) from the document store, then prints the result as JSON. ${BESIDE}`,
-    settings: [...REDIS, ...STORE],
+    settings: [...REDIS, 'store'],
   },
   'dead-letters': {
     args: '[perf_id]',
@@ -118,8 +121,29 @@ export function overview(): string {
     ...rows,
     '',
     'tixlock <command> --help: what a command does, its options and the settings it reads.',
-    "Settings are environment variables (the README's configuration table); an invalid one stops a command with one line.",
+    'Settings are environment variables (docs/configuration.md); an invalid one stops a command with one line.',
   ].join('\n');
+}
+
+/** A setting with its default, as help shows it: `PORT (3000)`; `REDIS_URL` when it has none. */
+function withDefault(name: SettingName): string {
+  const def = SETTINGS_TABLE[name].value.default;
+  return def === undefined ? name : `${name} (${def})`;
+}
+
+const isGroup = (item: string): item is Group => Object.hasOwn(GROUPS, item);
+
+/** A command's settings in the order it names them, each once: groups expanded, alternatives joined by |. */
+function settingsText(settings: NonNullable<CommandHelp['settings']>): string[] {
+  const shown = new Set<SettingName>();
+  const out: string[] = [];
+  for (const item of settings) {
+    const names = typeof item !== 'string' ? item : isGroup(item) ? settingsIn(item) : [item];
+    const fresh = names.filter((name) => !shown.has(name));
+    fresh.forEach((name) => shown.add(name));
+    if (fresh.length > 0) out.push(typeof item === 'string' ? fresh.map(withDefault).join(', ') : fresh.map(withDefault).join(' | '));
+  }
+  return out;
 }
 
 /** `tixlock <command> --help`; undefined for an unknown command. A tool's (onsale) comes from the tool itself. */
@@ -130,12 +154,6 @@ export function commandHelp(name: string): string | undefined {
   if (c.options) {
     out.push('', 'options:', ...c.options.map(([flag, what]) => wrap(what, ' '.repeat(18), `  ${flag.padEnd(16)}`)));
   }
-  if (c.settings) {
-    const named = c.settings.map((s) => {
-      const def = settingDefault(s);
-      return def === undefined ? s : `${s} (${def})`;
-    });
-    out.push('', wrap(`settings (default in brackets): ${named.join(', ')}`, '  ', ''));
-  }
+  if (c.settings) out.push('', wrap(`settings (default in brackets): ${settingsText(c.settings).join(', ')}`, '  ', ''));
   return out.join('\n');
 }

@@ -1,19 +1,18 @@
 #!/usr/bin/env node
-// The tixlock command. The only place that wires concrete adapters (Redis, HTTP) to the use cases.
+// The tixlock command: parses the command line and runs a service (src/service.ts wires it), API workers
+// (src/workers.ts), a maintenance command or the on-sale harness; a start-up failure is said in one line.
 import { printBanner } from './banner';
 import { commandHelp, overview } from './cli-help';
-import { API_WORKERS_RULE, ConfigError, loadConfig, parseApiWorkers, type Config } from './config';
-import { NoKeysInProduction } from './credentials';
+import { API_WORKERS_RULE, loadConfig, parseApiWorkers, type Config } from './config';
 import { rehydrate } from './domain/rehydrate';
 import { AppError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
-import { RedisServerMissing } from './redis/embedded';
 import { RedisLockStore } from './redis/lock-store';
-import { RedisUnreachable } from './redis/where';
-import { attachRedis, domainSettings, openDocuments, startService, UsageError, type RunningService } from './service';
+import { attachRedis, openDocuments, startService, type RunningService } from './service';
+import { StartupError } from './startup-error';
 import { DeadLetters } from './writer/dead-letters';
-import { ClusterStartFailed, isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
+import { isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
 
 /** Runs a service in this one process until SIGINT/SIGTERM. */
 async function runService(config: Config, logger: Logger, roles: Roles): Promise<void> {
@@ -55,12 +54,12 @@ const ONE_SHOT_CONNECT_MS = 10_000;
 
 /** Maintenance commands: connect, do one thing, print JSON, exit. */
 async function runOnce(config: Config, logger: Logger, command: string, args: string[]): Promise<void> {
-  const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redisCommandTimeoutMs));
+  const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redis.commandTimeoutMs));
   try {
     if (command === 'rehydrate') {
       const documents = await openDocuments(config, logger);
       try {
-        const store = new RedisLockStore(redis, domainSettings(config));
+        const store = new RedisLockStore(redis, config.domain);
         const results = await rehydrate(documents, store, args);
         process.stdout.write(`${JSON.stringify({ status: 'OK', rehydrated: results }, null, 2)}\n`);
       } finally {
@@ -123,35 +122,30 @@ export async function main(argv: string[]): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tixlock: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    return failed(err);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logging.level);
   try {
     const roles = SERVICES[command];
-    const apiWorkers = workersGiven ?? config.apiWorkers;
+    const apiWorkers = workersGiven ?? config.server.apiWorkers;
     if (roles && isWorker()) await runWorker(config, logger, roles); // forked by runPrimary
     else if (roles?.api && apiWorkers > 1) await runPrimary(config, logger, { apiWorkers, writer: roles.writer });
     else if (roles) await runService(config, logger, roles);
     else await runOnce(config, logger, command, args);
   } catch (err) {
-    if (
-      err instanceof RedisServerMissing ||
-      err instanceof NoKeysInProduction ||
-      err instanceof UsageError ||
-      err instanceof AppError ||
-      err instanceof ClusterStartFailed ||
-      err instanceof RedisUnreachable
-    ) {
-      process.stderr.write(`tixlock: ${err.message}\n`);
-      process.exit(1);
-    }
-    logger.error('tixlock failed', { command, error: (err as Error).message, stack: (err as Error).stack });
-    process.exit(1);
+    failed(err, logger, command);
   }
+}
+
+/**
+ * Exits 1. A StartupError (cannot start as configured) or a refusal of a one-shot command by the domain (AppError)
+ * is said in its one line; anything else is unexpected and logged with its stack.
+ */
+function failed(err: unknown, logger?: Logger, command?: string): never {
+  if (err instanceof StartupError || err instanceof AppError) process.stderr.write(`tixlock: ${err.message}\n`);
+  else if (logger) logger.error('tixlock failed', { command, error: (err as Error).message, stack: (err as Error).stack });
+  else process.stderr.write(`tixlock failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
 }
 
 if (require.main === module) void main(process.argv.slice(2));

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config';
+import { StartupError } from './startup-error';
 
 export interface KeySet {
   clients: { name: string; key: string }[];
@@ -12,18 +13,17 @@ export interface KeySet {
   devKeysFile?: string;
 }
 
-export class NoKeysInProduction extends Error {}
-
 export function resolveKeys(config: Config): KeySet {
-  if (config.apiKeys.length > 0 || config.adminKeys.length > 0) {
-    return { clients: [...config.apiKeys], admins: [...config.adminKeys] };
+  const { clients, admins } = config.keys;
+  if (clients.length > 0 || admins.length > 0) {
+    return { clients: [...clients], admins: [...admins] };
   }
-  if (config.production) {
-    throw new NoKeysInProduction('No API keys configured: set TIXLOCK_API_KEYS and TIXLOCK_ADMIN_KEYS (name:key,...).');
+  if (config.server.production) {
+    throw new StartupError('No API keys configured: set TIXLOCK_API_KEYS and TIXLOCK_ADMIN_KEYS (name:key,...).');
   }
-  const file = path.join(config.dataDir, 'dev-keys.json');
+  const file = path.join(config.store.dataDir, 'dev-keys.json');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.mkdirSync(config.store.dataDir, { recursive: true });
     const make = () => `tix_${randomBytes(18).toString('base64url')}`;
     const keys = { client: { name: 'dev-client', key: make() }, admin: { name: 'dev-admin', key: make() } };
     fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });

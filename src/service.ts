@@ -13,7 +13,6 @@ import type { DocumentStore } from './domain/documents';
 import { InventoryService } from './domain/inventory';
 import { OrderService } from './domain/orders';
 import { TransactionService } from './domain/transactions';
-import type { DomainSettings } from './domain/types';
 import { KeyRing } from './http/auth';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
@@ -25,21 +24,11 @@ import { RedisDeadlines } from './redis/clock';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
+import { StartupError } from './startup-error';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
 import { createMetrics, type Metrics } from './metrics';
 import { startMetricsServer, stopMetricsServer } from './http/metrics-server';
-
-export function domainSettings(config: Config): DomainSettings {
-  return {
-    lockTtlSeconds: config.lockTtlSeconds,
-    minHoldSeconds: config.minHoldSeconds,
-    maxHoldSeconds: config.maxHoldSeconds,
-    maxTicketsPerTransaction: config.maxTicketsPerTransaction,
-    recordRetentionSeconds: config.recordRetentionSeconds,
-    buyerMaxTickets: config.limits.buyerMaxTickets,
-  };
-}
 
 /** The API over a Redis connection and a document store: the adapters wired to the use cases and to HTTP. */
 export function createApi(
@@ -51,8 +40,8 @@ export function createApi(
   replication?: ReplicationWait,
   metrics: Metrics = createMetrics(),
 ) {
-  const settings = domainSettings(config);
-  const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // one Redis clock for every script caller
+  const settings = config.domain;
+  const deadlines = new RedisDeadlines(config.redis.commandTimeoutMs); // one Redis clock for every script caller
   const store = new RedisLockStore(redis, settings, deadlines, replication, metrics.scriptDuration);
   const fence = new OrderNumberFence(documents, (err) =>
     logger.warn('order numbers: the document store did not answer; this complete is not checked against it', {
@@ -69,39 +58,39 @@ export function createApi(
     keys,
     logger,
     readinessChecks: { redis: () => store.ping(), document_store: () => documents.ping() },
-    trustProxy: config.trustProxy,
-    corsOrigins: config.corsOrigins,
+    trustProxy: config.server.trustProxy,
+    corsOrigins: config.server.corsOrigins,
     idempotency: {
       store: new RedisIdempotencyStore(redis, deadlines),
       ttlSeconds: idempotencyTtlSeconds,
       // a request's Redis work fits in a few command timeouts; a claim left by a replica that died goes soon after
-      leaseMs: Math.min(10_000, Math.max(1_000, 4 * config.redisCommandTimeoutMs)),
+      leaseMs: Math.min(10_000, Math.max(1_000, 4 * config.redis.commandTimeoutMs)),
     },
     metrics,
-    metricsRoute: config.metricsPort === undefined,
+    metricsRoute: config.server.metricsPort === undefined,
   });
   return { app, store };
 }
 
 /** REDIS_WAIT_REPLICAS > 0: the replicas a sale must reach, over a connection of its own (see ReplicationWait). */
 export async function openReplicationWait(config: Config, redis: RedisClient): Promise<ReplicationWait | undefined> {
-  if (config.redisWaitReplicas === 0) return undefined;
+  if (config.redis.waitReplicas === 0) return undefined;
   return {
-    replicas: config.redisWaitReplicas,
-    timeoutMs: config.redisWaitTimeoutMs,
-    connection: await connectDuplicate(redis, config.redisWaitTimeoutMs + config.redisCommandTimeoutMs),
+    replicas: config.redis.waitReplicas,
+    timeoutMs: config.redis.waitTimeoutMs,
+    connection: await connectDuplicate(redis, config.redis.waitTimeoutMs + config.redis.commandTimeoutMs),
   };
 }
 
 /** Where a private redis-server writes its URL, so maintenance commands can reach it while it runs. */
-const embeddedUrlFile = (config: Config) => path.join(config.dataDir, 'redis', 'url');
+const embeddedUrlFile = (config: Config) => path.join(config.store.dataDir, 'redis', 'url');
 
 /**
  * A private redis-server child with its AOF under DATA_DIR; its URL is written where attachRedis finds it, and
  * removed again when it stops (so a maintenance command run later says nothing runs instead of trying a dead port).
  */
 export async function startEmbeddedRedis(config: Config): Promise<EmbeddedRedis> {
-  const embedded = await startRedisServer(config.redisServerBin, path.join(config.dataDir, 'redis'));
+  const embedded = await startRedisServer(config.redis.serverBin, path.join(config.store.dataDir, 'redis'));
   const file = embeddedUrlFile(config);
   try {
     fs.writeFileSync(file, embedded.url);
@@ -121,8 +110,8 @@ export async function startEmbeddedRedis(config: Config): Promise<EmbeddedRedis>
 
 /** Redis where the configuration says (one node, a Cluster, Sentinel), or a private redis-server child with its AOF under DATA_DIR. */
 async function openRedis(config: Config): Promise<{ redis: RedisClient; embedded?: EmbeddedRedis }> {
-  const options = { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true };
-  const { redis: topology } = config;
+  const options = { commandTimeoutMs: config.redis.commandTimeoutMs, autoPipelining: true };
+  const { topology } = config.redis;
   if (topology.mode !== 'embedded') return { redis: await reach(describeRedis(topology), () => connectTopology(topology, options)) };
   const embedded = await startEmbeddedRedis(config);
   try {
@@ -138,17 +127,17 @@ async function openRedis(config: Config): Promise<{ redis: RedisClient; embedded
  * (found by the URL it wrote under DATA_DIR). Nothing answering is a RedisUnreachable naming where it looked.
  */
 export async function attachRedis(config: Config, giveUpAfterMs?: number): Promise<RedisClient> {
-  const options = { commandTimeoutMs: config.redisCommandTimeoutMs, giveUpAfterMs };
-  const { redis: topology } = config;
+  const options = { commandTimeoutMs: config.redis.commandTimeoutMs, giveUpAfterMs };
+  const { topology } = config.redis;
   if (topology.mode !== 'embedded') return reach(describeRedis(topology), () => connectTopology(topology, options));
   const file = embeddedUrlFile(config);
   const url = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
   if (!url) {
-    throw new UsageError(
-      `no Redis to use: no tixlock with a private redis-server runs on DATA_DIR=${config.dataDir} (no ${file}); start one (npm start), or ${REDIS_SETTINGS_HINT}`,
+    throw new StartupError(
+      `no Redis to use: no tixlock with a private redis-server runs on DATA_DIR=${config.store.dataDir} (no ${file}); start one (npm start), or ${REDIS_SETTINGS_HINT}`,
     );
   }
-  const where = `${url} (the private redis-server of the tixlock on DATA_DIR=${config.dataDir}, read from ${file}: is it still running?)`;
+  const where = `${url} (the private redis-server of the tixlock on DATA_DIR=${config.store.dataDir}, read from ${file}: is it still running?)`;
   return reach(where, () => connectRedis(url, options));
 }
 
@@ -161,10 +150,8 @@ async function reach<T>(where: string, connect: () => Promise<T>): Promise<T> {
   }
 }
 
-export class UsageError extends Error {}
-
 export function openDocuments(config: Config, logger: Logger): Promise<DocumentStore> {
-  return openDocumentStore(config.documentStoreUrl, config.dataDir, {
+  return openDocumentStore(config.store.url, config.store.dataDir, {
     postgres: { onIdleError: (err) => logger.warn('document store: idle connection error', { error: err.message }) },
   });
 }
@@ -179,7 +166,7 @@ export function openWriterReads(redis: RedisClient, blockMs: number, commandTime
 
 /** A writer electing its sweeper with redlock on the command connection. */
 async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore, metrics: Metrics): Promise<OrderWriter> {
-  const blocking = await openWriterReads(redis, config.writer.blockMs, config.redisCommandTimeoutMs);
+  const blocking = await openWriterReads(redis, config.writer.blockMs, config.redis.commandTimeoutMs);
   const writer = new OrderWriter({
     redis,
     blocking,
@@ -187,7 +174,7 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
     redlock: new Redlock([redis], { retryCount: 0 }),
     logger: logger.child({ process: 'order-writer' }),
     config: config.writer,
-    locks: new RedisLockStore(redis, domainSettings(config)),
+    locks: new RedisLockStore(redis, config.domain),
     metrics,
   });
   metrics.readOutboxLagFrom(() => writer.outboxLag());
@@ -232,8 +219,8 @@ export async function startService(
     })());
   try {
     const metricsServer =
-      config.metricsPort !== undefined && !workerMetrics
-        ? await startMetricsServer(config.host, config.metricsPort, {
+      config.server.metricsPort !== undefined && !workerMetrics
+        ? await startMetricsServer(config.server.host, config.server.metricsPort, {
             contentType: metrics.registry.contentType,
             render: () => metrics.registry.metrics(),
           })
@@ -254,7 +241,7 @@ export async function startService(
       const listening = http.createServer(app);
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
-        listening.listen(config.port, config.host, resolve);
+        listening.listen(config.server.port, config.server.host, resolve);
       });
       server = listening;
       undo.push({ what: 'the HTTP server', step: () => closeServer(listening) });

@@ -12,7 +12,8 @@ import { resolveKeys } from './credentials';
 import type { Logger } from './logger';
 import { startMetricsServer, stopMetricsServer } from './http/metrics-server';
 import { createMetrics } from './metrics';
-import { openDocuments, startEmbeddedRedis, startService, UsageError } from './service';
+import { openDocuments, startEmbeddedRedis, startService } from './service';
+import { StartupError } from './startup-error';
 
 export interface Roles {
   api: boolean;
@@ -36,8 +37,6 @@ const STOP_GRACE_MS = 20_000;
 /** A worker that dies within this time of its start is restarted after RESTART_DELAY_MS, not at once. */
 const QUICK_DEATH_MS = 10_000;
 const RESTART_DELAY_MS = 1_000;
-
-export class ClusterStartFailed extends Error {}
 
 /** On the first SIGINT or SIGTERM: log, stop, exit 0. */
 export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
@@ -72,8 +71,8 @@ export async function runWorker(config: Config, logger: Logger, roles: Roles): P
 
 /** The cluster primary of `apiWorkers` (> 1) API workers, plus one order-writer worker when `writer`. */
 export async function runPrimary(config: Config, logger: Logger, opts: { apiWorkers: number; writer: boolean }): Promise<void> {
-  if (config.documentStoreUrl?.trim() === 'sqlite::memory:') {
-    throw new UsageError('DOCUMENT_STORE_URL=sqlite::memory: is private to one process: use a file or PostgreSQL with several workers');
+  if (config.store.url?.trim() === 'sqlite::memory:') {
+    throw new StartupError('DOCUMENT_STORE_URL=sqlite::memory: is private to one process: use a file or PostgreSQL with several workers');
   }
   // listening from the start: a signal before the workers are forked exits at once (a private redis-server already
   // started goes with the process, src/redis/embedded.ts); after that, it stops them all
@@ -81,12 +80,12 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   stopOnSignals(logger, async () => stopping.stopAll?.());
   const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
   await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
-  const embedded = config.redis.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
+  const embedded = config.redis.topology.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
   const aggregator = new AggregatorRegistry();
   const metricsServer =
-    config.metricsPort === undefined
+    config.server.metricsPort === undefined
       ? undefined
-      : await startMetricsServer(config.host, config.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
+      : await startMetricsServer(config.server.host, config.server.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
   /** what every fork gets on top of this process's environment: the one private Redis (else the configured one) */
   const env: Record<string, string> = embedded ? { REDIS_URL: embedded.url } : {};
 
@@ -95,7 +94,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   const restarts = new Set<NodeJS.Timeout>();
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let port = 0;
-  let address = config.host;
+  let address = config.server.host;
   let allGone: (() => void) | undefined;
   let startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const started = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));
@@ -131,7 +130,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
     }
     const what = `${info.role === 'api' ? 'an API worker' : 'the order-writer worker'} (pid ${worker.process.pid})`;
     if (phase === 'starting') {
-      startup?.reject(new ClusterStartFailed(`${what} exited during start-up (${signal ?? `code ${code}`})`));
+      startup?.reject(new StartupError(`${what} exited during start-up (${signal ?? `code ${code}`})`));
       return;
     }
     const delay = Date.now() - info.startedAt < QUICK_DEATH_MS ? RESTART_DELAY_MS : 0;

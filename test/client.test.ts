@@ -3,18 +3,16 @@
 // 503s), and timeouts. Also: the client loads nothing of the server at run time.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { TixlockClient, TixlockError, type AttemptEvent, type ClientOptions, type Operation } from '../src/client';
 import { parseRetryAfter, retryWait } from '../src/client/retry';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { ISO_MS, KEYS, startTestApp, startTestWriter, uniqueId, type TestApp } from './support/app';
+import { ISO_MS, KEYS, listen, startTestApp, startTestWriter, uniqueId, type Listening, type TestApp } from './support/app';
 import { startHttpGate, unavailable, type GateAction, type HttpGate } from './support/http-gate';
 import { REPO, waitFor } from './support/spawn';
 
 let t: TestApp;
-let server: Server;
+let http: Listening;
 let baseUrl: string;
 let writer: OrderWriter;
 const gates: HttpGate[] = [];
@@ -23,13 +21,12 @@ beforeAll(async () => {
   t = await startTestApp();
   await t.redis.flushdb(); // the writer reads every performance of this worker's database
   writer = await startTestWriter(t);
-  server = t.app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  http = await listen(t);
+  baseUrl = `http://127.0.0.1:${http.port}`;
 });
 afterAll(async () => {
   await Promise.all(gates.map((g) => g.close()));
-  await new Promise((resolve) => server.close(resolve));
+  await http.close();
   await writer.stop();
   await t.close();
 });

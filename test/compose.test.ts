@@ -108,9 +108,9 @@ test('every setting of a tixlock service is one src/config.ts reads, and the env
     expect({ name, unknown }).toEqual({ name, unknown: [] });
     expect(() => containerConfig(s)).not.toThrow();
     const config = containerConfig(s);
-    expect(config.production).toBe(true);
-    expect(config.redis.mode).toBe('sentinel');
-    expect(config.documentStoreUrl).toMatch(/^postgres:\/\//);
+    expect(config.server.production).toBe(true);
+    expect(config.redis.topology.mode).toBe('sentinel');
+    expect(config.store.url).toMatch(/^postgres:\/\//);
   }
   // and a misspelt setting would be caught
   expect(SETTINGS).not.toContain('REDIS_SENTINEL');
@@ -123,9 +123,9 @@ test('the Dockerfile: node dist/src/cli.js as entrypoint; HOST=0.0.0.0, so each 
   expect(env.HOST).toBe('0.0.0.0');
   for (const [name, s] of tixlockServices.filter(([, s]) => role(s) === 'api')) {
     const config = containerConfig(s);
-    expect({ name, host: config.host }).toEqual({ name, host: '0.0.0.0' });
+    expect({ name, host: config.server.host }).toEqual({ name, host: '0.0.0.0' });
     const targets = (s.ports ?? []).map((p) => Number(p.split(':').at(-1)));
-    expect({ name, targets }).toEqual({ name, targets: [config.port] });
+    expect({ name, targets }).toEqual({ name, targets: [config.server.port] });
   }
   // the writers serve no /healthz: the image's HEALTHCHECK is off for them
   expect(fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8')).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
@@ -144,16 +144,17 @@ test('the wiring: sentinels, the monitored name, the replicas a sale waits for, 
 
   for (const [name, s] of tixlockServices) {
     const config = containerConfig(s);
-    if (config.redis.mode !== 'sentinel') throw new Error(`${name}: not on the sentinels`);
-    const sentinels = config.redis.sentinels.map((n) => `${n.host}:${n.port}`);
+    const { topology } = config.redis;
+    if (topology.mode !== 'sentinel') throw new Error(`${name}: not on the sentinels`);
+    const sentinels = topology.sentinels.map((n) => `${n.host}:${n.port}`);
     const sentinelServices = Object.keys(compose.services).filter((k) => k.startsWith('sentinel-'));
     expect(sentinels).toEqual(sentinelServices.map((k) => `${k}:${sentinelPort}`));
-    expect(config.redis.name).toBe(monitor?.[1]);
+    expect(topology.name).toBe(monitor?.[1]);
     expect(monitor?.[2]).toBe('redis-primary');
     expect(Number(monitor?.[4])).toBeLessThanOrEqual(sentinels.length); // a quorum the sentinels can reach
-    expect(config.redisWaitReplicas).toBeGreaterThan(0);
-    expect(config.redisWaitReplicas).toBeLessThanOrEqual(replicas);
-    const url = new URL(config.documentStoreUrl as string);
+    expect(config.redis.waitReplicas).toBeGreaterThan(0);
+    expect(config.redis.waitReplicas).toBeLessThanOrEqual(replicas);
+    const url = new URL(config.store.url as string);
     expect([url.hostname, url.username, decodeURIComponent(url.password), url.pathname]).toEqual([
       'postgres',
       pg.POSTGRES_USER,
@@ -161,7 +162,7 @@ test('the wiring: sentinels, the monitored name, the replicas a sale waits for, 
       `/${pg.POSTGRES_DB}`,
     ]);
     if (role(s) === 'order-writer') consumers.add(config.writer.consumer);
-    expect(config.apiKeys.length + config.adminKeys.length).toBeGreaterThan(0);
+    expect(config.keys.clients.length + config.keys.admins.length).toBeGreaterThan(0);
   }
   expect(consumers.size).toBe(2); // each writer its own consumer name in the group
 });

@@ -1,50 +1,72 @@
-// Pure tests of configuration (src/config.ts) and API keys (src/credentials.ts).
+// Pure tests of configuration (src/config.ts, its table src/config-table.ts, the docs generated from it) and API keys
+// (src/credentials.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { ConfigError, loadConfig, parseApiWorkers } from '../src/config';
-import { NoKeysInProduction, resolveKeys } from '../src/credentials';
+import { commandHelp } from '../src/cli-help';
+import { ConfigError, loadConfig, parseApiWorkers, SETTINGS } from '../src/config';
+import { CONFIGURATION_DOC, withSettingsTables } from '../src/config-doc';
+import { SETTING_ENTRIES } from '../src/config-table';
+import { resolveKeys } from '../src/credentials';
+import { StartupError } from '../src/startup-error';
 
 describe('loadConfig', () => {
   test('defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({
-      nodeEnv: 'development',
-      production: false,
-      host: '127.0.0.1', // loopback unless asked (the Dockerfile sets HOST=0.0.0.0)
-      port: 3000,
-      apiWorkers: 1,
-      redisUrl: undefined,
-      redisServerBin: 'redis-server',
-      redisCommandTimeoutMs: 2000,
-      dataDir: './data',
-      lockTtlSeconds: 180,
-      minHoldSeconds: 1,
-      maxHoldSeconds: 900,
-      maxTicketsPerTransaction: 10,
-      recordRetentionSeconds: 86400,
-      trustProxy: false,
-      corsOrigins: [],
-      limits: { buyerMaxTickets: 10, holdRateLimit: 0, holdRateWindowSeconds: 1, idempotencyTtlSeconds: 86400 },
-      apiKeys: [],
-      adminKeys: [],
-      logLevel: 'info',
-      documentStoreUrl: undefined,
+    expect(c).toEqual({
+      server: {
+        nodeEnv: 'development',
+        production: false,
+        host: '127.0.0.1', // loopback unless asked (the Dockerfile sets HOST=0.0.0.0)
+        port: 3000,
+        apiWorkers: 1,
+        metricsPort: undefined,
+        trustProxy: false,
+        corsOrigins: [],
+      },
+      keys: { clients: [], admins: [] },
+      redis: {
+        topology: { mode: 'embedded' },
+        serverBin: 'redis-server',
+        waitReplicas: 0,
+        waitTimeoutMs: 1000,
+        commandTimeoutMs: 2000,
+      },
+      store: { dataDir: './data', url: undefined },
+      domain: {
+        lockTtlSeconds: 180,
+        minHoldSeconds: 1,
+        maxHoldSeconds: 900,
+        maxTicketsPerTransaction: 10,
+        recordRetentionSeconds: 86400,
+        buyerMaxTickets: 10,
+      },
+      limits: { holdRateLimit: 0, holdRateWindowSeconds: 1, idempotencyTtlSeconds: 86400 },
+      logging: { level: 'info' },
+      writer: {
+        batchSize: 100,
+        blockMs: 500,
+        claimIdleMs: 30000,
+        maxDeliveries: 10,
+        sweepIntervalMs: 5000,
+        consumer: `${os.hostname()}-${process.pid}`,
+        autoRehydrate: true,
+      },
     });
-    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
-    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).logging.level).toBe('silent');
+    expect(loadConfig({ NODE_ENV: 'production' }).server.production).toBe(true);
   });
 
   test('reads only the environment it is given; empty strings count as unset', () => {
     const saved = process.env.PORT;
     process.env.PORT = '1234';
     try {
-      expect(loadConfig({}).port).toBe(3000);
+      expect(loadConfig({}).server.port).toBe(3000);
       expect(loadConfig({ PORT: '', LOCK_TTL_SECONDS: '', REDIS_URL: '' })).toMatchObject({
-        port: 3000,
-        lockTtlSeconds: 180,
-        redisUrl: undefined,
+        server: { port: 3000 },
+        domain: { lockTtlSeconds: 180 },
+        redis: { topology: { mode: 'embedded' } },
       });
     } finally {
       if (saved === undefined) delete process.env.PORT;
@@ -66,19 +88,18 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
     });
     expect(c).toMatchObject({
-      port: 8080,
-      redisUrl: 'rediss://cache.example:6380/2',
-      dataDir: '/var/lib/tixlock',
-      lockTtlSeconds: 120,
-      minHoldSeconds: 30,
-      maxHoldSeconds: 600,
-      maxTicketsPerTransaction: 8,
-      logLevel: 'debug',
-      apiKeys: [
-        { name: 'shop', key: 'abcdefgh12' },
-        { name: 'app.two', key: 'k:with:colons' },
-      ],
-      adminKeys: [{ name: 'ops', key: '12345678' }],
+      server: { port: 8080 },
+      redis: { topology: { mode: 'url', url: 'rediss://cache.example:6380/2' } },
+      store: { dataDir: '/var/lib/tixlock' },
+      domain: { lockTtlSeconds: 120, minHoldSeconds: 30, maxHoldSeconds: 600, maxTicketsPerTransaction: 8 },
+      logging: { level: 'debug' },
+      keys: {
+        clients: [
+          { name: 'shop', key: 'abcdefgh12' },
+          { name: 'app.two', key: 'k:with:colons' },
+        ],
+        admins: [{ name: 'ops', key: '12345678' }],
+      },
     });
   });
 
@@ -136,13 +157,13 @@ describe('loadConfig', () => {
   });
 
   test('Redis topology: one node, a Cluster, Sentinel, or a private redis-server; credentials and TLS for every node', () => {
-    expect(loadConfig({}).redis).toEqual({ mode: 'embedded' });
-    expect(loadConfig({ REDIS_URL: 'rediss://h:6380/2' }).redis).toEqual({
+    expect(loadConfig({}).redis.topology).toEqual({ mode: 'embedded' });
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380/2' }).redis.topology).toEqual({
       mode: 'url',
       url: 'rediss://h:6380/2',
       auth: { username: undefined, password: undefined, tls: true },
     });
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000, 10.0.0.2:7001,[::1]:7002', REDIS_PASSWORD: 'pw', REDIS_TLS: '1' }).redis).toEqual({
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000, 10.0.0.2:7001,[::1]:7002', REDIS_PASSWORD: 'pw', REDIS_TLS: '1' }).redis.topology).toEqual({
       mode: 'cluster',
       nodes: [
         { host: 'a', port: 7000 },
@@ -151,7 +172,7 @@ describe('loadConfig', () => {
       ],
       auth: { username: undefined, password: 'pw', tls: true },
     });
-    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'main', REDIS_USERNAME: 'app' }).redis).toEqual({
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'main', REDIS_USERNAME: 'app' }).redis.topology).toEqual({
       mode: 'sentinel',
       sentinels: [
         { host: 's1', port: 26379 },
@@ -173,8 +194,8 @@ describe('loadConfig', () => {
     ['linklocal,uniquelocal,192.168.0.0/255.255.0.0', ['linklocal', 'uniquelocal', '192.168.0.0/255.255.0.0']],
   ])('TRUST_PROXY %j → %j, which Express accepts', (raw, parsed) => {
     const c = loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw });
-    expect(c.trustProxy).toEqual(parsed);
-    expect(() => express().set('trust proxy', c.trustProxy)).not.toThrow();
+    expect(c.server.trustProxy).toEqual(parsed);
+    expect(() => express().set('trust proxy', c.server.trustProxy)).not.toThrow();
   });
 
   test.each([
@@ -185,7 +206,7 @@ describe('loadConfig', () => {
     ['auto', os.availableParallelism()],
     ['AUTO', os.availableParallelism()],
   ])('API_WORKERS %j → %d API processes', (raw, workers) => {
-    expect(loadConfig({ API_WORKERS: raw }).apiWorkers).toBe(workers);
+    expect(loadConfig({ API_WORKERS: raw }).server.apiWorkers).toBe(workers);
     expect(parseApiWorkers(raw)).toBe(workers);
   });
 
@@ -204,19 +225,41 @@ describe('loadConfig', () => {
       HOLD_RATE_WINDOW_SECONDS: '10',
       IDEMPOTENCY_TTL_SECONDS: '3600',
     });
-    expect(c.corsOrigins).toEqual(['https://shop.example', 'http://localhost:8080']);
-    expect(c.limits).toEqual({ buyerMaxTickets: 6, holdRateLimit: 20, holdRateWindowSeconds: 10, idempotencyTtlSeconds: 3600 });
+    expect(c.server.corsOrigins).toEqual(['https://shop.example', 'http://localhost:8080']);
+    expect(c.limits).toEqual({ holdRateLimit: 20, holdRateWindowSeconds: 10, idempotencyTtlSeconds: 3600 });
+    expect(c.domain.buyerMaxTickets).toBe(6);
   });
 
   test('the result is frozen', () => {
     const c = loadConfig({ TIXLOCK_API_KEYS: 'shop:abcdefgh', TRUST_PROXY: 'loopback' });
     expect(Object.isFrozen(c)).toBe(true);
-    expect(Object.isFrozen(c.apiKeys)).toBe(true);
-    expect(Object.isFrozen(c.trustProxy)).toBe(true);
+    expect(Object.isFrozen(c.server)).toBe(true);
+    expect(Object.isFrozen(c.keys.clients)).toBe(true);
+    expect(Object.isFrozen(c.server.trustProxy)).toBe(true);
     expect(() => {
-      (c as { port: number }).port = 1;
+      (c.server as { port: number }).port = 1;
     }).toThrow(TypeError);
-    expect(() => (c.apiKeys as { name: string; key: string }[]).push({ name: 'x', key: 'yyyyyyyy' })).toThrow(TypeError);
+    expect(() => (c.keys.clients as { name: string; key: string }[]).push({ name: 'x', key: 'yyyyyyyy' })).toThrow(TypeError);
+  });
+});
+
+describe('the table of settings', () => {
+  test('docs/configuration.md has the tables the code generates (else: npm run docs:config)', () => {
+    const committed = fs.readFileSync(CONFIGURATION_DOC, 'utf8');
+    expect(committed).toBe(withSettingsTables(committed));
+    for (const name of SETTINGS) expect(committed).toContain(`| \`${name}\` |`);
+  });
+
+  test.each(SETTING_ENTRIES.filter(([, s]) => s.value.default !== undefined))(
+    '%s set to its documented default parses as if unset',
+    (name, setting) => {
+      expect(loadConfig({ [name]: setting.value.default })).toEqual(loadConfig({}));
+    },
+  );
+
+  test('tixlock all --help names every setting (all reads them all), each once', () => {
+    const line = (commandHelp('all') ?? '').split('settings (default in brackets):')[1]?.replace(/\s+/g, ' ') ?? '';
+    for (const name of SETTINGS) expect(line.match(new RegExp(`\\b${name}\\b`, 'g'))).toHaveLength(1);
   });
 });
 
@@ -230,7 +273,7 @@ describe('resolveKeys', () => {
 
   test('production with no keys refuses to start and writes nothing', () => {
     const dir = path.join(tmp(), 'data');
-    expect(() => resolveKeys(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(NoKeysInProduction);
+    expect(() => resolveKeys(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(StartupError);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
@@ -251,7 +294,7 @@ describe('resolveKeys', () => {
       TIXLOCK_API_KEYS: `dev-client:${first.clients[0]!.key}`,
       TIXLOCK_ADMIN_KEYS: `dev-admin:${first.admins[0]!.key}`,
     });
-    expect(asConfigured.apiKeys).toEqual(first.clients);
+    expect(asConfigured.keys.clients).toEqual(first.clients);
 
     // another data directory gets other keys
     const other = resolveKeys(loadConfig({ DATA_DIR: path.join(tmp(), 'data') }));

@@ -3,23 +3,13 @@
 // extends past the first expiry up to MAX_HOLD_SECONDS.
 import request from 'supertest';
 import { performanceKeys } from '../src/redis/keys';
-import { as, createPerformance, KEYS, sleep, startTestApp, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, sleep, useTestApp, type TestApp } from './support/app';
 
-let t: TestApp; // holds of 1 s by default
-let capped: TestApp; // holds of 1 s, at most 2 s in all
+const t = useTestApp({ LOCK_TTL_SECONDS: '1' }); // holds of 1 s by default
+const capped = useTestApp({ LOCK_TTL_SECONDS: '1', MAX_HOLD_SECONDS: '2' }); // holds of 1 s, at most 2 s in all
 // Same Redis, default 180 s holds: the "other buyer" holds through it, so that a lock taken after a lapse cannot
 // itself lapse before the test reads it back on a slow machine.
-let steady: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '1' });
-  capped = await startTestApp({ LOCK_TTL_SECONDS: '1', MAX_HOLD_SECONDS: '2' });
-  steady = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-  await capped.close();
-  await steady.close();
-});
+const steady = useTestApp();
 
 const LAPSE_MS = 1200; // a little more than a 1 s hold
 

@@ -1,14 +1,12 @@
 // HTTP: authentication and roles (API.md "Authentication and roles"), request ids, health endpoints.
 import request from 'supertest';
-import { as, createPerformance, expectError, KEYS, startTestApp, type TestApp } from './support/app';
+import { as, createPerformance, expectError, KEYS, useTestApp } from './support/app';
 
-let t: TestApp;
+const t = useTestApp();
 let perfId: string;
 beforeAll(async () => {
-  t = await startTestApp();
   perfId = (await createPerformance(t, { rows: 1, seats: 3 })).id;
 });
-afterAll(() => t.close());
 
 describe('authentication', () => {
   test('no key -> 401 UNAUTHENTICATED with the error shape', async () => {

@@ -1,14 +1,12 @@
 // HTTP: bad input gets a 4xx in the error shape of API.md and changes nothing; unknown routes; Redis down -> 503.
 import request from 'supertest';
-import { as, countsOf, createPerformance, expectError, KEYS, startTestApp, uniqueId, type TestApp } from './support/app';
+import { as, countsOf, createPerformance, expectError, KEYS, startTestApp, uniqueId, useTestApp } from './support/app';
 
-let t: TestApp;
+const t = useTestApp();
 let perf: { id: string; ticketIds: string[] };
 beforeAll(async () => {
-  t = await startTestApp();
   perf = await createPerformance(t, { rows: 1, seats: 4 });
 });
-afterAll(() => t.close());
 
 const alice = as(KEYS.alice);
 const admin = as(KEYS.admin);

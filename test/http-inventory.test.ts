@@ -1,23 +1,8 @@
 // HTTP: inventory (API.md "Inventory (admin)"): PUT/GET /performances/{id}, GET /performances/{id}/tickets.
 import request from 'supertest';
-import {
-  as,
-  countsOf,
-  createPerformance,
-  expectError,
-  ISO_MS,
-  KEYS,
-  sleep,
-  startTestApp,
-  uniqueId,
-  type TestApp,
-} from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, uniqueId, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 const admin = as(KEYS.admin);
 const put = (id: string, body: unknown) => request(t.app).put(`/performances/${id}`).set(admin).send(body as object);

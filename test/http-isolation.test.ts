@@ -1,13 +1,9 @@
 // HTTP: clients never see each other's transactions (404, not 403) nor each other's names or IPs on tickets;
 // the admin sees everything. The locked IP follows TRUST_PROXY.
 import request from 'supertest';
-import { as, countsOf, createPerformance, expectError, KEYS, startTestApp, type TestApp } from './support/app';
+import { as, countsOf, createPerformance, expectError, KEYS, startTestApp, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 async function aliceHolds() {
   const perf = await createPerformance(t, { rows: 1, seats: 4 });

@@ -3,13 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { holdRateKeyPrefix, idempotencyKey } from '../src/redis/keys';
-import { as, countsOf, createPerformance, expectError, KEYS, sleep, startTestApp, type TestApp } from './support/app';
+import { as, countsOf, createPerformance, expectError, KEYS, sleep, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '60', BUYER_MAX_TICKETS: '4' });
-});
-afterAll(() => t.close());
+const t = useTestApp({ LOCK_TTL_SECONDS: '60', BUYER_MAX_TICKETS: '4' });
 
 const begin = (body: object, headers: Record<string, string> = {}, key = KEYS.alice) =>
   request(t.app).post('/transaction').set(as(key)).set(headers).send(body);
@@ -181,11 +177,7 @@ describe('per-buyer limit (BUYER_MAX_TICKETS=4 here)', () => {
 });
 
 describe('hold rate limit per client key', () => {
-  let limited: TestApp;
-  beforeAll(async () => {
-    limited = await startTestApp({ LOCK_TTL_SECONDS: '60', HOLD_RATE_LIMIT: '3', HOLD_RATE_WINDOW_SECONDS: '60' });
-  });
-  afterAll(() => limited.close());
+  const limited = useTestApp({ LOCK_TTL_SECONDS: '60', HOLD_RATE_LIMIT: '3', HOLD_RATE_WINDOW_SECONDS: '60' });
 
   test('the 4th hold in the window is 429 RATE_LIMITED with Retry-After; another key is not affected', async () => {
     // the window lives in the shared test Redis: start it empty

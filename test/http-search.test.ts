@@ -1,23 +1,8 @@
 // HTTP: finding tickets (API.md "Finding tickets"): GET /tickets (best available, locks nothing), GET /tickets/{id}.
 import request from 'supertest';
-import {
-  as,
-  countsOf,
-  createPerformance,
-  expectError,
-  ISO_MS,
-  KEYS,
-  sleep,
-  startTestApp,
-  uniqueId,
-  type TestApp,
-} from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, uniqueId, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 interface Seat {
   id?: string;

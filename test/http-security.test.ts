@@ -50,7 +50,7 @@ async function startApi(env: Record<string, string> = {}): Promise<Api> {
       done();
     },
   });
-  const service = await startService(config, createLogger(config.logLevel, sink), { api: true, writer: false });
+  const service = await startService(config, createLogger(config.logging.level, sink), { api: true, writer: false });
   services.push(service);
   const base = `http://127.0.0.1:${service.port}`;
   return { base, http: () => request(base), logs, service };

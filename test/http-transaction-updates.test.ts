@@ -1,23 +1,9 @@
 // HTTP: a transaction after it began (API.md "Transactions"): checkout, complete, release, GET and HEAD, the
 // aliases, state rules and lapsed locks.
 import request from 'supertest';
-import {
-  as,
-  countsOf,
-  createPerformance,
-  expectError,
-  ISO_MS,
-  KEYS,
-  sleep,
-  startTestApp,
-  type TestApp,
-} from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, startTestApp, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
 const alice = as(KEYS.alice);

@@ -1,23 +1,9 @@
 // HTTP: beginning a transaction (API.md "Transactions", POST /transaction): holds all-or-nothing, by ids or best
 // available, and every error a hold can answer.
 import request from 'supertest';
-import {
-  as,
-  countsOf,
-  createPerformance,
-  expectError,
-  ISO_MS,
-  KEYS,
-  startTestApp,
-  uniqueId,
-  type TestApp,
-} from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, uniqueId, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const begin = (body: unknown, key = KEYS.alice, path = '/transaction') =>

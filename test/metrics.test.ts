@@ -4,7 +4,7 @@
 import http from 'node:http';
 import request from 'supertest';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { as, createPerformance, KEYS, startTestApp, startTestWriter, testRedisUrl, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, startTestApp, startTestWriter, testRedisUrl, useTestApp, type TestApp } from './support/app';
 import { startFaultyRedis } from './support/redis-fault';
 import os from 'node:os';
 import { freePort } from '../src/redis/embedded';
@@ -22,13 +22,7 @@ export function sample(text: string, name: string, labels: Record<string, string
   return 0;
 }
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ BUYER_MAX_TICKETS: '3' });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ BUYER_MAX_TICKETS: '3' });
 
 const scrape = async (app: TestApp['app'] = t.app) => {
   const res = await request(app).get('/metrics').set(as(KEYS.admin));

@@ -13,7 +13,7 @@ import { ERRORS } from '../src/http/errors';
 import { openApiDocument } from '../src/http/openapi';
 import { OPENAPI_FILE, openApiText } from '../src/http/openapi-file';
 import { OPERATIONS } from '../src/http/operations';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { innerApp } from './support/contract';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -40,11 +40,7 @@ describe('the committed openapi.json', () => {
 });
 
 describe('GET /openapi.json', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   test('serves the document without a key', async () => {
     const res = await request(t.app).get('/openapi.json');
@@ -91,11 +87,7 @@ describe('validity', () => {
 });
 
 describe('the routes Express serves are the operations of the document', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   /** `METHOD /path/{}` of every route in an Express app (its router's stack, sub-routers included). */
   function routes(app: Express): string[] {

@@ -2,27 +2,11 @@
 // as two replicas). Invariants 1 and 2 of DESIGN.md: never two owners, never sold twice, all or nothing.
 import request from 'supertest';
 import { performanceKeys } from '../src/redis/keys';
-import { as, createPerformance, KEYS, sleep, startTestApp, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, sleep, useTestApp } from './support/app';
+import { prng } from './support/prng';
 
-let a: TestApp; // replica 1
-let b: TestApp; // replica 2
-beforeAll(async () => {
-  [a, b] = await Promise.all([startTestApp({ LOCK_TTL_SECONDS: '60' }), startTestApp({ LOCK_TTL_SECONDS: '60' })]);
-});
-afterAll(async () => {
-  await a.close();
-  await b.close();
-});
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const a = useTestApp({ LOCK_TTL_SECONDS: '60' }); // replica 1
+const b = useTestApp({ LOCK_TTL_SECONDS: '60' }); // replica 2
 
 function pick<T>(rnd: () => number, from: readonly T[], n: number): T[] {
   const pool = [...from];

@@ -1,15 +1,14 @@
 // reconcile (src/domain/recovery.ts) over the test Redis and document store: a performance is behind only when
 // Redis lost what the store has, never because a sale landed between its two reads. Real Redis, real writer.
-import type { Server } from 'node:http';
 import { reconcile } from '../src/domain/recovery';
 import type { LockStore } from '../src/domain/types';
 import { performanceKeys } from '../src/redis/keys';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { createPerformance, startTestApp, startTestWriter, type TestApp } from './support/app';
-import { listen, sell, waitFor } from './support/writer-tests';
+import { createPerformance, listen, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
+import { sell, waitFor } from './support/writer-tests';
 
 let t: TestApp;
-let http: { server: Server; close(): Promise<void> };
+let http: Listening;
 let writer: OrderWriter;
 
 beforeAll(async () => {

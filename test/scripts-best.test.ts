@@ -2,13 +2,9 @@
 // a run of adjacent seats in one row preferred when it costs no more; filters; NOT_ENOUGH_TICKETS.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { as, callerOf, KEYS, putPerformance, startTestApp, uniqueId, type TestApp } from './support/app';
+import { as, callerOf, KEYS, putPerformance, uniqueId, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '60' });
-});
-afterAll(() => t.close());
+const t = useTestApp({ LOCK_TTL_SECONDS: '60' });
 
 const bob = callerOf('bob');
 type Spec = { row?: string; seat?: string | number; price?: number; section?: string; price_level?: string };

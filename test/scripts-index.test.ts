@@ -1,4 +1,4 @@
-// The available index (partitions cut into chunks of 128 ords, see lua/_prelude.lua) stays exact under random holds,
+// The available index (partitions cut into chunks of 128 ords, see lua/includes/avail.lua) stays exact under random holds,
 // best-available holds, releases, completions and price changes: every free ticket is in its chunk and nothing else
 // is, the count key matches, emptied chunks and partitions are gone, chunks keep the compact listpack encoding, and
 // search and the available listing agree with a brute-force answer computed from the tickets' own state.
@@ -13,14 +13,10 @@ import {
   availableSlotOf,
   performanceKeys,
 } from '../src/redis/keys';
-import { callerOf, putPerformance, startTestApp, uniqueId, type TestApp } from './support/app';
+import { callerOf, putPerformance, uniqueId, useTestApp } from './support/app';
 import { prng } from './support/prng';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOCK_TTL_SECONDS: '60' });
-});
-afterAll(() => t.close());
+const t = useTestApp({ LOCK_TTL_SECONDS: '60' });
 
 const bob = callerOf('bob');
 const ORD_SPAN = 2 ** 22;
@@ -175,7 +171,7 @@ test('random holds, releases, completions and price changes keep the index exact
     cursor = page.nextCursor;
   }
   expect(walked).toEqual(free.map((f) => f.id));
-});
+}, 180_000); // a few thousand script calls: ~15 s alone, past 30 s on a loaded 2-core machine
 
 test('a chunk holds the tickets of 128 consecutive ords of one partition', async () => {
   const perf = uniqueId();

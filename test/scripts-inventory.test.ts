@@ -3,17 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket } from '../src/domain/types';
-import { performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey } from '../src/redis/keys';
+import { ORD_SPAN, performanceCodeKey, performanceKeys, ticketIndexKey, transactionKey } from '../src/redis/keys';
 import { mintTransactionId } from '../src/domain/transaction-id';
 import { runBound } from '../src/redis/script-bindings';
-import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
+import { availableScore, callerOf, uniqueId, useTestApp } from './support/app';
 
-const ORD_SPAN = 2 ** 22;
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 const alice = callerOf('alice');
 const bob = callerOf('bob');

@@ -3,22 +3,16 @@
 import { randomUUID } from 'node:crypto';
 import { assignRelativeOrds } from '../src/domain/seat-order';
 import type { InventoryTicket, TransactionState } from '../src/domain/types';
-import { performanceKeys, transactionKey } from '../src/redis/keys';
+import { ORD_SPAN, performanceKeys, transactionKey } from '../src/redis/keys';
 import { RedisDeadlines } from '../src/redis/clock';
 import { RedisLockStore } from '../src/redis/lock-store';
 import { runBound } from '../src/redis/script-bindings';
 import { checkReply } from '../src/redis/codes';
-import { domainSettings } from '../src/service';
-import { availableScore, callerOf, startTestApp, uniqueId, type TestApp } from './support/app';
+import { availableScore, callerOf, uniqueId, useTestApp } from './support/app';
 
-const ORD_SPAN = 2 ** 22;
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
-let t: TestApp;
-beforeAll(async () => {
-  // LOCK_TTL_SECONDS is the default hold when neither the request nor the performance sets one
-  t = await startTestApp({ LOCK_TTL_SECONDS: '120' });
-});
-afterAll(() => t.close());
+// LOCK_TTL_SECONDS is the default hold when neither the request nor the performance sets one
+const t = useTestApp({ LOCK_TTL_SECONDS: '120' });
 
 const alice = callerOf('alice', 'client', '198.51.100.1');
 const bob = callerOf('bob', 'client', '198.51.100.2');
@@ -193,7 +187,7 @@ describe('the hold deadline (a hold that reaches Redis after its caller gave up 
   });
 
   test('a store with a deadline holds as usual while Redis answers in time', async () => {
-    const store = new RedisLockStore(t.redis, domainSettings(t.config), new RedisDeadlines(2000));
+    const store = new RedisLockStore(t.redis, t.config.domain, new RedisDeadlines(2000));
     const { perf, ids } = await performance(4);
     // the first hold teaches the store the Redis clock; the next ones carry a deadline
     for (const id of ids) expect((await store.hold(opts(perf), [id])).status).toBe('open');

@@ -1,11 +1,7 @@
 import request from 'supertest';
-import { as, createPerformance, KEYS, startTestApp, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, useTestApp } from './support/app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 test('the seed flow: search, hold, checkout, complete', async () => {
   const perf = await createPerformance(t);

@@ -2,15 +2,13 @@
 // DESIGN.md): a completed sale reaches the document store once and is acknowledged; a redelivered entry changes
 // nothing; a second sale of one ticket is refused and recorded; a malformed entry goes to the dead letters and a
 // replay writes it; entries pending for a dead consumer are reclaimed by one of two writers.
-import type { Server } from 'node:http';
 import { jest } from '@jest/globals';
 import { outboxGroup, performanceKeys } from '../src/redis/keys';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { availableScore, createPerformance, KEYS, putBackAvailable, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { availableScore, createPerformance, KEYS, listen, putBackAvailable, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
 import {
   ensureGroup,
-  listen,
   pendingByConsumer,
   pendingCount,
   readAsGhost,
@@ -20,7 +18,7 @@ import {
 } from './support/writer-tests';
 
 let t: TestApp;
-let http: { server: Server; close(): Promise<void> };
+let http: Listening;
 const writers: OrderWriter[] = [];
 
 beforeAll(async () => {

@@ -1,19 +1,18 @@
 // 200 concurrent completions through the HTTP API with the order writer running on PostgreSQL: every one reaches the
 // document store once (Invariant 4). Prints the complete-to-persisted latency (order.created_at − order.completed_at);
 // it is measured, not asserted.
-import type { Server } from 'node:http';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { createPerformance, KEYS, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { createPerformance, KEYS, listen, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
 import { createTestDatabase } from './support/postgres';
-import { listen, pendingCount, percentile, sell, waitFor, type Sold } from './support/writer-tests';
+import { pendingCount, percentile, sell, waitFor, type Sold } from './support/writer-tests';
 
 const TRANSACTIONS = 200;
 const K = 2; // tickets per transaction
 const BATCH = 50; // completions in flight at once
 
 let t: TestApp;
-let http: { server: Server; close(): Promise<void> };
+let http: Listening;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let writer: OrderWriter | undefined;
 

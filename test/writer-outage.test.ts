@@ -1,19 +1,18 @@
 // PostgreSQL stopped for several seconds during a burst of completions, then started again: the order writer keeps
 // the sales pending, retries, and persists every one exactly once (Invariant 4); nothing is dead-lettered.
-import type { Server } from 'node:http';
 import { jest } from '@jest/globals';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { createPerformance, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { createPerformance, listen, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { listen, pendingCount, sell, waitFor, type Sold } from './support/writer-tests';
+import { pendingCount, sell, waitFor, type Sold } from './support/writer-tests';
 
 const TRANSACTIONS = 30;
 const K = 2;
 
 let pg: TestPostgres;
 let t: TestApp;
-let http: { server: Server; close(): Promise<void> };
+let http: Listening;
 let writer: OrderWriter | undefined;
 
 beforeAll(async () => {

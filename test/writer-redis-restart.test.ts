@@ -2,7 +2,6 @@
 // delivered, some delivered to a writer that died): every one is still delivered and written exactly once
 // (Invariant 4). A redis-server of this file's own, so it can be killed.
 import fs from 'node:fs';
-import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
@@ -10,11 +9,10 @@ import { performanceKeys } from '../src/redis/keys';
 import { startRedisServer, type EmbeddedRedis } from '../src/redis/embedded';
 import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { createPerformance, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { createPerformance, listen, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
 import { portOpen } from './support/redis-fault';
 import {
   ensureGroup,
-  listen,
   pendingByConsumer,
   pendingCount,
   readAsGhost,
@@ -29,7 +27,7 @@ const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 let dir: string;
 let redis: EmbeddedRedis;
 let t: TestApp;
-let http: { server: Server; close(): Promise<void> };
+let http: Listening;
 const writers: OrderWriter[] = [];
 const outcomes: string[] = [];
 

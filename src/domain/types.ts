@@ -165,7 +165,7 @@ export interface LockStore {
   ping(): Promise<void>;
 }
 
-/** Settings the use cases need, handed in by whoever wires the service (cli.ts). */
+/** Settings the use cases need, handed in by whoever wires the service: the configuration's domain group is exactly this. */
 export interface DomainSettings {
   lockTtlSeconds: number;
   minHoldSeconds: number;

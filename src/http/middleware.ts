@@ -54,7 +54,7 @@ export function jsonBody(limit: string) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     }
     // body-parser decodes any charset starting "utf-" (utf-7, utf-16...), so a UTF-7 body was accepted; JSON is
-    // UTF-8 (RFC 8259) and other charsets are a 415 (found by test/http-fuzz.test.ts)
+    // UTF-8 (RFC 8259) and other charsets are a 415 (found by test/http-fuzz-content.test.ts)
     const charsets = [...(req.get('content-type') ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]*)/gi)].map((m) => m[1]);
     if (hasBody && charsets.some((c) => c?.toLowerCase() !== 'utf-8')) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.');

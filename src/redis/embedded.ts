@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { StartupError } from '../startup-error';
 
 export interface EmbeddedRedis {
   url: string;
@@ -11,8 +12,6 @@ export interface EmbeddedRedis {
   dir: string;
   stop(): Promise<void>;
 }
-
-export class RedisServerMissing extends Error {}
 
 /**
  * redis-server children not yet stopped. Should this process exit without stopping one (process.exit on an error
@@ -88,7 +87,7 @@ export async function startRedisServer(bin: string, dir: string, port?: number):
     ]);
     if (early instanceof Error) {
       if ((early as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RedisServerMissing(
+        throw new StartupError(
           `redis-server was not found on PATH (${bin}). Install it (apt-get install -y redis-server) or set REDIS_URL.`,
         );
       }

@@ -22,7 +22,7 @@ export function performanceKeys(performanceId: string) {
 }
 
 /**
- * The available index (built by lua/_prelude.lua, which documents it): partition "section|price_level|price" of a
+ * The available index (built by lua/includes/avail*.lua, documented in lua/includes/avail.lua): partition "section|price_level|price" of a
  * performance is a zset of its non-empty chunk numbers, and chunk floor(ord / 128) of it a small zset of available
  * ticket ids by price * 2^22 + ord. `<available>:n` counts the available tickets. The heads zsets order the
  * non-empty partitions by the score of their cheapest available ticket (all of them, and those of one price level);
@@ -39,8 +39,10 @@ export const availableLevelHeadsKey = (performanceId: string, priceLevel: string
   `${performanceKeys(performanceId).available}:hl:${priceLevel}`;
 export const availableSectionKey = (performanceId: string, section: string) =>
   `${performanceKeys(performanceId).available}:s:${section}`;
-/** Ords per chunk of the available index (lua/_prelude.lua's CHUNK). */
+/** Ords per chunk of the available index; the scripts get it as CHUNK (SHARED_CONSTANTS in scripts.ts). */
 export const AVAILABLE_CHUNK = 128;
+/** Ords per price in an availability score (price * ORD_SPAN + ord); the scripts get it as ORD_SPAN. */
+export const ORD_SPAN = 2 ** 22;
 /** The available-index partition (and its section and price level) and chunk of a ticket record "ord|price|section|row|seat|price_level". */
 export function availableSlotOf(record: string): { partition: string; section: string; priceLevel: string; chunk: number } {
   const [ord = '0', price = '', section = '', , , level = ''] = record.split('|');

@@ -1,4 +1,4 @@
-// Parsing of what the scripts return: ticket records and transaction replies (see lua/_prelude.lua).
+// Parsing of what the scripts return: ticket records and transaction replies (see lua/includes/record.lua and tx.lua).
 import type { TicketDoc } from '../domain/documents';
 import type { TicketAttributes, TicketState, TransactionState, TransactionStatus } from '../domain/types';
 import type { ScriptReply } from './script-bindings';

@@ -48,7 +48,7 @@ const HOLD_ARGS = [
 const QUERY_ARGS = ['quantity', 'max_price', 'section', 'price_level'] as const;
 const ACCESS_ARGS = ['transaction_id', 'client', 'admin'] as const;
 
-/** A transaction reply (tx_reply in lua/_prelude.lua) of the transaction the call was about. */
+/** A transaction reply (tx_reply_head in lua/includes/tx.lua) of the transaction the call was about. */
 const transactionReply = (reply: ScriptReply, transactionId: string): TransactionState => parseTransaction(transactionId, reply);
 const text = (v: unknown) => (v === '' || v === null || v === undefined ? undefined : String(v));
 const num = (v: unknown) => (text(v) === undefined ? undefined : Number(v));

@@ -1,71 +1,85 @@
-// The source of each Lua script: lua/<name>.lua with the definitions of lua/_prelude.lua it uses in front.
+// The source of each Lua script: lua/<name>.lua with the helpers it includes (lua/includes/*.lua) put in place.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ORDER_ALPHABET } from '../domain/order-number';
+import { AVAILABLE_CHUNK, ORD_SPAN } from './keys';
 import { SCRIPT_BINDINGS, type ScriptName } from './script-bindings';
 
 /** The lua/ folder, found upwards from this file (src/redis in tests, dist/src/redis when built). */
 export function luaDir(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'lua');
-    if (fs.existsSync(path.join(candidate, '_prelude.lua'))) return candidate;
+    if (fs.existsSync(path.join(candidate, 'includes'))) return candidate;
     if (path.dirname(dir) === dir) throw new Error('lua/ folder not found');
   }
 }
 
-/** A top-level definition of lua/_prelude.lua: its name, its text (with the comment above it). */
-interface PreludeBlock {
-  name: string;
-  text: string;
-}
+/** `--- @include "<path>"`: the path relative to the including file's folder, `.lua` implied (as BullMQ's). */
+const INCLUDE = /^--- @include "([^"]+)"[ \t]*$/;
+/** A comment line that means to be an include, well-formed or not. */
+const INCLUDE_LIKE = /^--+\s*@include\b/;
 
-/** Cuts the prelude into its top-level `local` definitions, each with the comment lines right above it. */
-export function preludeBlocks(prelude: string): PreludeBlock[] {
-  const blocks: PreludeBlock[] = [];
-  let pending: string[] = []; // lines since the last block started: comments above the next one, or its body
-  let current: PreludeBlock | undefined;
-  for (const line of prelude.split('\n')) {
-    const start = /^local (?:function )?([A-Za-z_]\w*)/.exec(line);
-    if (start) {
-      // the comment lines right above this definition belong to it, not to the one before
-      let cut = pending.length;
-      while (cut > 0 && /^--/.test(pending[cut - 1] as string)) cut--;
-      if (current) current.text += pending.slice(0, cut).join('\n');
-      current = { name: start[1] as string, text: `${pending.slice(cut).join('\n')}${cut < pending.length ? '\n' : ''}${line}\n` };
-      blocks.push(current);
-      pending = [];
-    } else {
-      pending.push(line);
-    }
-  }
-  if (current) current.text += pending.join('\n');
-  return blocks;
+/**
+ * The files a Lua file includes directly, as absolute paths, in the order of its `--- @include` lines. A line that
+ * looks like an include but is not written `--- @include "<path>"`, a file included twice, or one outside root is an
+ * error naming the file.
+ */
+export function includesOf(source: string, file: string, root: string): string[] {
+  const out: string[] = [];
+  const where = (line: number) => `${path.relative(root, file) || file}:${line}`;
+  source.split('\n').forEach((line, i) => {
+    if (!INCLUDE_LIKE.test(line)) return;
+    const m = INCLUDE.exec(line);
+    if (!m) throw new Error(`${where(i + 1)}: an include is written --- @include "<path>": ${line}`);
+    const name = m[1] as string;
+    const target = path.resolve(path.dirname(file), name.endsWith('.lua') ? name : `${name}.lua`);
+    const rel = path.relative(root, target);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${where(i + 1)}: include outside ${root}: ${name}`);
+    if (out.includes(target)) throw new Error(`${where(i + 1)}: ${rel} is included twice`);
+    out.push(target);
+  });
+  return out;
 }
 
 /**
- * The prelude's definitions a script uses, directly or through each other, in prelude order. A script pays for
- * every definition in front of it on every call (Redis runs the whole chunk each time), so it gets only these.
+ * A Lua file's source (file: its path, for relative includes and messages) with each `--- @include` line replaced
+ * by the included file, whose own includes are put in the same way: every file once, each before the first file
+ * that includes it (an include already put in earlier leaves only its line out). A missing file or a cycle is an
+ * error naming the file. Includes must lie under root (the top file's folder unless given).
  */
-export function preludeFor(blocks: readonly PreludeBlock[], script: string): string {
-  const uses = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text.replace(/--[^\n]*/g, ''));
-  const needed = new Set<string>();
-  const visit = (text: string) => {
-    for (const b of blocks) {
-      if (!needed.has(b.name) && uses(text, b.name)) {
-        needed.add(b.name);
-        visit(b.text);
+export function expandIncludes(source: string, file: string, root: string = path.dirname(file)): string {
+  const rel = (f: string) => path.relative(root, f) || f;
+  const done = new Set<string>();
+  const expand = (text: string, at: string, stack: readonly string[]): string => {
+    const targets = includesOf(text, at, root);
+    let next = 0;
+    const out: string[] = [];
+    for (const line of text.split('\n')) {
+      if (!INCLUDE_LIKE.test(line)) {
+        out.push(line);
+        continue;
       }
+      const target = targets[next++] as string;
+      if (done.has(target)) continue;
+      if (stack.includes(target)) throw new Error(`include cycle: ${[...stack, target].map(rel).join(' -> ')}`);
+      let included: string;
+      try {
+        included = fs.readFileSync(target, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        throw new Error(`include not found: ${rel(target)} (included by ${rel(at)})`);
+      }
+      const body = expand(included, target, [...stack, target]).replace(/\n$/, '');
+      done.add(target);
+      out.push(body);
     }
+    return out.join('\n');
   };
-  visit(script);
-  return blocks
-    .filter((b) => needed.has(b.name))
-    .map((b) => b.text)
-    .join('\n');
+  return expand(source, file, [file]);
 }
 
 /** Constants a script shares with TypeScript: written once there, put in front of each script that names them. */
-const SHARED_CONSTANTS: Record<string, string> = { ORDER_ALPHABET };
+const SHARED_CONSTANTS: Record<string, string | number> = { ORDER_ALPHABET, CHUNK: AVAILABLE_CHUNK, ORD_SPAN };
 
 function sharedConstantsFor(script: string): string {
   const code = script.replace(/--[^\n]*/g, '');
@@ -79,20 +93,20 @@ let sources: Map<ScriptName, string> | undefined;
 function scriptSources(): Map<ScriptName, string> {
   if (!sources) {
     const dir = luaDir();
-    const blocks = preludeBlocks(fs.readFileSync(path.join(dir, '_prelude.lua'), 'utf8'));
     sources = new Map(
       (Object.keys(SCRIPT_BINDINGS) as ScriptName[]).map((name) => {
-        const script = fs.readFileSync(path.join(dir, `${name}.lua`), 'utf8');
+        const file = path.join(dir, `${name}.lua`);
+        const script = expandIncludes(fs.readFileSync(file, 'utf8'), file, dir);
         // `#!lua` without flags: Redis 7 treats the script as one that writes, so a replica (a demoted primary) refuses
         // every script, reads included, with READONLY instead of answering from what may be stale data
-        return [name, `#!lua\n${sharedConstantsFor(script)}${preludeFor(blocks, script)}\n${script}`];
+        return [name, `#!lua\n${sharedConstantsFor(script)}${script}`];
       }),
     );
   }
   return sources;
 }
 
-/** The source Redis runs for a script: a `#!lua` line, the prelude definitions it uses, then the script. */
+/** The source Redis runs for a script: a `#!lua` line, the shared constants it names, then the script, includes put in. */
 export function scriptSource(name: ScriptName): string {
   return scriptSources().get(name) as string;
 }

@@ -1,6 +1,7 @@
 // Where tixlock looks for Redis, in words, and the one error a command gets when nothing answers there.
 import { REDIS_TOPOLOGY_SETTINGS, type HostPort, type RedisTopology } from '../config';
 import { redactUrl } from '../redact';
+import { StartupError } from '../startup-error';
 
 const hostPorts = (nodes: readonly HostPort[]) => nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(',');
 
@@ -22,7 +23,8 @@ export function describeRedis(topology: RedisTopology): string {
 export const REDIS_SETTINGS_HINT = `set ${REDIS_TOPOLOGY_SETTINGS.join(', ').replace(/, ([^,]*)$/, ' or $1')} (with REDIS_SENTINEL_NAME) to use another`;
 
 /** Nothing answered where tixlock looked for Redis. The message is one line: where, why, and how to point elsewhere. */
-export class RedisUnreachable extends Error {
+export class RedisUnreachable extends StartupError {
+  override readonly name = 'RedisUnreachable';
   constructor(where: string, cause: unknown) {
     const reason = ((cause as Error)?.message ?? String(cause)).replace(/\.$/, '');
     super(`cannot reach Redis at ${where}: ${reason}; ${REDIS_SETTINGS_HINT}`);

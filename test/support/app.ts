@@ -1,6 +1,8 @@
 // Test wiring: the real service (real Redis from the global setup) behind supertest, with known keys. Every answer
 // of a test app is checked against the OpenAPI document (contract.ts): a test that gets one outside it fails.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { createApi, openReplicationWait, openWriterReads } from '../../src/service';
@@ -73,20 +75,60 @@ export async function startTestApp(env: Record<string, string> = {}, logger: Log
   // the shared test Redis unless the test names another (REDIS_URL) or another topology (Sentinel)
   const where = env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: testRedisUrl() };
   const config = loadConfig({ ...BASE_ENV, ...where, ...env });
-  if (config.redis.mode === 'embedded') throw new Error('startTestApp: no Redis configured');
+  if (config.redis.topology.mode === 'embedded') throw new Error('startTestApp: no Redis configured');
   // a Cluster client answers the same key commands the tests send (typed as one node for brevity)
-  const redis = (await connectTopology(config.redis, { commandTimeoutMs: config.redisCommandTimeoutMs })) as Redis;
+  const redis = (await connectTopology(config.redis.topology, { commandTimeoutMs: config.redis.commandTimeoutMs })) as Redis;
   // the document store: DOCUMENT_STORE_URL when a test gives one, else a private in-memory SQLite
-  const documents = await openDocumentStore(config.documentStoreUrl ?? 'sqlite::memory:', config.dataDir);
+  const documents = await openDocumentStore(config.store.url ?? 'sqlite::memory:', config.store.dataDir);
   const replication = await openReplicationWait(config, redis);
   const metrics = createMetrics();
-  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.apiKeys, config.adminKeys), replication, metrics);
+  const { app, store } = createApi(config, redis, documents, logger, new KeyRing(config.keys.clients, config.keys.admins), replication, metrics);
   const close = async () => {
     await documents.close();
     replication?.connection.disconnect();
     await closeRedis(redis);
   };
   return { app: checkedApp(app), redis, store, documents, config, metrics, close };
+}
+
+/**
+ * The usual set-up of a test file, registered in the calling file: a beforeAll that starts a test app with `env`
+ * and an afterAll that closes it. The object returned is empty until that beforeAll has run, which fills it in:
+ * use it in hooks and tests, not while the file is being collected. jest runs afterAll hooks in the order they are
+ * registered, so a file that also starts something on top of the app (a writer, a server) and stops it in an
+ * afterAll of its own calls startTestApp itself, to stop that first.
+ */
+export function useTestApp(env: Record<string, string> = {}): TestApp {
+  const t = {} as TestApp;
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(env);
+    Object.assign(t, started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return t;
+}
+
+export interface Listening {
+  server: http.Server;
+  /** its port on 127.0.0.1 */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** One listening HTTP server for the app (supertest would open one per request otherwise). */
+export async function listen(t: TestApp): Promise<Listening> {
+  const server = http.createServer(t.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  expect(port).toBeGreaterThan(0);
+  return {
+    server,
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** An order writer in this process over the test app's Redis and document store; stop it when done. */

@@ -1,7 +1,6 @@
 // Helpers of the in-process order-writer tests (test/writer-*.test.ts): selling through the HTTP API, bounded
 // waits, and reading the outbox's consumer-group state.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { Customer } from '../../src/domain/documents';
@@ -14,17 +13,6 @@ type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 /** Polls `cond` every 50 ms until it returns a truthy value (which it returns); fails naming `what` after `timeoutMs`. */
 export function waitFor<T>(cond: () => Promise<T> | T, timeoutMs: number, what = 'condition'): Promise<Truthy<T>> {
   return waitUntil(what, async () => ((await cond()) || undefined) as Truthy<T> | undefined, { timeoutMs });
-}
-
-/** One listening HTTP server for the app (supertest would open one per request otherwise). */
-export async function listen(t: TestApp): Promise<{ server: http.Server; close(): Promise<void> }> {
-  const server = http.createServer(t.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  expect((server.address() as AddressInfo).port).toBeGreaterThan(0);
-  return {
-    server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 export interface Sold {

@@ -18,7 +18,6 @@ import type { Caller, HoldOptions } from '../../src/domain/types';
 import { RedisDeadlines } from '../../src/redis/clock';
 import { connectRedis } from '../../src/redis/connection';
 import { RedisLockStore } from '../../src/redis/lock-store';
-import { domainSettings } from '../../src/service';
 import { SMALL_VENUE, venueTickets, type VenueLayout } from '../shared/venue';
 import { ticketPairs } from './setup';
 import { redisCpuSeconds } from './measure';
@@ -116,10 +115,10 @@ class Ceiling {
 
   static async open(job: CeilingJob): Promise<Ceiling> {
     const config = loadConfig(job.env);
-    const settings = domainSettings(config);
-    const deadlines = new RedisDeadlines(config.redisCommandTimeoutMs); // as the API: holds carry a deadline
+    const settings = config.domain;
+    const deadlines = new RedisDeadlines(config.redis.commandTimeoutMs); // as the API: holds carry a deadline
     const redis = await Promise.all(
-      Array.from({ length: job.connections }, () => connectRedis(job.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true })),
+      Array.from({ length: job.connections }, () => connectRedis(job.redisUrl, { commandTimeoutMs: config.redis.commandTimeoutMs, autoPipelining: true })),
     );
     return new Ceiling(job, redis, redis.map((r) => new RedisLockStore(r, settings, deadlines)));
   }

@@ -23,7 +23,6 @@ import { connectRedis } from '../../src/redis/connection';
 import { startRedisServer } from '../../src/redis/embedded';
 import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
-import { domainSettings } from '../../src/service';
 import { SMALL_VENUE, venueTickets } from '../shared/venue';
 import { redisCpuSeconds } from './measure';
 
@@ -90,9 +89,9 @@ async function main() {
   try {
     const config = loadConfig({ REDIS_URL: server.url });
     const redis = await connectRedis(server.url, { commandTimeoutMs: 10_000, autoPipelining: true });
-    const store = new RedisLockStore(redis, domainSettings(config));
+    const store = new RedisLockStore(redis, config.domain);
     const { ids, chunkKey } = await loadFloorPerformance(redis, store);
-    const variants = await variantsOf(redis, store, ids, chunkKey, config.lockTtlSeconds * 1000);
+    const variants = await variantsOf(redis, store, ids, chunkKey, config.domain.lockTtlSeconds * 1000);
     const results = await runRounds(redis, variants);
     printTable(results);
     redis.disconnect();

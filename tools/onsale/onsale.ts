@@ -76,7 +76,7 @@ async function startEmbedded(options: OnsaleOptions): Promise<Target> {
     WRITER_SWEEP_INTERVAL_MS: '1000',
     ...(seeds ? { REDIS_CLUSTER_NODES: seeds } : {}),
   });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logging.level);
   let service;
   try {
     service = await startService(config, logger, { api: true, writer: true });

@@ -1,0 +1,135 @@
+// Opening a document store: openDocumentStore picks the adapter from DOCUMENT_STORE_URL, and a PostgreSQL store that
+// cannot reach its server answers Unavailable quickly (closed port, a server that never answers, a server stopped
+// mid-run and started again). The contract the open stores keep is in test/store-contract-*.test.ts.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Unavailable } from '../src/errors';
+import { freePort } from '../src/redis/embedded';
+import { openDocumentStore, PostgresDocumentStore, SqliteDocumentStore } from '../src/store';
+import { createTestDatabase, startPostgres } from './support/postgres';
+import { saleOf } from './support/store-contract';
+
+describe('PostgreSQL unavailable', () => {
+  test('a store pointed at a closed port answers Unavailable at once, not a hang', async () => {
+    const port = await freePort();
+    const store = new PostgresDocumentStore(`postgres://postgres@127.0.0.1:${port}/postgres`);
+    try {
+      const t0 = Date.now();
+      await expect(store.ping()).rejects.toBeInstanceOf(Unavailable);
+      await expect(store.recordSale(saleOf())).rejects.toBeInstanceOf(Unavailable);
+      await expect(store.getOrder('x')).rejects.toBeInstanceOf(Unavailable);
+      await expect(store.upsertInventory({ id: 'p', code: 1 }, [])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(Date.now() - t0).toBeLessThan(3000);
+      await expect(openDocumentStore(`postgres://postgres@127.0.0.1:${port}/postgres`, os.tmpdir())).rejects.toBeInstanceOf(
+        Unavailable,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a server that accepts but never answers: Unavailable within the connect timeout', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => void sockets.push(s)); // accepts, says nothing
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const store = new PostgresDocumentStore(`postgres://postgres@127.0.0.1:${port}/postgres`, { connectTimeoutMs: 1000 });
+    try {
+      const t0 = Date.now();
+      await expect(store.ping()).rejects.toBeInstanceOf(Unavailable);
+      const waited = Date.now() - t0;
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(waited).toBeLessThan(5000);
+    } finally {
+      await store.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('PostgreSQL stopped mid-run: Unavailable quickly; after a restart the same store works again', async () => {
+    const pg = await startPostgres();
+    const store = new PostgresDocumentStore(pg.url);
+    try {
+      await store.migrate();
+      const first = saleOf();
+      expect(await store.recordSale(first)).toEqual({ outcome: 'written' });
+
+      await pg.stop(); // pooled idle connections are terminated: the pool's error listener keeps the process alive
+      const t0 = Date.now();
+      await expect(store.recordSale(saleOf())).rejects.toBeInstanceOf(Unavailable);
+      await expect(store.ping()).rejects.toBeInstanceOf(Unavailable);
+      expect(Date.now() - t0).toBeLessThan(5000);
+
+      await pg.start();
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect(await store.recordSale(first)).toEqual({ outcome: 'duplicate' });
+      const second = saleOf();
+      expect(await store.recordSale(second)).toEqual({ outcome: 'written' });
+      expect(await store.getOrder(second.order_number)).toBeDefined();
+    } finally {
+      await store.close();
+      await pg.destroy();
+    }
+  }, 60_000);
+});
+
+describe('openDocumentStore', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-open-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('unset: an SQLite file <dataDir>/tixlock.sqlite, migrated', async () => {
+    const dataDir = path.join(dir, 'data');
+    const store = await openDocumentStore(undefined, dataDir);
+    try {
+      expect(store).toBeInstanceOf(SqliteDocumentStore);
+      expect(fs.existsSync(path.join(dataDir, 'tixlock.sqlite'))).toBe(true);
+      expect(((store as SqliteDocumentStore).db.pragma('journal_mode', { simple: true }) as string).toLowerCase()).toBe('wal');
+      expect(await store.recordSale(saleOf())).toEqual({ outcome: 'written' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('sqlite:PATH and sqlite::memory:', async () => {
+    const file = path.join(dir, 'sub', 'x.sqlite');
+    const onFile = await openDocumentStore(`sqlite:${file}`, '/nonexistent');
+    await onFile.close();
+    expect(fs.existsSync(file)).toBe(true);
+    const mem = await openDocumentStore('sqlite::memory:', '/nonexistent');
+    try {
+      expect((mem as SqliteDocumentStore).file).toBe(':memory:');
+      await expect(mem.listPerformances()).resolves.toEqual([]);
+    } finally {
+      await mem.close();
+    }
+  });
+
+  test('postgres:// and postgresql:// open PostgreSQL', async () => {
+    const db = await createTestDatabase();
+    try {
+      for (const url of [db.url, db.url.replace(/^postgres:/, 'postgresql:')]) {
+        const store = await openDocumentStore(url, dir);
+        try {
+          expect(store).toBeInstanceOf(PostgresDocumentStore);
+          await expect(store.ping()).resolves.toBeUndefined();
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('anything else is refused, naming DOCUMENT_STORE_URL', async () => {
+    for (const url of ['mysql://x@y/z', 'redis://localhost', 'sqlite:', '/tmp/file.sqlite']) {
+      await expect(openDocumentStore(url, dir)).rejects.toThrow(/DOCUMENT_STORE_URL/);
+    }
+  });
+});
