@@ -78,104 +78,145 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
   // started goes with the process, src/redis/embedded.ts); after that, it stops them all
   const stopping: { stopAll?: () => Promise<void> } = {};
   stopOnSignals(logger, async () => stopping.stopAll?.());
-  const keys = resolveKeys(config); // dev keys made once, before any fork: every worker reads the same file
-  await (await openDocuments(config, logger)).close(); // the schema created or migrated once, not by N at a time
+  const shared = await prepareShared(config, logger);
+  const pool = new WorkerPool(logger, {
+    // what every fork gets on top of this process's environment: the one private Redis (else the configured one)
+    env: shared.embedded ? { REDIS_URL: shared.embedded.url } : {},
+    expected: opts.apiWorkers + (opts.writer ? 1 : 0),
+    address: config.server.host,
+    afterWorkers: async () => {
+      await stopMetricsServer(shared.metricsServer);
+      await shared.embedded?.stop();
+    },
+  });
+  stopping.stopAll = () => pool.stopAll();
+  for (let i = 0; i < opts.apiWorkers; i++) pool.fork('api');
+  if (opts.writer) pool.fork('order-writer');
+  await pool.whenAllServe();
+  printBanner(config, {
+    address: pool.address,
+    port: pool.port,
+    embedded: shared.embedded,
+    keys: shared.keys,
+    writer: opts.writer ? 'own-process' : undefined,
+    workers: { api: pool.pids('api'), writer: opts.writer ? pool.pids('order-writer')[0] : undefined },
+  });
+}
+
+/**
+ * What the primary makes once, before any fork: the dev keys (every worker reads the same file), the document-store
+ * schema (created or migrated once, not by N at a time), the private redis-server when no Redis is configured, and
+ * the METRICS_PORT server that gathers every worker's metrics.
+ */
+async function prepareShared(config: Config, logger: Logger) {
+  const keys = resolveKeys(config);
+  await (await openDocuments(config, logger)).close();
   const embedded = config.redis.topology.mode === 'embedded' ? await startEmbeddedRedis(config) : undefined;
   const aggregator = new AggregatorRegistry();
   const metricsServer =
     config.server.metricsPort === undefined
       ? undefined
       : await startMetricsServer(config.server.host, config.server.metricsPort, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
-  /** what every fork gets on top of this process's environment: the one private Redis (else the configured one) */
-  const env: Record<string, string> = embedded ? { REDIS_URL: embedded.url } : {};
+  return { keys, embedded, metricsServer };
+}
 
-  const live = new Map<Worker, { role: Role; startedAt: number }>();
-  const ready = new Set<Worker>();
-  const restarts = new Set<NodeJS.Timeout>();
-  let phase: 'starting' | 'running' | 'stopping' = 'starting';
-  let port = 0;
-  let address = config.server.host;
-  let allGone: (() => void) | undefined;
-  let startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  const started = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));
-  const expected = opts.apiWorkers + (opts.writer ? 1 : 0);
+/**
+ * The primary's workers: forks them, knows when all serve (and on which port), restarts one that dies while
+ * running (after RESTART_DELAY_MS when it died young), and stops them all once.
+ */
+class WorkerPool {
+  private readonly live = new Map<Worker, { role: Role; startedAt: number }>();
+  private readonly ready = new Set<Worker>();
+  private readonly restarts = new Set<NodeJS.Timeout>();
+  private phase: 'starting' | 'running' | 'stopping' = 'starting';
+  private allGone: (() => void) | undefined;
+  private startup: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private readonly started = new Promise<void>((resolve, reject) => (this.startup = { resolve, reject }));
+  private stopped: Promise<void> | undefined;
+  port = 0;
+  address: string;
 
-  const fork = (role: Role) => {
+  constructor(
+    private readonly logger: Logger,
+    private readonly opts: { env: Record<string, string>; expected: number; address: string; afterWorkers: () => Promise<void> },
+  ) {
+    this.address = opts.address;
+    cluster.on('message', (worker, message: unknown) => this.onMessage(worker, message));
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+  }
+
+  fork(role: Role): void {
     cluster.setupPrimary({ args: [role] }); // the same script and node options; the worker runs `tixlock <role>`
-    const worker = cluster.fork(env);
-    live.set(worker, { role, startedAt: Date.now() });
-  };
+    const worker = cluster.fork(this.opts.env);
+    this.live.set(worker, { role, startedAt: Date.now() });
+  }
 
-  cluster.on('message', (worker, message: unknown) => {
-    if (!isReady(message) || !live.has(worker)) return;
-    ready.add(worker);
+  /** Resolves once every expected worker serves; a worker exiting first stops the others and rejects. */
+  async whenAllServe(): Promise<void> {
+    try {
+      await this.started;
+    } catch (err) {
+      await this.stopAll();
+      throw err;
+    }
+    this.phase = 'running';
+  }
+
+  pids(role: Role): number[] {
+    return [...this.live].filter(([, i]) => i.role === role).map(([w]) => w.process.pid ?? 0);
+  }
+
+  /** SIGTERM to every worker, SIGKILL to any left after STOP_GRACE_MS; then afterWorkers. Once. */
+  stopAll(): Promise<void> {
+    return (this.stopped ??= this.stopWorkers());
+  }
+
+  private onMessage(worker: Worker, message: unknown): void {
+    if (!isReady(message) || !this.live.has(worker)) return;
+    this.ready.add(worker);
     // with PORT=0 every worker gets the same port: cluster shares one handle per (host, port) as asked for, so a
     // restarted worker asks for port 0 again too
-    if (message.port > 0 && port === 0) {
-      port = message.port;
-      address = message.address ?? address;
+    if (message.port > 0 && this.port === 0) {
+      this.port = message.port;
+      this.address = message.address ?? this.address;
     }
-    if (phase === 'running') logger.info('worker restarted', { role: live.get(worker)?.role, pid: worker.process.pid });
-    if (phase === 'starting' && ready.size === expected) startup?.resolve();
-  });
+    if (this.phase === 'running') this.logger.info('worker restarted', { role: this.live.get(worker)?.role, pid: worker.process.pid });
+    if (this.phase === 'starting' && this.ready.size === this.opts.expected) this.startup?.resolve();
+  }
 
-  cluster.on('exit', (worker, code, signal) => {
-    const info = live.get(worker);
-    live.delete(worker);
-    ready.delete(worker);
+  private onExit(worker: Worker, code: number, signal: string): void {
+    const info = this.live.get(worker);
+    this.live.delete(worker);
+    this.ready.delete(worker);
     if (!info) return;
-    if (phase === 'stopping') {
-      if (live.size === 0) allGone?.();
+    if (this.phase === 'stopping') {
+      if (this.live.size === 0) this.allGone?.();
       return;
     }
     const what = `${info.role === 'api' ? 'an API worker' : 'the order-writer worker'} (pid ${worker.process.pid})`;
-    if (phase === 'starting') {
-      startup?.reject(new StartupError(`${what} exited during start-up (${signal ?? `code ${code}`})`));
+    if (this.phase === 'starting') {
+      this.startup?.reject(new StartupError(`${what} exited during start-up (${signal ?? `code ${code}`})`));
       return;
     }
     const delay = Date.now() - info.startedAt < QUICK_DEATH_MS ? RESTART_DELAY_MS : 0;
-    logger.warn('worker died; restarting it', { role: info.role, pid: worker.process.pid, code, signal, delay_ms: delay });
+    this.logger.warn('worker died; restarting it', { role: info.role, pid: worker.process.pid, code, signal, delay_ms: delay });
     const timer = setTimeout(() => {
-      restarts.delete(timer);
-      if (phase === 'running') fork(info.role);
+      this.restarts.delete(timer);
+      if (this.phase === 'running') this.fork(info.role);
     }, delay);
-    restarts.add(timer);
-  });
+    this.restarts.add(timer);
+  }
 
-  /** SIGTERM to every worker, SIGKILL to any left after STOP_GRACE_MS; then the private redis-server. Once. */
-  let stopped: Promise<void> | undefined;
-  const stopAll = () => (stopped ??= stopWorkers());
-  stopping.stopAll = stopAll;
-  const stopWorkers = async () => {
-    phase = 'stopping';
-    for (const timer of restarts) clearTimeout(timer);
-    const gone = new Promise<void>((resolve) => (live.size === 0 ? resolve() : (allGone = resolve)));
-    for (const worker of live.keys()) worker.process.kill('SIGTERM');
+  private async stopWorkers(): Promise<void> {
+    this.phase = 'stopping';
+    for (const timer of this.restarts) clearTimeout(timer);
+    const gone = new Promise<void>((resolve) => (this.live.size === 0 ? resolve() : (this.allGone = resolve)));
+    for (const worker of this.live.keys()) worker.process.kill('SIGTERM');
     const force = setTimeout(() => {
-      for (const worker of live.keys()) worker.process.kill('SIGKILL');
+      for (const worker of this.live.keys()) worker.process.kill('SIGKILL');
     }, STOP_GRACE_MS);
     await gone;
     clearTimeout(force);
-    await stopMetricsServer(metricsServer);
-    await embedded?.stop();
-  };
-
-  for (let i = 0; i < opts.apiWorkers; i++) fork('api');
-  if (opts.writer) fork('order-writer');
-  try {
-    await started;
-  } catch (err) {
-    await stopAll();
-    throw err;
+    await this.opts.afterWorkers();
   }
-  phase = 'running';
-  const pids = (role: Role) => [...live].filter(([, i]) => i.role === role).map(([w]) => w.process.pid ?? 0);
-  printBanner(config, {
-    address,
-    port,
-    embedded,
-    keys,
-    writer: opts.writer ? 'own-process' : undefined,
-    workers: { api: pids('api'), writer: opts.writer ? pids('order-writer')[0] : undefined },
-  });
 }

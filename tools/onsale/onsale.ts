@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { startCluster, type EmbeddedCluster } from '../../src/redis/embedded-cluster';
+import { startCluster, type EmbeddedCluster } from '../shared/redis-cluster';
 import { performanceKeys } from '../../src/redis/keys';
 import { openDocuments, startService } from '../../src/service';
 import { TixlockClient, TixlockError } from '../../src/client';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './embedded';
+import { freePort } from '../../src/redis/embedded';
 
 export interface ClusterNode {
   port: number;
