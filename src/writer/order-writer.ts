@@ -59,8 +59,9 @@ export class OrderWriter {
   private readonly streams = new Set<string>();
   /** the active performances and their latest marks, as the last discovery read them */
   private active = new Map<string, number>();
-  /** where the sweep's scan of every performance (performanceSetKey) goes on */
+  /** where the sweep's scan of every performance (performanceSetKey) goes on, and what it found beyond a batch */
   private scanCursor = '0';
+  private scanQueue: string[] = [];
   /** the store's performances the sweep has still to check in this pass (refilled from the store once per pass) */
   private storeQueue: { id: string }[] = [];
   /** failed attempts per entry id for errors other than "store unavailable" */
@@ -386,8 +387,15 @@ export class OrderWriter {
    */
   private async scanForUnmarked(): Promise<void> {
     const { redis, config, logger } = this.deps;
-    const [cursor, ids] = await redis.sscan(performanceSetKey, this.scanCursor, 'COUNT', config.scanBatch);
-    this.scanCursor = cursor;
+    // SSCAN's COUNT is a hint: what it returns beyond a batch waits for the next sweep, so that each sweep checks
+    // scanBatch performances (or all, when there are fewer) and costs the same whatever their number
+    for (let calls = 0; this.scanQueue.length < config.scanBatch && calls < 4; calls++) {
+      const [cursor, found] = await redis.sscan(performanceSetKey, this.scanCursor, 'COUNT', config.scanBatch);
+      this.scanCursor = cursor;
+      this.scanQueue.push(...found.filter((id) => !this.scanQueue.includes(id)));
+      if (cursor === '0') break; // the pass is over: the next sweep starts another
+    }
+    const ids = this.scanQueue.splice(0, config.scanBatch);
     const lengths = await Promise.all(ids.map((id) => redis.xlen(performanceKeys(id).outbox)));
     for (const [i, id] of ids.entries()) {
       if ((lengths[i] ?? 0) === 0 || this.active.has(id)) continue;
