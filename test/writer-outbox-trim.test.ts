@@ -248,3 +248,19 @@ test('a complete that reaches Redis after its mark\'s deadline does nothing; the
   expect(done.status).toBe(200);
   expect(await t.redis.xlen(keys.outbox)).toBe(1);
 });
+
+test('a complete whose mark cannot be written still sells; the sweep\'s scan finds its outbox', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 4 });
+  await t.redis.set(activeOutboxesKey, 'not a zset'); // every mark fails (WRONGTYPE), as when its shard is down
+  let s0: Awaited<ReturnType<typeof sell>>;
+  try {
+    t.store.forgetOutboxMarks();
+    s0 = await sell(http.server, [perf.ticketIds[0] as string]);
+    expect(await t.redis.xlen(performanceKeys(perf.id).outbox)).toBe(1);
+  } finally {
+    await t.redis.del(activeOutboxesKey); // the shard back, without the marks it had
+  }
+  await writer({ scanBatch: 1000 });
+  await persisted(s0.order_number);
+  expect(await isActive(perf.id)).toBe(true);
+});

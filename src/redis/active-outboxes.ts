@@ -7,6 +7,8 @@
 // its mark. The mark's time T bounds the sale: the complete carries the deadline T + MARK_VALID_MS and does nothing
 // when it reaches Redis later (-50, a 503). A process reuses its mark for the completes it sends within
 // MARK_REUSE_MS of getting it, so a busy performance costs one mark round trip per half minute, not one per sale.
+// A mark that fails (on a Cluster, the set's shard unreachable while the performance's is fine) does not stop the
+// sale: it runs unmarked and without a deadline, and the backstop below finds it.
 //
 // Who removes it. The writer elected for the sweep trims every active outbox (trim_outbox.lua) and takes a
 // performance out (retire_outbox.lua) only when its outbox was found empty with nothing pending at least the

@@ -404,10 +404,12 @@ export class RedisLockStore implements LockStore {
 
   /**
    * The performance's outbox is marked active first (the writers read only those), and the sale must reach Redis
-   * while that mark covers it (its deadline): see src/redis/active-outboxes.ts.
+   * while that mark covers it (its deadline): see src/redis/active-outboxes.ts. A mark that fails (the active set's
+   * shard unreachable) does not stop the sale: it goes on unmarked, without a deadline, and the writer's scan finds
+   * its outbox.
    */
   async complete(a: Access, ticketIds: readonly string[] | undefined, c: Completion): Promise<TransactionState> {
-    const deadline = await guarded(() => this.outboxMarks.deadlineFor(a.performanceId));
+    const deadline = await this.outboxMarks.deadlineFor(a.performanceId).catch(() => 0);
     return this.runTx('complete', a.transactionId, {
       keys: this.scriptKeys(a.performanceId, a.transactionId),
       args: {
