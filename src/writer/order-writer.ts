@@ -69,6 +69,8 @@ export class OrderWriter {
   private backoffMs = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** sweeps under way (stop waits for them: a stopped writer changes nothing afterwards) */
+  private readonly sweeps = new Set<Promise<void>>();
   private readPending = true;
   /** the document store failed as unavailable: re-read pending entries only once it answers a ping again */
   private storeDown = false;
@@ -78,15 +80,23 @@ export class OrderWriter {
   start(): void {
     this.running = true;
     this.loopDone = this.loop();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.deps.config.sweepIntervalMs);
+    this.sweepTimer = setInterval(() => {
+      const sweep = this.sweep();
+      this.sweeps.add(sweep);
+      void sweep.finally(() => this.sweeps.delete(sweep));
+    }, this.deps.config.sweepIntervalMs);
   }
 
-  /** Stops after the entry in hand; unacknowledged entries stay pending for the next writer. */
+  /**
+   * Stops after the entry in hand and the sweep under way (which skips what it has not begun); unacknowledged
+   * entries stay pending for the next writer.
+   */
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.sweepTimer);
     this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
+    await Promise.all([...this.sweeps]);
   }
 
   /**
@@ -315,10 +325,12 @@ export class OrderWriter {
       // claiming counts a delivery; while the store is down nobody could write the entries anyway
       if (!(await this.storeAnswers())) return;
       await this.discover();
-      for (const key of [...this.streams]) await this.reclaim(key);
+      for (const key of [...this.streams]) if (this.running) await this.reclaim(key);
+      if (!this.running) return;
       await this.trimActive();
       await this.scanForUnmarked();
       // performances whose Redis state is behind the store (Redis lost data): marked, and rehydrated
+      if (!this.running) return;
       const { store, locks } = this.deps;
       const results: ReconcileResult[] = [
         ...(await rehydrateMarked(store, locks, config.autoRehydrate, [...this.active.keys()])),
