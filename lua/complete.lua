@@ -18,9 +18,11 @@
 -- ARGV[8] min_order_sequence: the document store's highest order sequence for this performance (0 = not
 --         checked): the sale is numbered above it; when the performance's own sequence is below it, Redis forgot
 --         sales the store has: the performance is marked recovering and {-60} returned, nothing sold
+-- ARGV[9] deadline: Redis time ms after which this call does nothing and returns {-50}: its performance's mark in
+--         the active-outboxes set covers the sale only until then (src/redis/active-outboxes.ts; 0 = none)
 -- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
--- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found;
--- {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
+-- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found; {-50} past the deadline, nothing
+-- done; {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
 -- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
 -- Outbox entry: the fields of SALE_ENTRY_FIELDS in src/writer/sale-entry.ts, in that order (the writer parses it).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
@@ -40,6 +42,8 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx, k_outbox = KEYS[1], KEY
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
 local now, now_s = now_ms()
+local deadline = tonumber(ARGV[9])
+if deadline > 0 and now > deadline then return {-50} end
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
 if not tx then return ids end
 local status = tx[1]

@@ -458,7 +458,8 @@ export const SETTINGS_TABLE = {
     group: 'writer',
     key: 'blockMs',
     value: int({ default: 500, min: 10, max: 60000 }),
-    description: "how long one XREADGROUP waits for new sales (a new performance's outbox is joined within about 0.5 s + this)",
+    description:
+      "how long one XREADGROUP waits for new sales (the outbox of a performance that was not active, new or idle, is joined within about 0.5 s + this)",
   },
   WRITER_CLAIM_IDLE_MS: {
     group: 'writer',
@@ -476,7 +477,22 @@ export const SETTINGS_TABLE = {
     group: 'writer',
     key: 'sweepIntervalMs',
     value: int({ default: 5000, min: 50, max: 3600000 }),
-    description: 'how often one writer (elected with redlock) reclaims stale sales',
+    description:
+      'how often one writer (elected with redlock) reclaims stale sales, trims and retires the active outboxes and checks `WRITER_SCAN_BATCH` other performances',
+  },
+  WRITER_RETIRE_AFTER_MS: {
+    group: 'writer',
+    key: 'retireAfterMs',
+    value: int({ default: 120000, min: 90000, max: 86400000 }),
+    description:
+      "a performance's outbox found drained (everything persisted) this long after its latest complete is no longer read, claimed or trimmed until its next complete; at least 90 s: a complete runs within 60 s of its performance's mark or not at all ([order writer](order-writer.md))",
+  },
+  WRITER_SCAN_BATCH: {
+    group: 'writer',
+    key: 'scanBatch',
+    value: int({ default: 10, min: 1, max: 10000 }),
+    description:
+      'performances the sweep checks per round besides the active ones, round robin over every performance: an outbox holding sales without its active mark is marked again, a performance behind the document store is found; a full pass over P performances takes P ÷ this many sweeps',
   },
   WRITER_CONSUMER: {
     group: 'writer',

@@ -48,7 +48,10 @@ export function createApi(
       error: (err as Error).message,
     }),
   );
-  onPrimaryChange(redis, () => fence.invalidate());
+  onPrimaryChange(redis, () => {
+    fence.invalidate();
+    store.forgetOutboxMarks(); // the active-outboxes set may have lost them too
+  });
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({

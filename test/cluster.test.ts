@@ -1,8 +1,9 @@
 // The service on a real 6-node Redis Cluster (3 primaries + 3 replicas, started by global-setup.ts): the main flows
-// of the HTTP API on performances that live on every primary, the order writer persisting their sales, /readyz.
+// of the HTTP API on performances that live on every primary, the order writer persisting their sales and trimming
+// their outboxes, /readyz.
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { performanceKeys } from '../src/redis/keys';
+import { activeOutboxesKey, performanceKeys } from '../src/redis/keys';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { as, createPerformance, KEYS, startTestApp, startTestWriter, testClusterNodes, uniqueId, type TestApp } from './support/app';
 import { waitFor } from './support/writer-tests';
@@ -82,5 +83,12 @@ test('on every primary: load, search, hold (given and best), checkout, read, com
     },
     20_000,
     'every sale persisted',
+  );
+  // each on its own shard: marked active (the API, before its complete) and trimmed (the writer's sweep)
+  for (const id of ids) expect(await t.redis.zscore(activeOutboxesKey, id)).not.toBeNull();
+  await waitFor(
+    async () => (await Promise.all(ids.map((id) => t.redis.xlen(performanceKeys(id).outbox)))).every((n) => n === 0),
+    10_000,
+    'every outbox trimmed',
   );
 });

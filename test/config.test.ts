@@ -50,6 +50,8 @@ describe('loadConfig', () => {
         claimIdleMs: 30000,
         maxDeliveries: 10,
         sweepIntervalMs: 5000,
+        retireAfterMs: 120000,
+        scanBatch: 10,
         consumer: `${os.hostname()}-${process.pid}`,
         autoRehydrate: true,
       },

@@ -1,9 +1,10 @@
 // DESIGN.md Invariant 4 across real processes: an order writer SIGKILLed between its document write and its XACK
-// leaves the sale pending; another writer process claims it after the idle time (XAUTOCLAIM in its sweep),
-// writes it again (idempotent: nothing doubles) and acknowledges it.
+// leaves the sale pending (trimming the outbox leaves it there); another writer process claims it after the idle
+// time (XAUTOCLAIM in its sweep), writes it again (idempotent: nothing doubles), acknowledges it and trims it.
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
+import { trimOutbox } from '../src/redis/active-outboxes';
 import { outboxGroup, performanceKeys } from '../src/redis/keys';
 import { as, createPerformance, KEYS, startTestApp, testRedisUrl, type TestApp } from './support/app';
 import { createTestDatabase } from './support/postgres';
@@ -107,6 +108,8 @@ test('a writer SIGKILLed after its write and before XACK: another writer process
   expect(others).toEqual([]);
   expect(entry).toMatchObject({ consumer: 'w1', deliveries: 1 });
   expect(await t.redis.xlen(performanceKeys(p.id).outbox)).toBe(1);
+  // trimming while the sale is pending for the dead writer leaves it where a claim finds it
+  expect(await trimOutbox(t.redis, p.id)).toMatchObject({ left: 1, pending: 1, trimmed: 0 });
 
   // writer 2 has nothing of its own pending; its sweep claims w1's entry once idle for WRITER_CLAIM_IDLE_MS
   const w2 = startWriter('w2');
@@ -129,7 +132,8 @@ test('a writer SIGKILLed after its write and before XACK: another writer process
   const person = await t.documents.getPerson('crash.test@example.com');
   expect(person?.order_numbers).toEqual([orderNumber]);
   expect(await t.documents.listConflicts(10)).toEqual([]);
-  expect(await t.redis.xlen(performanceKeys(p.id).outbox)).toBe(1); // acknowledged, not deleted (no trimming)
+  // acknowledged, then trimmed from the outbox by the sweep
+  await waitFor('the outbox trimmed', async () => (await t.redis.xlen(performanceKeys(p.id).outbox)) === 0, { timeoutMs: 10_000 });
 
   // writer 2 goes on with new sales the ordinary way
   const next = await sell([p.ticketIds[2] as string], 'crash.test@example.com');

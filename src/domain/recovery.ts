@@ -5,7 +5,8 @@
 // Behind means: Redis has nothing of a performance the store has, or its order sequence is below the highest
 // order number the store holds (sales that Redis forgot), or the order writer met a conflicting sale (a number or
 // a ticket the store has for another transaction: Redis sold again what it had forgotten).
-import type { DocumentStore } from './documents';
+import type { DocumentStore, PerformanceDoc } from './documents';
+import { AppError } from '../errors';
 import { storedOrderSequence } from './order-number';
 import { rehydrate } from './rehydrate';
 import type { LockStore } from './types';
@@ -35,12 +36,17 @@ async function readBehind(documents: DocumentStore, locks: LockStore, performanc
 }
 
 /**
- * Checks every performance of the store against Redis: marks the ones behind as recovering and, with
- * `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark.
+ * Checks performances of the store against Redis (`performances`, or every one the store has): marks the ones
+ * behind as recovering and, with `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark.
  */
-export async function reconcile(documents: DocumentStore, locks: LockStore, autoRehydrate: boolean): Promise<ReconcileResult[]> {
+export async function reconcile(
+  documents: DocumentStore,
+  locks: LockStore,
+  autoRehydrate: boolean,
+  performances?: readonly Pick<PerformanceDoc, 'id'>[],
+): Promise<ReconcileResult[]> {
   const results: ReconcileResult[] = [];
-  for (const performance of await documents.listPerformances()) {
+  for (const performance of performances ?? (await documents.listPerformances())) {
     const { reason, marked } = await readBehind(documents, locks, performance.id);
     if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
     const behind = reason ?? marked;
@@ -52,6 +58,37 @@ export async function reconcile(documents: DocumentStore, locks: LockStore, auto
       rehydrated = true;
     }
     results.push({ performance_id: performance.id, behind, rehydrated });
+  }
+  return results;
+}
+
+/**
+ * Of these performances, the ones already marked recovering (by a complete that found Redis behind the store, or by
+ * the order writer's conflict check): with `autoRehydrate`, each is rehydrated and its mark cleared. One Redis read
+ * per performance, no store read unless one is marked. A performance the store does not have stays marked (reported,
+ * not rehydrated).
+ */
+export async function rehydrateMarked(
+  documents: DocumentStore,
+  locks: LockStore,
+  autoRehydrate: boolean,
+  performanceIds: readonly string[],
+): Promise<ReconcileResult[]> {
+  const results: ReconcileResult[] = [];
+  for (const id of performanceIds) {
+    const { recovering } = await locks.salesState(id);
+    if (recovering === undefined) continue;
+    let rehydrated = false;
+    if (autoRehydrate) {
+      try {
+        await rehydrate(documents, locks, [id]);
+        await locks.clearRecovering(id);
+        rehydrated = true;
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'PERFORMANCE_NOT_FOUND')) throw err;
+      }
+    }
+    results.push({ performance_id: id, behind: recovering, rehydrated });
   }
   return results;
 }

@@ -63,7 +63,8 @@ const table: Record<number, (rest: ScriptReply, script: ScriptName) => AppError>
       limit: Number(rest[0]),
       locked: Number(rest[1]),
     }),
-  [SCRIPT_CODES.TOO_LATE]: () => new Unavailable('Redis answered too late; nothing was held. Retry shortly.', 'redis_late'),
+  [SCRIPT_CODES.TOO_LATE]: (_rest, script) =>
+    new Unavailable(`Redis answered too late; nothing was ${script === 'complete' ? 'sold' : 'held'}. Retry shortly.`, 'redis_late'),
   [SCRIPT_CODES.INVENTORY_FULL]: (rest) =>
     new InvalidRequest(
       [{ path: 'tickets', message: `a performance holds at most ${String(rest[0])} tickets` }],

@@ -85,8 +85,18 @@ export const idempotencyKey = (client: string, key: string) =>
 /** Global: counter that numbers performances (the prefix of their order numbers). */
 export const performanceSequenceKey = 'tix:perf-seq';
 
-/** Global: set of every performance id (the order writer finds outboxes here). */
+/**
+ * Global: set of every performance id. The order writer's sweep scans it a few members per round (outboxes holding
+ * sales without their mark in activeOutboxesKey); dead-letter commands list performances from it.
+ */
 export const performanceSetKey = 'tix:performances';
+
+/**
+ * Global: zset of the performances whose outbox the order writers read: performance id -> Redis time (ms) of its
+ * latest mark. The API marks a performance before each complete; the writer's sweep removes it once its outbox is
+ * drained and idle (src/redis/active-outboxes.ts).
+ */
+export const activeOutboxesKey = 'tix:outbox-active';
 
 /** Consumer group of the order writers on every outbox stream (a group name, not a key). */
 export const outboxGroup = 'order-writer';

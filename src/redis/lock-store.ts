@@ -17,6 +17,7 @@ import type {
   TransactionState,
 } from '../domain/types';
 import type { Metrics } from '../metrics';
+import { OutboxMarks } from './active-outboxes';
 import { RedisDeadlines } from './clock';
 import { checkReply } from './codes';
 import { performanceCodeOf } from '../domain/transaction-id';
@@ -75,6 +76,8 @@ export class RedisLockStore implements LockStore {
   private readonly ticketPerformance = new ImmutableCache(500_000);
   private readonly codePerformance = new ImmutableCache(100_000); // performance code -> performance id
   private readonly performanceCodes = new ImmutableCache(100_000); // performance id -> its code
+  /** the performances this process marked as having an active outbox (see src/redis/active-outboxes.ts) */
+  private readonly outboxMarks: OutboxMarks;
 
   constructor(
     private readonly redis: RedisClient,
@@ -88,7 +91,14 @@ export class RedisLockStore implements LockStore {
     private readonly replication?: ReplicationWait,
     /** each script call's round trip, by script (/metrics) */
     private readonly scriptDuration?: Metrics['scriptDuration'],
-  ) {}
+  ) {
+    this.outboxMarks = new OutboxMarks(redis);
+  }
+
+  /** Redis may have lost data (a reconnection, a failover): each performance's next complete marks its outbox again. */
+  forgetOutboxMarks(): void {
+    this.outboxMarks.forget();
+  }
 
   /** Times one script call (also when it fails). */
   private async timed<T>(name: ScriptName, call: () => Promise<T>): Promise<T> {
@@ -392,7 +402,14 @@ export class RedisLockStore implements LockStore {
     });
   }
 
-  complete(a: Access, ticketIds: readonly string[] | undefined, c: Completion): Promise<TransactionState> {
+  /**
+   * The performance's outbox is marked active first (the writers read only those), and the sale must reach Redis
+   * while that mark covers it (its deadline): see src/redis/active-outboxes.ts. A mark that fails (the active set's
+   * shard unreachable) does not stop the sale: it goes on unmarked, without a deadline, and the writer's scan finds
+   * its outbox.
+   */
+  async complete(a: Access, ticketIds: readonly string[] | undefined, c: Completion): Promise<TransactionState> {
+    const deadline = await this.outboxMarks.deadlineFor(a.performanceId).catch(() => 0);
     return this.runTx('complete', a.transactionId, {
       keys: this.scriptKeys(a.performanceId, a.transactionId),
       args: {
@@ -402,6 +419,7 @@ export class RedisLockStore implements LockStore {
         customer: c.customer ? JSON.stringify(c.customer) : '',
         payment_reference: c.paymentReference ?? '',
         min_order_sequence: c.minSequence ?? 0,
+        deadline,
       },
     });
   }

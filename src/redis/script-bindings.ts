@@ -147,7 +147,7 @@ export const SCRIPT_BINDINGS = {
   }),
   complete: bind({
     keys: [...TRANSACTION, 'outbox'],
-    args: [...ACCESS_ARGS, 'ticket_ids', 'retention_ms', 'customer', 'payment_reference', 'min_order_sequence'],
+    args: [...ACCESS_ARGS, 'ticket_ids', 'retention_ms', 'customer', 'payment_reference', 'min_order_sequence', 'deadline'],
     rest: '',
     decode: transactionReply,
   }),
@@ -157,6 +157,24 @@ export const SCRIPT_BINDINGS = {
     args: ['client', 'admin'],
     rest: '',
     decode: transactionReply,
+  }),
+  mark_outbox: bind({
+    keys: ['active'],
+    args: ['performance_id'],
+    rest: '',
+    decode: ([, now]) => Number(now),
+  }),
+  trim_outbox: bind({
+    keys: ['outbox'],
+    args: [],
+    rest: '',
+    decode: ([, left, pending, now, trimmed]) => ({ left: Number(left), pending: Number(pending), nowMs: Number(now), trimmed: Number(trimmed) }),
+  }),
+  retire_outbox: bind({
+    keys: ['active'],
+    args: ['performance_id', 'marked_at', 'drained_at', 'idle_ms'],
+    rest: '',
+    decode: ([removed]) => Number(removed) === 1,
   }),
   idempotency_claim: bind({
     keys: ['record'],

@@ -1,6 +1,8 @@
 // Dead letters: sales the order writer gave up on, kept per performance in `<outbox>-dead` with their error.
 // Replay appends each back to its outbox (the writer's idempotent writes make a replay of a written sale harmless)
-// and deletes it from the dead letters.
+// and deletes it from the dead letters; the performance's outbox is marked active first, so the writers read it.
+// The dead letters themselves are never trimmed: they stay until replayed (or deleted by an operator).
+import { markOutbox } from '../redis/active-outboxes';
 import type { RedisClient } from '../redis/connection';
 import { performanceKeys, performanceSetKey } from '../redis/keys';
 
@@ -33,7 +35,9 @@ export class DeadLetters {
     let replayed = 0;
     for (const id of await this.performances(performanceId)) {
       const k = performanceKeys(id);
-      for (const [entryId, flat] of await this.redis.xrange(k.deadLetters, '-', '+')) {
+      const letters = await this.redis.xrange(k.deadLetters, '-', '+');
+      if (letters.length > 0) await markOutbox(this.redis, id); // before the entries exist, as a complete does
+      for (const [entryId, flat] of letters) {
         // drop the dead-letter bookkeeping, keep the sale's own fields
         const sale: string[] = [];
         for (let i = 0; i + 1 < flat.length; i += 2) {

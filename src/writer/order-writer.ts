@@ -1,15 +1,18 @@
-// The order writer: reads completed sales from every performance's outbox stream with a consumer group,
-// records each in the document store (idempotent), then XACKs it. At-least-once delivery + idempotent writes
-// = every sale persisted exactly once.
+// The order writer: reads completed sales from the outbox streams of the active performances (those with pending
+// or recent sales, see src/redis/active-outboxes.ts) with a consumer group, records each in the document store
+// (idempotent), then XACKs it. At-least-once delivery + idempotent writes = every sale persisted exactly once. The
+// sweep trims what every group has acknowledged from those outboxes and retires the drained, idle ones, so an idle
+// writer's Redis work does not grow with the performances ever created.
 import type { RedisClient } from '../redis/connection';
 import type Redlock from 'redlock';
 import type { WriterConfig } from '../config';
 import type { DocumentStore } from '../domain/documents';
 import { Unavailable } from '../errors';
 import type { Logger } from '../logger';
+import { activeOutboxes, markOutbox, retireOutbox, trimOutbox } from '../redis/active-outboxes';
 import { outboxGroup, performanceKeys, performanceOfStream, performanceSetKey, writerSweepLockKey } from '../redis/keys';
 import { MalformedSale, parseSaleEntry } from './sale-entry';
-import { reconcile } from '../domain/recovery';
+import { reconcile, rehydrateMarked, type ReconcileResult } from '../domain/recovery';
 import type { LockStore } from '../domain/types';
 import type { Metrics, OutboxLag } from '../metrics';
 
@@ -52,12 +55,22 @@ export interface OrderWriterDeps {
 
 export class OrderWriter {
   private running = false;
+  /** the outboxes this writer reads (it has joined their group): those of the active performances */
   private readonly streams = new Set<string>();
+  /** the active performances and their latest marks, as the last discovery read them */
+  private active = new Map<string, number>();
+  /** where the sweep's scan of every performance (performanceSetKey) goes on, and what it found beyond a batch */
+  private scanCursor = '0';
+  private scanQueue: string[] = [];
+  /** the store's performances the sweep has still to check in this pass (refilled from the store once per pass) */
+  private storeQueue: { id: string }[] = [];
   /** failed attempts per entry id for errors other than "store unavailable" */
   private readonly attempts = new Map<string, number>();
   private backoffMs = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** sweeps under way (stop waits for them: a stopped writer changes nothing afterwards) */
+  private readonly sweeps = new Set<Promise<void>>();
   private readPending = true;
   /** the document store failed as unavailable: re-read pending entries only once it answers a ping again */
   private storeDown = false;
@@ -67,15 +80,23 @@ export class OrderWriter {
   start(): void {
     this.running = true;
     this.loopDone = this.loop();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.deps.config.sweepIntervalMs);
+    this.sweepTimer = setInterval(() => {
+      const sweep = this.sweep();
+      this.sweeps.add(sweep);
+      void sweep.finally(() => this.sweeps.delete(sweep));
+    }, this.deps.config.sweepIntervalMs);
   }
 
-  /** Stops after the entry in hand; unacknowledged entries stay pending for the next writer. */
+  /**
+   * Stops after the entry in hand and the sweep under way (which skips what it has not begun); unacknowledged
+   * entries stay pending for the next writer.
+   */
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.sweepTimer);
     this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
+    await Promise.all([...this.sweeps]);
   }
 
   /**
@@ -106,11 +127,15 @@ export class OrderWriter {
     );
   }
 
-  /** Joins the consumer group of every outbox not yet known (new performances appear without a restart). */
+  /**
+   * Reads the active performances (one ZRANGE, whatever the number of performances ever created): joins the
+   * consumer group of each outbox not yet read, and stops reading the outboxes of retired ones.
+   */
   async discover(): Promise<void> {
-    const performances = await this.deps.redis.smembers(performanceSetKey);
-    for (const id of performances) {
-      const key = performanceKeys(id).outbox;
+    this.active = await activeOutboxes(this.deps.redis);
+    const wanted = new Set([...this.active.keys()].map((id) => performanceKeys(id).outbox));
+    for (const key of this.streams) if (!wanted.has(key)) this.streams.delete(key);
+    for (const key of wanted) {
       if (this.streams.has(key)) continue;
       await this.deps.redis.xgroup('CREATE', key, outboxGroup, '0', 'MKSTREAM').catch((err: Error) => {
         if (!/BUSYGROUP/.test(err.message)) throw err;
@@ -123,7 +148,7 @@ export class OrderWriter {
     let lastDiscovery = 0;
     while (this.running) {
       try {
-        // a new performance's outbox is joined within DISCOVERY_MS + one blocking read
+        // a newly active outbox is joined within DISCOVERY_MS + one blocking read
         if (Date.now() - lastDiscovery >= Math.min(this.deps.config.sweepIntervalMs, DISCOVERY_MS)) {
           await this.discover();
           lastDiscovery = Date.now();
@@ -276,13 +301,20 @@ export class OrderWriter {
   }
 
   /**
-   * Periodic reclaim, run by one writer replica at a time (redlock): entries pending longer than claimIdleMs
-   * (their writer died) are claimed with XAUTOCLAIM and written here. An entry delivered more than maxDeliveries
-   * times while the document store answers is a poison entry: it goes to the dead letters.
+   * Periodic work, run by one writer replica at a time (redlock), on the active outboxes and a few other
+   * performances, never on all of them:
+   * - reclaim: entries pending longer than claimIdleMs (their writer died) are claimed with XAUTOCLAIM and written
+   *   here. An entry delivered more than maxDeliveries times while the document store answers is a poison entry: it
+   *   goes to the dead letters;
+   * - trim: what every group has acknowledged leaves each active outbox (a pending entry stays, and all after it);
+   *   an outbox found drained retireAfterMs after its latest mark leaves the active set;
+   * - scan: scanBatch performances, round robin over every performance, are checked for an outbox with entries
+   *   but no mark (marked again), and against the document store (reconcile);
+   * - recovery: active performances marked recovering are rehydrated (autoRehydrate).
    */
   async sweep(): Promise<void> {
     if (!this.running) return;
-    const { redis, redlock, config, logger } = this.deps;
+    const { redlock, config, logger } = this.deps;
     let lock: Awaited<ReturnType<Redlock['acquire']>> | undefined;
     try {
       lock = await redlock.acquire([writerSweepLockKey], config.sweepIntervalMs * 2);
@@ -293,33 +325,101 @@ export class OrderWriter {
       // claiming counts a delivery; while the store is down nobody could write the entries anyway
       if (!(await this.storeAnswers())) return;
       await this.discover();
-      for (const key of this.streams) {
-        const [, claimed] = (await redis.call(
-          'XAUTOCLAIM', key, outboxGroup, config.consumer, config.claimIdleMs, '0-0', 'COUNT', config.batchSize,
-        )) as [string, StreamEntry[]];
-        if (claimed.length === 0) continue;
-        const pending = (await redis.call('XPENDING', key, outboxGroup, '-', '+', claimed.length * 2, config.consumer)) as [
-          string, string, number, number,
-        ][];
-        const deliveries = new Map(pending.map(([id, , , count]) => [id, Number(count)]));
-        for (const entry of claimed) {
-          if ((deliveries.get(entry[0]) ?? 0) > config.maxDeliveries) {
-            await this.deadLetter(key, entry[0], entry[1] ?? [], `delivered more than ${config.maxDeliveries} times`);
-          } else if (!(await this.handle(key, entry))) {
-            this.readPending = true;
-            break;
-          }
-        }
-        logger.info('order writer: reclaimed stale sales', { stream: key, count: claimed.length });
-      }
+      for (const key of [...this.streams]) if (this.running) await this.reclaim(key);
+      if (!this.running) return;
+      await this.trimActive();
+      await this.scanForUnmarked();
       // performances whose Redis state is behind the store (Redis lost data): marked, and rehydrated
-      for (const r of await reconcile(this.deps.store, this.deps.locks, config.autoRehydrate)) {
-        logger.error('performance behind the document store', { ...r });
-      }
+      if (!this.running) return;
+      const { store, locks } = this.deps;
+      const results: ReconcileResult[] = [
+        ...(await rehydrateMarked(store, locks, config.autoRehydrate, [...this.active.keys()])),
+        ...(await reconcile(store, locks, config.autoRehydrate, await this.nextStorePerformances())),
+      ];
+      for (const r of results) logger.error('performance behind the document store', { ...r });
     } catch (err) {
       logger.warn('order writer: sweep failed', { error: (err as Error).message });
     } finally {
       await lock.release().catch(() => undefined);
     }
+  }
+
+  /** Claims and writes an outbox's stale pending entries (one that fails stays pending for this writer's reads). */
+  private async reclaim(key: string): Promise<void> {
+    const { redis, config, logger } = this.deps;
+    let claimed: StreamEntry[];
+    try {
+      [, claimed] = (await redis.call(
+        'XAUTOCLAIM', key, outboxGroup, config.consumer, config.claimIdleMs, '0-0', 'COUNT', config.batchSize,
+      )) as [string, StreamEntry[]];
+    } catch (err) {
+      // one outbox gone (its performance archived, its shard down) does not stop the sweep of the others
+      logger.warn('order writer: reclaim failed', { stream: key, error: (err as Error).message });
+      return;
+    }
+    if (claimed.length === 0) return;
+    const pending = (await redis.call('XPENDING', key, outboxGroup, '-', '+', claimed.length * 2, config.consumer)) as [
+      string, string, number, number,
+    ][];
+    const deliveries = new Map(pending.map(([id, , , count]) => [id, Number(count)]));
+    for (const entry of claimed) {
+      if ((deliveries.get(entry[0]) ?? 0) > config.maxDeliveries) {
+        await this.deadLetter(key, entry[0], entry[1] ?? [], `delivered more than ${config.maxDeliveries} times`);
+      } else if (!(await this.handle(key, entry))) {
+        this.readPending = true;
+        break;
+      }
+    }
+    logger.info('order writer: reclaimed stale sales', { stream: key, count: claimed.length });
+  }
+
+  /**
+   * Trims every active outbox down to what some group still needs (trim_outbox.lua) and retires the performances
+   * whose outbox it found drained long enough after their latest mark (see src/redis/active-outboxes.ts).
+   */
+  private async trimActive(): Promise<void> {
+    const { redis, config, logger } = this.deps;
+    for (const [id, markedAt] of [...this.active]) {
+      try {
+        const trim = await trimOutbox(redis, id);
+        if (await retireOutbox(redis, id, markedAt, trim, config.retireAfterMs)) {
+          this.active.delete(id);
+          this.streams.delete(performanceKeys(id).outbox);
+        }
+      } catch (err) {
+        logger.warn('order writer: trim failed', { performance_id: id, error: (err as Error).message });
+      }
+    }
+  }
+
+  /**
+   * The backstop of the active set: the next scanBatch performances of a round robin over every performance
+   * (SSCAN); one whose outbox holds entries but is not active is marked again, so its sales are read. Finds what a
+   * lost mark left (the active set's shard failed over before replicating it) and outboxes of an older tixlock.
+   */
+  private async scanForUnmarked(): Promise<void> {
+    const { redis, config, logger } = this.deps;
+    // SSCAN's COUNT is a hint: what it returns beyond a batch waits for the next sweep, so that each sweep checks
+    // scanBatch performances (or all, when there are fewer) and costs the same whatever their number
+    for (let calls = 0; this.scanQueue.length < config.scanBatch && calls < 4; calls++) {
+      const [cursor, found] = await redis.sscan(performanceSetKey, this.scanCursor, 'COUNT', config.scanBatch);
+      this.scanCursor = cursor;
+      this.scanQueue.push(...found.filter((id) => !this.scanQueue.includes(id)));
+      if (cursor === '0') break; // the pass is over: the next sweep starts another
+    }
+    const ids = this.scanQueue.splice(0, config.scanBatch);
+    const lengths = await Promise.all(ids.map((id) => redis.xlen(performanceKeys(id).outbox)));
+    for (const [i, id] of ids.entries()) {
+      if ((lengths[i] ?? 0) === 0 || this.active.has(id)) continue;
+      const markedAt = await markOutbox(redis, id);
+      this.active.set(id, markedAt);
+      logger.info('order writer: an outbox with entries had no active mark; marked again', { performance_id: id, entries: lengths[i] });
+    }
+  }
+
+  /** The next scanBatch performances of the store, round robin (the store is listed once per pass). */
+  private async nextStorePerformances(): Promise<{ id: string }[]> {
+    if (this.storeQueue.length === 0) this.storeQueue = (await this.deps.store.listPerformances()).map(({ id }) => ({ id }));
+    return this.storeQueue.splice(0, this.deps.config.scanBatch);
   }
 }
