@@ -10,7 +10,10 @@ import { runOnsale } from './harness/onsale';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
 import { RedisLockStore } from './redis/lock-store';
-import { attachRedis, openDocuments, startService, type RunningService } from './service';
+import Redlock from 'redlock';
+import type { ArchiveOutcome } from './domain/archive';
+import { attachRedis, createArchiver, openDocuments, startService, type RunningService } from './service';
+import { underArchiveLock } from './writer/archive-job';
 import { StartupError } from './startup-error';
 import { DeadLetters } from './writer/dead-letters';
 import { isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
@@ -57,7 +60,22 @@ const ONE_SHOT_CONNECT_MS = 10_000;
 async function runOnce(config: Config, logger: Logger, command: string, args: string[]): Promise<void> {
   const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redis.commandTimeoutMs));
   try {
-    if (command === 'rehydrate') {
+    if (command === 'archive') {
+      const documents = await openDocuments(config, logger);
+      try {
+        const archiver = createArchiver(config, redis, documents);
+        // waits for a run of the automatic archive to end (up to about a minute), then holds the lock itself
+        const redlock = new Redlock([redis], { retryCount: 120, retryDelay: 500 });
+        const results = await underArchiveLock(redlock, async () =>
+          args.length === 0 ? archiver.archiveReady() : Promise.all(args.map((id) => archiver.archive(id))),
+        );
+        const ok = archiveSucceeded(results, args.length > 0);
+        process.stdout.write(`${JSON.stringify({ status: ok ? 'OK' : 'INCOMPLETE', results }, null, 2)}\n`);
+        if (!ok) process.exitCode = 1;
+      } finally {
+        await documents.close();
+      }
+    } else if (command === 'rehydrate') {
       const documents = await openDocuments(config, logger);
       try {
         const store = new RedisLockStore(redis, config.domain);
@@ -81,7 +99,15 @@ const SERVICES: Record<string, Roles> = {
   api: { api: true, writer: false },
   'order-writer': { api: false, writer: true },
 };
-const ONE_SHOT = new Set(['rehydrate', 'dead-letters', 'replay-dead-letters']);
+const ONE_SHOT = new Set(['archive', 'rehydrate', 'dead-letters', 'replay-dead-letters']);
+
+/**
+ * `tixlock archive` succeeded: nothing was a mismatch; with performances named, each is archived (now or before).
+ * Without, performances that are not ready yet are no failure.
+ */
+function archiveSucceeded(results: readonly ArchiveOutcome[], named: boolean): boolean {
+  return results.every((r) => r.outcome === 'archived' || r.outcome === 'already_archived' || (!named && r.outcome === 'waiting'));
+}
 /** Commands that take their settings from arguments, not from the environment. */
 const HARNESSES: Record<string, (args: string[]) => Promise<number>> = {
   onsale: (args) => runOnsale(args),

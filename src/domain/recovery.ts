@@ -36,11 +36,13 @@ async function readBehind(documents: DocumentStore, locks: LockStore, performanc
 
 /**
  * Checks every performance of the store against Redis: marks the ones behind as recovering and, with
- * `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark.
+ * `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark. An archived performance is not
+ * behind: Redis forgot it on purpose (archive.ts).
  */
 export async function reconcile(documents: DocumentStore, locks: LockStore, autoRehydrate: boolean): Promise<ReconcileResult[]> {
   const results: ReconcileResult[] = [];
   for (const performance of await documents.listPerformances()) {
+    if (performance.archive) continue;
     const { reason, marked } = await readBehind(documents, locks, performance.id);
     if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
     const behind = reason ?? marked;

@@ -12,6 +12,7 @@ import { MalformedSale, parseSaleEntry } from './sale-entry';
 import { reconcile } from '../domain/recovery';
 import type { LockStore } from '../domain/types';
 import type { Metrics, OutboxLag } from '../metrics';
+import type { ArchiveJob } from './archive-job';
 
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
@@ -48,6 +49,8 @@ export interface OrderWriterDeps {
   locks: LockStore;
   /** counts of what the writer did (/metrics); none in tests that do not read them */
   metrics?: Pick<Metrics, 'salesPersisted' | 'writerConflicts' | 'deadLetters'>;
+  /** the automatic archive (ARCHIVE_AUTO), run by the sweep; none = no automatic archive */
+  archive?: ArchiveJob;
 }
 
 export class OrderWriter {
@@ -76,6 +79,12 @@ export class OrderWriter {
     clearInterval(this.sweepTimer);
     this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
+    await this.deps.archive?.stop();
+  }
+
+  /** An archived performance's outbox is gone: stop reading it (another writer's read meets NOGROUP and rediscovers). */
+  forgetOutbox(performanceId: string): void {
+    this.streams.delete(performanceKeys(performanceId).outbox);
   }
 
   /**
@@ -316,6 +325,8 @@ export class OrderWriter {
       for (const r of await reconcile(this.deps.store, this.deps.locks, config.autoRehydrate)) {
         logger.error('performance behind the document store', { ...r });
       }
+      // the automatic archive (src/writer/archive-job.ts): at its own cadence, under its own lock
+      await this.deps.archive?.runIfDue();
     } catch (err) {
       logger.warn('order writer: sweep failed', { error: (err as Error).message });
     } finally {
