@@ -59,8 +59,10 @@ export class InventoryService {
       throw new InvalidRequest([{ path: settings.ends_at !== undefined ? 'ends_at' : 'starts_at', message: 'ends_at must not be before starts_at' }]);
     }
     const ids = tickets.map((t) => t.id);
+    // the store first: a ticket of an archived performance is no longer in Redis's index, and must not be claimed
     const storedOwners = await this.documents.ticketPerformances(ids);
-    const foreign = [...new Set([...ids.filter((id) => (storedOwners.get(id) ?? performanceId) !== performanceId), ...(await this.store.claimTickets(performanceId, ids))])];
+    const elsewhere = ids.filter((id) => (storedOwners.get(id) ?? performanceId) !== performanceId);
+    const foreign = elsewhere.length > 0 ? elsewhere : await this.store.claimTickets(performanceId, ids);
     if (foreign.length > 0) {
       throw new AppError('TICKET_CONFLICT', 'Some ticket ids belong to another performance.', { tickets: foreign });
     }
