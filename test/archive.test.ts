@@ -19,8 +19,9 @@ import { openWriterReads } from '../src/service';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../src/store';
 import { ArchiveJob } from '../src/writer/archive-job';
 import { OrderWriter } from '../src/writer/order-writer';
-import { as, createPerformance, expectError, KEYS, sleep, startTestApp, startTestWriter, uniqueId, type TestApp } from './support/app';
+import { as, createPerformance, expectError, KEYS, sleep, startTestApp, startTestWriter, testRedisUrl, uniqueId, type TestApp } from './support/app';
 import { createTestDatabase } from './support/postgres';
+import { runCli } from './support/spawn';
 import { sell, waitFor } from './support/writer-tests';
 
 interface Backend {
@@ -258,6 +259,40 @@ describe.each([
     expect(await slotKeys(t, perf.id)).toEqual([]);
     expect((await t.documents.getPerformance(perf.id))?.archive).toMatchObject({ counts: { total: 10, sold: 3 }, orders: 2 });
   });
+
+  test('tixlock archive <ids>: prints each outcome as JSON; exits 1 when a named one was not archived or a mismatch was found', async () => {
+    const ready = await soldPerformance();
+    await admin(request(t.app).post(`/performances/${ready.id}/close`));
+    const open = await createPerformance(t, { rows: 1, seats: 2 });
+    const env = { NODE_ENV: 'test', REDIS_URL: testRedisUrl(), DOCUMENT_STORE_URL: backend.url, ARCHIVE_LOCK_MARGIN_SECONDS: '0' };
+
+    const run = await runCli(['archive', ready.id, open.id], env, 60_000);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({
+      status: 'INCOMPLETE',
+      results: [
+        { performance_id: ready.id, outcome: 'archived', tickets: 10, sold: 3, orders: 2, keys_removed: expect.any(Number), resumed: false },
+        { performance_id: open.id, outcome: 'waiting', reason: 'open, and it has no end (no ends_at or starts_at): close it first' },
+      ],
+    });
+    expect(await slotKeys(t, ready.id)).toEqual([]);
+
+    const lost = await soldPerformance();
+    await admin(request(t.app).post(`/performances/${lost.id}/close`));
+    await backend.sql(t.documents, 'DELETE FROM orders WHERE order_number = $1', [lost.orders[1]?.order_number as string]);
+    const mismatch = await runCli(['archive', lost.id], env, 60_000);
+    expect(mismatch.code).toBe(1);
+    expect(JSON.parse(mismatch.stdout).results).toEqual([
+      { performance_id: lost.id, outcome: 'mismatch', problems: [`order ${lost.orders[1]?.order_number} is not in the document store`] },
+    ]);
+    expect(await t.redis.exists(performanceKeys(lost.id).performance)).toBe(1);
+
+    const again = await runCli(['archive', ready.id], env, 60_000);
+    expect({ code: again.code, out: JSON.parse(again.stdout) }).toEqual({
+      code: 0,
+      out: { status: 'OK', results: [{ performance_id: ready.id, outcome: 'already_archived' }] },
+    });
+  }, 120_000);
 
   test('an ended performance (ends_at, or starts_at + the grace) is closed; one loaded before ends were kept ends by its starts_at', async () => {
     const past = await createPerformance(t, { rows: 1, seats: 2, extra: { ends_at: '2020-01-01T00:00:00.000Z' } });
