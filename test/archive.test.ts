@@ -150,6 +150,9 @@ describe.each([
       expect(order.body.order).toMatchObject({ order_number: sold.order_number, transaction_id: sold.transaction_id, performance_id: perf.id });
     }
     expect((await t.documents.listTickets(perf.id)).length).toBe(10);
+    // its tickets are no longer served (they are in the store)
+    expectError(await admin(request(t.app).get(`/performances/${perf.id}/tickets`)), 404, 'PERFORMANCE_NOT_FOUND');
+    expectError(await request(t.app).get(`/tickets/${perf.ticketIds[9]}`).set(as(KEYS.alice)), 404, 'TICKET_NOT_FOUND');
 
     // closed for good: holds, loads and closes answer as for a closed performance
     expectError(await request(t.app).post('/transaction').set(as(KEYS.alice)).send({ performance_id: perf.id, quantity: 1 }), 409, 'PERFORMANCE_CLOSED');

@@ -124,8 +124,14 @@ export class InventoryService {
     return archivedPerformanceView({ ...doc, archive: doc.archive });
   }
 
+  /** A page of a performance's tickets, live from Redis; an archived performance's are no longer listed (404). */
   async listTickets(caller: Caller, performanceId: string, state: TicketStateFilter, limit: number, cursor: string): Promise<TicketPageView> {
-    const page = await this.store.listTickets(performanceId, state, limit, cursor);
+    const page = await this.store.listTickets(performanceId, state, limit, cursor).catch(async (err: unknown) => {
+      if (err instanceof AppError && err.code === 'PERFORMANCE_NOT_FOUND' && (await this.documents.getPerformance(performanceId))?.archive) {
+        throw new AppError('PERFORMANCE_NOT_FOUND', 'This performance is archived: its tickets are no longer listed (its orders are, GET /orders/{n}).');
+      }
+      throw err;
+    });
     return { tickets: page.tickets.map((t) => ticketView(t, caller)), next_cursor: page.nextCursor ?? null };
   }
 
