@@ -14,12 +14,12 @@ import { reconcile } from '../src/domain/recovery';
 import { rehydrate } from '../src/domain/rehydrate';
 import { createLogger } from '../src/logger';
 import { RedisArchiveStore } from '../src/redis/archive-store';
-import { performanceCodeKey, performanceKeys, performanceSetKey, ticketIndexKey } from '../src/redis/keys';
+import { availableIndexKeys, availablePartitionKey, performanceCodeKey, performanceKeys, performanceSetKey, ticketIndexKey } from '../src/redis/keys';
 import { openWriterReads } from '../src/service';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../src/store';
 import { ArchiveJob } from '../src/writer/archive-job';
 import { OrderWriter } from '../src/writer/order-writer';
-import { as, createPerformance, expectError, KEYS, sleep, startTestApp, startTestWriter, testRedisUrl, uniqueId, type TestApp } from './support/app';
+import { as, createPerformance, expectError, KEYS, sleep, startTestApp, startTestWriter, testClusterNodes, testRedisUrl, uniqueId, type TestApp } from './support/app';
 import { createTestDatabase } from './support/postgres';
 import { runCli } from './support/spawn';
 import { sell, waitFor } from './support/writer-tests';
@@ -392,6 +392,47 @@ describe('the automatic archive: the order writer that sweeps runs it', () => {
     const metric = async () => (await t.metrics.archives.get()).values.find((v) => v.labels.outcome === 'mismatch')?.value ?? 0;
     await waitFor(async () => (await metric()) > 0, 20_000, 'the mismatch counted');
     expect(await t.redis.exists(performanceKeys(lost.id).performance)).toBe(1);
+  }, 60_000);
+});
+
+describe('archive on a Redis Cluster: the ticket index entries lie in many slots', () => {
+  let t: TestApp;
+  let writer: OrderWriter;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-archive-cluster-'));
+    t = await startTestApp({ REDIS_CLUSTER_NODES: testClusterNodes(), DOCUMENT_STORE_URL: `sqlite:${path.join(dir, 'documents.sqlite')}` });
+    writer = await startTestWriter(t);
+  });
+
+  afterAll(async () => {
+    await writer?.stop();
+    await t?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every key of the performance, its code key and its tickets\' index entries go; the store answers', async () => {
+    const perf = await createPerformance(t, { id: uniqueId('cl'), rows: 3, seats: 8 });
+    const sold = await sell(t.app, perf.ticketIds.slice(0, 3));
+    await persisted(t, [sold.order_number]);
+    await drained(t, perf.id);
+    await admin(request(t.app).post(`/performances/${perf.id}/close`));
+    const k = performanceKeys(perf.id);
+    const partitions = await t.redis.smembers(k.available);
+    const index = await Promise.all(partitions.map(async (p) => ({ partition: p, chunks: (await t.redis.zrange(availablePartitionKey(perf.id, p), '0', '-1')).map(Number) })));
+    const keys = [...availableIndexKeys(perf.id, index), k.performance, k.tickets, k.sold, k.outbox];
+    const code = Number(await t.redis.hget(k.performance, 'code'));
+    for (const key of keys) expect({ key, exists: await t.redis.exists(key) }).toEqual({ key, exists: 1 });
+
+    const archiver = new Archiver(new RedisArchiveStore(t.redis), t.documents, { endGraceSeconds: 6 * 3600, lockMarginSeconds: 0 });
+    expect(await archiver.archive(perf.id)).toMatchObject({ outcome: 'archived', tickets: 24, sold: 3, orders: 1 });
+    for (const key of keys) expect({ key, exists: await t.redis.exists(key) }).toEqual({ key, exists: 0 });
+    for (const ticket of perf.ticketIds) expect(await t.redis.hget(ticketIndexKey(ticket), ticket)).toBeNull();
+    expect(new Set(perf.ticketIds.map(ticketIndexKey)).size).toBeGreaterThan(10); // many buckets, many slots
+    expect(await t.redis.get(performanceCodeKey(code))).toBeNull();
+    expect(await t.redis.sismember(performanceSetKey, perf.id)).toBe(0);
+    expect((await admin(request(t.app).get(`/performances/${perf.id}`))).body.performance).toMatchObject({ lifecycle: 'archived', counts: { total: 24, sold: 3 } });
   }, 60_000);
 });
 
