@@ -66,7 +66,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       'ended, its last lock lapsed ARCHIVE_LOCK_MARGIN_SECONDS ago and every sale reached the document store, which is ' +
       'checked ticket by ticket and order by order, its Redis keys are removed and the document store answers for it. ' +
       'A mismatch removes nothing and is printed. Prints each performance\'s outcome as JSON; exits 1 when a named ' +
-      `performance was not archived or any mismatch was found. It waits for a run of the order writer's automatic archive to end. ${BESIDE}`,
+      `performance was not archived, or on any mismatch or failure. It waits for a run of the order writer's automatic archive to end. ${BESIDE}`,
     settings: [...REDIS, 'store', 'PERFORMANCE_END_GRACE_SECONDS', 'ARCHIVE_LOCK_MARGIN_SECONDS'],
   },
   rehydrate: {

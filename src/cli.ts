@@ -67,7 +67,7 @@ async function runOnce(config: Config, logger: Logger, command: string, args: st
         // waits for a run of the automatic archive to end (up to about a minute), then holds the lock itself
         const redlock = new Redlock([redis], { retryCount: 120, retryDelay: 500 });
         const results = await underArchiveLock(redlock, async () =>
-          args.length === 0 ? archiver.archiveReady() : Promise.all(args.map((id) => archiver.archive(id))),
+          args.length === 0 ? archiver.archiveReady() : archiver.archiveEach(args),
         );
         const ok = archiveSucceeded(results, args.length > 0);
         process.stdout.write(`${JSON.stringify({ status: ok ? 'OK' : 'INCOMPLETE', results }, null, 2)}\n`);
@@ -102,7 +102,7 @@ const SERVICES: Record<string, Roles> = {
 const ONE_SHOT = new Set(['archive', 'rehydrate', 'dead-letters', 'replay-dead-letters']);
 
 /**
- * `tixlock archive` succeeded: nothing was a mismatch; with performances named, each is archived (now or before).
+ * `tixlock archive` succeeded: no mismatch and no failure; with performances named, each is archived (now or before).
  * Without, performances that are not ready yet are no failure.
  */
 function archiveSucceeded(results: readonly ArchiveOutcome[], named: boolean): boolean {

@@ -181,7 +181,6 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
   const blocking = await openWriterReads(redis, config.writer.blockMs, config.redis.commandTimeoutMs);
   const redlock = new Redlock([redis], { retryCount: 0 });
   const writerLogger = logger.child({ process: 'order-writer' });
-  const archived = { forget: (_performanceId: string) => undefined as void };
   const archive = config.writer.archiveAuto
     ? new ArchiveJob({
         archiver: createArchiver(config, redis, documents),
@@ -189,7 +188,7 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
         logger: writerLogger,
         intervalMs: config.writer.archiveIntervalSeconds * 1000,
         metrics,
-        onArchived: (id) => archived.forget(id),
+        onArchived: (id) => writer.forgetOutbox(id), // called once the writer below runs
       })
     : undefined;
   const writer = new OrderWriter({
@@ -203,7 +202,6 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
     metrics,
     archive,
   });
-  archived.forget = (id) => writer.forgetOutbox(id);
   metrics.readOutboxLagFrom(() => writer.outboxLag());
   writer.start();
   return writer;

@@ -263,6 +263,22 @@ describe.each([
     expect((await t.documents.getPerformance(perf.id))?.archive).toMatchObject({ counts: { total: 10, sold: 3 }, orders: 2 });
   });
 
+  test('a performance whose archive fails (the store does not answer) is reported as failed; the others go on', async () => {
+    const broken = await soldPerformance();
+    const fine = await soldPerformance();
+    for (const perf of [broken, fine]) await admin(request(t.app).post(`/performances/${perf.id}/close`));
+    const failing: DocumentStore = Object.create(t.documents, {
+      listSoldTickets: { value: (id: string) => (id === broken.id ? Promise.reject(new Error('store down')) : t.documents.listSoldTickets(id)) },
+    });
+    const outcomes = await new Archiver(new RedisArchiveStore(t.redis), failing, { endGraceSeconds: 0, lockMarginSeconds: 0 }).archiveEach([broken.id, fine.id]);
+    expect(outcomes).toEqual([
+      { performance_id: broken.id, outcome: 'failed', error: 'store down' },
+      expect.objectContaining({ performance_id: fine.id, outcome: 'archived' }),
+    ]);
+    expect(await t.redis.exists(performanceKeys(broken.id).performance)).toBe(1);
+    expect(await archiver.archive(broken.id)).toMatchObject({ outcome: 'archived' });
+  });
+
   test('tixlock archive <ids>: prints each outcome as JSON; exits 1 when a named one was not archived or a mismatch was found', async () => {
     const ready = await soldPerformance();
     await admin(request(t.app).post(`/performances/${ready.id}/close`));

@@ -90,7 +90,9 @@ export type ArchiveOutcome =
   | { performance_id: string; outcome: 'waiting'; reason: string }
   /** the store lacks (or differs from) what Redis has: kept, and reported; a person has to look */
   | { performance_id: string; outcome: 'mismatch'; problems: string[] }
-  | { performance_id: string; outcome: 'not_found' };
+  | { performance_id: string; outcome: 'not_found' }
+  /** Redis or the store failed (the archive picks up where it stopped next time) */
+  | { performance_id: string; outcome: 'failed'; error: string };
 
 /** The most problems one mismatch lists (then how many more). */
 const MAX_PROBLEMS = 50;
@@ -108,10 +110,15 @@ export class Archiver {
 
   /** Archives each performance Redis has that is ready (in order of id); `stop` is asked between performances. */
   async archiveReady(stop: () => boolean = () => false): Promise<ArchiveOutcome[]> {
+    return this.archiveEach((await this.redis.performances()).sort(), stop);
+  }
+
+  /** Archives each of the performances in turn; one that fails does not stop the others. */
+  async archiveEach(performanceIds: readonly string[], stop: () => boolean = () => false): Promise<ArchiveOutcome[]> {
     const out: ArchiveOutcome[] = [];
-    for (const id of (await this.redis.performances()).sort()) {
+    for (const id of performanceIds) {
       if (stop()) break;
-      out.push(await this.archive(id));
+      out.push(await this.archive(id).catch((err: unknown): ArchiveOutcome => ({ performance_id: id, outcome: 'failed', error: (err as Error).message })));
     }
     return out;
   }

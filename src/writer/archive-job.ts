@@ -1,6 +1,7 @@
 // The automatic archive (src/domain/archive.ts): run by the order writer that sweeps (OrderWriter.sweep calls
 // runIfDue), at most every ARCHIVE_INTERVAL_SECONDS, one run at a time across replicas and `tixlock archive` (a redlock
 // of its own, extended while it runs). Each outcome is logged; a mismatch at error level and counted (/metrics).
+import { ExecutionError, ResourceLockedError } from 'redlock';
 import type Redlock from 'redlock';
 import type { ArchiveOutcome, Archiver } from '../domain/archive';
 import type { Logger } from '../logger';
@@ -53,8 +54,9 @@ export class ArchiveJob {
     try {
       outcomes = await underArchiveLock(redlock, (aborted) => archiver.archiveReady(() => aborted() || this.stopped));
     } catch (err) {
-      // the lock is taken (another replica, or tixlock archive, runs one), or Redis or the store failed: next time
-      logger.debug('archive: no run this time', { error: (err as Error).message });
+      // the lock is taken (another replica, or tixlock archive, runs one): next time
+      if (err instanceof ExecutionError || err instanceof ResourceLockedError) logger.debug('archive: another run holds the lock');
+      else logger.warn('archive: the run failed; next time', { error: (err as Error).message });
       return;
     }
     for (const o of outcomes) this.report(o);
@@ -69,6 +71,8 @@ export class ArchiveJob {
     } else if (o.outcome === 'mismatch') {
       logger.error('archive: the document store does not hold what Redis has; nothing removed', { ...o });
       metrics?.archives.inc({ outcome: 'mismatch' });
+    } else if (o.outcome === 'failed') {
+      logger.warn('archive: failed; tried again next time', { ...o });
     } else if (o.outcome === 'waiting') {
       logger.debug('archive: not ready', { ...o });
     }
