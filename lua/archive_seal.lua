@@ -44,6 +44,6 @@ if tostring(f.order_seq or 0) ~= ARGV[3] or facts.tickets ~= tonumber(ARGV[4]) o
   return {0, 'changed since it was verified'}
 end
 redis.call('HSETNX', k_perf, 'closed_at', now_s)
-redis.call('HSET', k_perf, 'archiving', now_s, 'sealed_tickets', ARGV[4], 'sealed_sold', ARGV[5], 'sealed_orders', ARGV[7],
-  'updated_at', now_s)
+redis.call('HSET', k_perf, 'archiving', now_s, 'sealed_tickets', ARGV[4], 'sealed_sold', ARGV[5],
+  'sealed_orders', ARGV[7], 'updated_at', now_s)
 return {1, now_s}

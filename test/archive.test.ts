@@ -169,6 +169,11 @@ describe.each([
 
     // archived is not "behind the store": neither the sweep's reconcile nor a rehydrate brings it back
     expect(await reconcile(t.documents, t.store, true)).toEqual([]);
+    // nor one that listed it just before it was archived (a sweep on another replica while this archive ran)
+    const stale: DocumentStore = Object.create(t.documents, {
+      listPerformances: { value: async () => (await t.documents.listPerformances()).map(({ archive: _archive, ...p }) => p) },
+    });
+    expect(await reconcile(stale, t.store, true)).toEqual([]);
     expect((await rehydrate(t.documents, t.store)).map((r) => r.performance_id)).not.toContain(perf.id);
     await expect(rehydrate(t.documents, t.store, [perf.id])).rejects.toMatchObject({ code: 'PERFORMANCE_CLOSED' });
     expect(await slotKeys(t, perf.id)).toEqual([]);

@@ -11,7 +11,8 @@
 -- Performance settings that shape a new hold: hold_seconds, max_tickets, exists, recovering, is_closed with the given
 -- defaults (exists: the performance hash is there; every performance has a code). now: Redis ms.
 local function hold_settings(k_perf, requested_hold, default_hold, default_max, now)
-  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code', 'recovering', 'closed_at', 'ends_ms')
+  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code', 'recovering',
+    'closed_at', 'ends_ms')
   local hold = tonumber(requested_hold)
   if hold == 0 then hold = tonumber(f[1]) or tonumber(default_hold) end
   -- recovering: the order writer found this performance behind the document store; no hold until rehydrated.

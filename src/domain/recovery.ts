@@ -27,7 +27,12 @@ async function readBehind(documents: DocumentStore, locks: LockStore, performanc
   const stored = await storedOrderSequence(documents, performanceId);
   const state = await locks.salesState(performanceId);
   let reason: string | undefined;
-  if (!state.exists) reason = 'Redis has none of this performance';
+  if (!state.exists) {
+    // archived since the list was read? The archive records it in the store before it removes a key, so a store read
+    // after this Redis read sees it (Redis forgot it on purpose)
+    if ((await documents.getPerformance(performanceId))?.archive) return { reason: undefined, marked: undefined };
+    reason = 'Redis has none of this performance';
+  }
   else if (state.orderSeq < stored.sequence) {
     reason = `Redis order sequence ${state.orderSeq} is behind the store's ${stored.sequence} (${stored.orderNumber})`;
   }
