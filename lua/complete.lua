@@ -23,13 +23,16 @@
 -- Returns a transaction reply (see tx_reply), the same order again when already complete (the record's retention
 -- restarted: a write, so WAIT after a repeat covers the sale); {-10} not found; {-50} past the deadline, nothing
 -- done; {-11} ticket list mismatch; {-12, status} released or expired; {-1, id, 'sold'|'locked', ...} a lapsed
--- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua).
+-- lock's tickets were taken (the transaction is now expired); {-60} the performance is recovering (see hold.lua);
+-- {-70} the performance is closed and the lock lapsed (a closed performance sells only under a live lock, so once its
+-- last lock lapsed nothing can be sold: includes/closed.lua); {-10} also when the performance is gone (archived).
 -- Outbox entry: the fields of SALE_ENTRY_FIELDS in src/writer/sale-entry.ts, in that order (the writer parses it).
 -- Order number: 5 characters of performance code + at least 5 of the performance's order sequence, from an
 -- alphabet without look-alike characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U): ORDER_ALPHABET, put in front of this
 -- script from src/domain/order-number.ts (see SHARED_CONSTANTS in src/redis/scripts.ts), which reads the numbers back.
 --- @include "includes/avail_remove"
 --- @include "includes/buyer_forget"
+--- @include "includes/closed"
 --- @include "includes/conflicts"
 --- @include "includes/keys"
 --- @include "includes/mget"
@@ -54,8 +57,10 @@ if status == 'complete' then
 end
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
 -- a performance behind the document store sells nothing until rehydrated: its tickets may be sold there already
-local perf = redis.call('HMGET', k_perf, 'code', 'recovering', 'order_seq')
+local perf = redis.call('HMGET', k_perf, 'code', 'recovering', 'order_seq', 'closed_at', 'ends_ms')
+if not perf[1] then return {-10} end
 if perf[2] then return {-60} end
+if closed(perf[4], perf[5], now) and now > tonumber(tx[5]) then return {-70} end
 local stored_seq = tonumber(ARGV[8])
 if tonumber(perf[3] or 0) < stored_seq then
   redis.call('HSET', k_perf, 'recovering', 'order sequence ' .. (perf[3] or 0) .. ' behind the store (' .. ARGV[8] .. ') at a complete')

@@ -16,8 +16,11 @@
 -- ARGV[7] open_record_ttl_ms: transaction record ttl while open (ms)
 -- Returns a transaction reply (see tx_reply); {-10} not found; {-11} ticket list mismatch;
 -- {-12, status} complete, released or expired; {-13, cap ms} max hold reached;
--- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired).
+-- {-1, id, 'sold'|'locked', ...} a lapsed lock's tickets were taken (the transaction is now expired);
+-- {-70} the performance is closed and the lock lapsed (a closed performance revives no lock: includes/closed.lua);
+-- {-10} also when the performance is gone (archived) while the record lives on.
 --- @include "includes/buyer_limit"
+--- @include "includes/closed"
 --- @include "includes/conflicts"
 --- @include "includes/int_str"
 --- @include "includes/keys"
@@ -34,6 +37,9 @@ local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], ARGV[4])
 if not tx then return ids end
 local status = tx[1]
 if status ~= 'open' and status ~= 'checkout' then return {-12, status} end
+local perf = redis.call('HMGET', k_perf, 'code', 'closed_at', 'ends_ms')
+if not perf[1] then return {-10} end
+if closed(perf[2], perf[3], now) and now > tonumber(tx[5]) then return {-70} end
 
 local cap = tonumber(tx[4]) + tonumber(ARGV[5]) * 1000
 if now >= cap then return {-13, cap} end

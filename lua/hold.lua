@@ -22,7 +22,8 @@
 -- exists for this client (a re-sent command); {-10} it exists for another client; {-2, unknown ids...}; {-1, id, 'sold'|'locked', ...} with nothing locked;
 -- {-4, max tickets per transaction}; {-40, buyer limit, tickets the buyer has locked} over the buyer limit;
 -- {-50} past the deadline (the caller has given up on this call); {-60} the performance is recovering (its Redis
--- state is behind the document store; the perf hash's `recovering` field) until rehydrated.
+-- state is behind the document store; the perf hash's `recovering` field) until rehydrated; {-70} the performance is
+-- closed (by an admin, or it ended: see includes/closed.lua).
 --- @include "includes/begin_tx"
 --- @include "includes/buyer_limit"
 --- @include "includes/conflicts"
@@ -38,7 +39,8 @@ if early then return early end
 
 local ids = {}
 for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
-local hold, max_tickets, _, recovering = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+local hold, max_tickets, _, recovering, is_closed = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7], now)
+if is_closed then return {-70} end
 if recovering then return {-60} end
 if #ids > max_tickets then return {-4, max_tickets} end
 

@@ -25,7 +25,8 @@
 -- this client (a re-sent command); {-10} it exists for another client;
 -- {-2} unknown performance; {-4, max tickets per transaction}; {-20, available} fewer than quantity match;
 -- {-40, buyer limit, tickets the buyer has locked} over the buyer limit; {-50} past the deadline (the caller has
--- given up on this call).
+-- given up on this call); {-60} recovering (see hold.lua); {-70} the performance is closed (by an admin, or it ended:
+-- see includes/closed.lua).
 --- @include "includes/begin_tx"
 --- @include "includes/buyer_limit"
 --- @include "includes/keys"
@@ -39,7 +40,8 @@ local now, now_s = now_ms()
 local early = begin_early_reply(k_tx, k_tickets, k_sold, k_holds, lock_prefix, ARGV[3], ARGV[11], now)
 if early then return early end
 local quantity = tonumber(ARGV[12])
-local hold, max_tickets, exists, recovering = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7])
+local hold, max_tickets, exists, recovering, is_closed = hold_settings(k_perf, ARGV[5], ARGV[6], ARGV[7], now)
+if is_closed then return {-70} end
 if recovering then return {-60} end
 if not exists then return {-2} end
 if quantity > max_tickets then return {-4, max_tickets} end

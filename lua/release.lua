@@ -11,7 +11,8 @@
 -- ARGV[3] admin: '1' when the caller is an admin
 -- ARGV[4] retention_ms: record retention after the end (ms)
 -- Returns a transaction reply (see tx_reply), also when already released; {-10} not found;
--- {-12, 'complete'} a completed transaction cannot be released.
+-- {-12, 'complete'} a completed transaction cannot be released; {-10} also when the performance is gone (archived)
+-- while the record lives on.
 --- @include "includes/avail_add"
 --- @include "includes/buyer_forget"
 --- @include "includes/keys"
@@ -23,6 +24,7 @@ local k_perf, k_tickets, k_avail, k_holds, k_sold, k_tx = KEYS[1], KEYS[2], KEYS
 local lock_prefix = lock_prefix_of(k_perf)
 local txid = ARGV[1]
 local now, now_s = now_ms()
+if redis.call('EXISTS', k_perf) == 0 then return {-10} end
 local tx, ids = load_tx(k_tx, ARGV[2], ARGV[3], '')
 if not tx then return ids end
 local status = tx[1]

@@ -6,8 +6,9 @@
 -- KEYS[4] holds: the holds zset (locked id -> lock expiry ms)
 -- KEYS[5] sold: the sold hash (id -> 'order_number|transaction_id')
 -- Lock keys are derived from KEYS[1] (lock_prefix_of in includes/keys.lua): the same hash tag, so the same slot.
--- ARGV[1] performance: the performance as JSON: {code, next_ord, order_seq, name?, starts_at?, hold_seconds?,
---         max_tickets_per_transaction?}; next_ord and order_seq only ever raise the stored values
+-- ARGV[1] performance: the performance as JSON: {code, next_ord, order_seq, name?, starts_at?, ends_at?, ends_ms?,
+--         hold_seconds?, max_tickets_per_transaction?, closed_at_ms?}; next_ord and order_seq only ever raise the
+--         stored values, a close is kept (closed_at written when there is none)
 -- ARGV[2..] tickets: 3 values per ticket: id, record ("ord|price|section|row|seat|price_level"),
 --         sold value ('order_number|transaction_id', or '' when the store has it unsold)
 -- Returns {1, tickets restored, of which sold}
@@ -22,9 +23,10 @@ local p = cjson.decode(ARGV[1])
 local now = now_ms()
 redis.call('HSETNX', k_perf, 'created_at', now)
 redis.call('HSETNX', k_perf, 'code', p.code)
-for _, field in ipairs({'name', 'starts_at', 'hold_seconds', 'max_tickets_per_transaction'}) do
+for _, field in ipairs({'name', 'starts_at', 'ends_at', 'ends_ms', 'hold_seconds', 'max_tickets_per_transaction'}) do
   if p[field] ~= nil then redis.call('HSET', k_perf, field, p[field]) end
 end
+if p.closed_at_ms ~= nil then redis.call('HSETNX', k_perf, 'closed_at', p.closed_at_ms) end
 for _, field in ipairs({'next_ord', 'order_seq'}) do
   local current = tonumber(redis.call('HGET', k_perf, field) or 0)
   if tonumber(p[field]) > current then redis.call('HSET', k_perf, field, p[field]) end

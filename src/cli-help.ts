@@ -57,6 +57,17 @@ export const COMMANDS: Record<string, CommandHelp> = {
     about: `Persists completed sales (orders, people, sold tickets) from the Redis outboxes to the document store; run one or more. ${BESIDE}`,
     settings: [...REDIS, 'store', 'writer', 'logging'],
   },
+  archive: {
+    args: '[perf_id...]',
+    summary: 'archive closed or ended performances whose sales are all persisted: their Redis keys removed',
+    about:
+      'Archives the given performances (every one that is ready, when none is given): once a performance is closed or ' +
+      'ended, its last lock lapsed ARCHIVE_LOCK_MARGIN_SECONDS ago and every sale reached the document store, which is ' +
+      'checked ticket by ticket and order by order, its Redis keys are removed and the document store answers for it. ' +
+      'A mismatch removes nothing and is printed. Prints each performance\'s outcome as JSON; exits 1 when a named ' +
+      `performance was not archived, or on any mismatch or failure. It waits for a run of the order writer's automatic archive to end. ${BESIDE}`,
+    settings: [...REDIS, 'store', 'PERFORMANCE_END_GRACE_SECONDS', 'ARCHIVE_LOCK_MARGIN_SECONDS'],
+  },
   rehydrate: {
     args: '[perf_id...]',
     summary: 'rebuild Redis state (inventory, sold tickets, order numbers) from the document store',

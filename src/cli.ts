@@ -9,7 +9,10 @@ import { AppError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { closeRedis } from './redis/connection';
 import { RedisLockStore } from './redis/lock-store';
-import { attachRedis, openDocuments, startService, type RunningService } from './service';
+import Redlock from 'redlock';
+import type { ArchiveOutcome } from './domain/archive';
+import { attachRedis, createArchiver, openDocuments, startService, type RunningService } from './service';
+import { underArchiveLock } from './writer/archive-job';
 import { StartupError } from './startup-error';
 import { DeadLetters } from './writer/dead-letters';
 import { isWorker, runPrimary, runWorker, stopOnSignals, type Roles } from './workers';
@@ -56,7 +59,22 @@ const ONE_SHOT_CONNECT_MS = 10_000;
 async function runOnce(config: Config, logger: Logger, command: string, args: string[]): Promise<void> {
   const redis = await attachRedis(config, Math.max(ONE_SHOT_CONNECT_MS, 2 * config.redis.commandTimeoutMs));
   try {
-    if (command === 'rehydrate') {
+    if (command === 'archive') {
+      const documents = await openDocuments(config, logger);
+      try {
+        const archiver = createArchiver(config, redis, documents);
+        // waits for a run of the automatic archive to end (up to about a minute), then holds the lock itself
+        const redlock = new Redlock([redis], { retryCount: 120, retryDelay: 500 });
+        const results = await underArchiveLock(redlock, async () =>
+          args.length === 0 ? archiver.archiveReady() : archiver.archiveEach(args),
+        );
+        const ok = archiveSucceeded(results, args.length > 0);
+        process.stdout.write(`${JSON.stringify({ status: ok ? 'OK' : 'INCOMPLETE', results }, null, 2)}\n`);
+        if (!ok) process.exitCode = 1;
+      } finally {
+        await documents.close();
+      }
+    } else if (command === 'rehydrate') {
       const documents = await openDocuments(config, logger);
       try {
         const store = new RedisLockStore(redis, config.domain);
@@ -80,7 +98,15 @@ const SERVICES: Record<string, Roles> = {
   api: { api: true, writer: false },
   'order-writer': { api: false, writer: true },
 };
-const ONE_SHOT = new Set(['rehydrate', 'dead-letters', 'replay-dead-letters']);
+const ONE_SHOT = new Set(['archive', 'rehydrate', 'dead-letters', 'replay-dead-letters']);
+
+/**
+ * `tixlock archive` succeeded: no mismatch and no failure; with performances named, each is archived (now or before).
+ * Without, performances that are not ready yet are no failure.
+ */
+function archiveSucceeded(results: readonly ArchiveOutcome[], named: boolean): boolean {
+  return results.every((r) => r.outcome === 'archived' || r.outcome === 'already_archived' || (!named && r.outcome === 'waiting'));
+}
 /**
  * Commands that take their settings from arguments, not from the environment, and print their own help: the tools
  * outside src/ (tools/onsale), loaded only when one of them runs, so the service never loads them.

@@ -418,6 +418,13 @@ export const SETTINGS_TABLE = {
     value: int({ default: 10, min: 0, max: 100000 }),
     description: 'tickets one buyer (`buyer.id`, else `buyer.email`) may have locked at once per performance; `0` = no limit',
   },
+  PERFORMANCE_END_GRACE_SECONDS: {
+    group: 'domain',
+    key: 'endGraceSeconds',
+    value: int({ default: 21600, min: 0, max: 30 * 86400 }),
+    description:
+      'a performance without `ends_at` ends this long after its `starts_at` (one with neither never ends on its own); an ended performance is closed: no new holds ([lifecycle.md](lifecycle.md))',
+  },
 
   // limits
   HOLD_RATE_LIMIT: {
@@ -506,6 +513,25 @@ export const SETTINGS_TABLE = {
     value: flag(true),
     description:
       "`1` = a performance found behind the document store is rehydrated at once; `0` = it stays `RECOVERING` until `tixlock rehydrate` ([production topology](production-topology.md))",
+  },
+  ARCHIVE_AUTO: {
+    group: 'writer',
+    key: 'archiveAuto',
+    value: flag(true),
+    description:
+      '`1` = the order writer that sweeps also archives closed or ended performances whose sales are all persisted (their Redis keys removed); `0` = only `tixlock archive` does ([lifecycle.md](lifecycle.md))',
+  },
+  ARCHIVE_INTERVAL_SECONDS: {
+    group: 'writer',
+    key: 'archiveIntervalSeconds',
+    value: int({ default: 60, min: 1, max: 86400 }),
+    description: 'how often the sweeping writer looks for performances to archive',
+  },
+  ARCHIVE_LOCK_MARGIN_SECONDS: {
+    group: 'writer',
+    key: 'archiveLockMarginSeconds',
+    value: int({ default: 60, min: 0, max: 86400 }),
+    description: "a performance is archived only once its last lock lapsed at least this long ago (Redis clocks of a failover's nodes may differ)",
   },
 } as const satisfies Record<string, Setting>;
 

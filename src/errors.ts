@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'INVALID_TRANSACTION_STATE'
   | 'HOLD_LIMIT_REACHED'
   | 'TICKET_CONFLICT'
+  | 'PERFORMANCE_CLOSED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'IDEMPOTENCY_KEY_REUSED'
@@ -124,3 +125,7 @@ export const ticketsNotFound = (ids: string[]) =>
 export const transactionNotFound = () => new AppError('TRANSACTION_NOT_FOUND', 'No such transaction.');
 
 export const performanceNotFound = () => new AppError('PERFORMANCE_NOT_FOUND', 'No such performance.');
+
+/** The performance is closed (by an admin, or it ended) or archived: no new holds, no more inventory. */
+export const performanceClosed = () =>
+  new AppError('PERFORMANCE_CLOSED', 'This performance is closed: it takes no new holds and no inventory changes.');

@@ -68,6 +68,11 @@ export function createMetrics() {
     salesPersisted: counter('tixlock_writer_sales_persisted_total', 'Sales the order writer wrote to the document store'),
     writerConflicts: counter('tixlock_writer_conflicts_total', 'Sales the document store refused as conflicting (Redis lost data)'),
     deadLetters: counter('tixlock_writer_dead_letters_total', 'Sales the order writer moved to the dead letters'),
+    archives: counter(
+      'tixlock_archives_total',
+      'Performances the automatic archive archived, and those it refused because the document store does not hold what Redis has (outcome archived | mismatch)',
+      ['outcome'],
+    ),
     outboxLagEntries: new Gauge({
       name: 'tixlock_outbox_lag_entries',
       help: 'Completed sales not yet persisted, per performance outbox the order writer reads',

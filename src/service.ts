@@ -27,6 +27,10 @@ import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
 import { StartupError } from './startup-error';
 import { openDocumentStore } from './store';
 import { OrderWriter } from './writer/order-writer';
+import { ArchiveJob } from './writer/archive-job';
+import { Archiver } from './domain/archive';
+import { ArchivedPerformances } from './domain/lifecycle';
+import { RedisArchiveStore } from './redis/archive-store';
 import { createMetrics, type Metrics } from './metrics';
 import { startMetricsServer, stopMetricsServer } from './http/metrics-server';
 
@@ -55,7 +59,7 @@ export function createApi(
   const { holdRateLimit, holdRateWindowSeconds, idempotencyTtlSeconds } = config.limits;
   const holdRate = holdRateLimit > 0 ? new RedisHoldRateLimiter(redis, holdRateLimit, holdRateWindowSeconds) : undefined;
   const app = createApp({
-    transactions: new TransactionService(store, settings, holdRate, fence),
+    transactions: new TransactionService(store, settings, holdRate, fence, new ArchivedPerformances(documents)),
     inventory: new InventoryService(store, documents, settings),
     orders: new OrderService(documents),
     keys,
@@ -167,18 +171,39 @@ export function openWriterReads(redis: RedisClient, blockMs: number, commandTime
   return redis instanceof Cluster ? Promise.resolve(undefined) : connectDuplicate(redis, blockMs + commandTimeoutMs);
 }
 
-/** A writer electing its sweeper with redlock on the command connection. */
+/** The archiver over a Redis connection and a document store (the automatic archive's and `tixlock archive`'s). */
+export function createArchiver(config: Config, redis: RedisClient, documents: DocumentStore): Archiver {
+  return new Archiver(new RedisArchiveStore(redis), documents, {
+    endGraceSeconds: config.domain.endGraceSeconds,
+    lockMarginSeconds: config.writer.archiveLockMarginSeconds,
+  });
+}
+
+/** A writer electing its sweeper with redlock on the command connection; with ARCHIVE_AUTO, its sweep archives too. */
 async function startWriter(config: Config, logger: Logger, redis: RedisClient, documents: DocumentStore, metrics: Metrics): Promise<OrderWriter> {
   const blocking = await openWriterReads(redis, config.writer.blockMs, config.redis.commandTimeoutMs);
+  const redlock = new Redlock([redis], { retryCount: 0 });
+  const writerLogger = logger.child({ process: 'order-writer' });
+  const archive = config.writer.archiveAuto
+    ? new ArchiveJob({
+        archiver: createArchiver(config, redis, documents),
+        redlock,
+        logger: writerLogger,
+        intervalMs: config.writer.archiveIntervalSeconds * 1000,
+        metrics,
+        onArchived: (id) => writer.forgetOutbox(id), // called once the writer below runs
+      })
+    : undefined;
   const writer = new OrderWriter({
     redis,
     blocking,
     store: documents,
-    redlock: new Redlock([redis], { retryCount: 0 }),
-    logger: logger.child({ process: 'order-writer' }),
+    redlock,
+    logger: writerLogger,
     config: config.writer,
     locks: new RedisLockStore(redis, config.domain),
     metrics,
+    archive,
   });
   metrics.readOutboxLagFrom(() => writer.outboxLag());
   writer.start();

@@ -114,7 +114,7 @@ describe('Redis out of reach: one line, exit code 1', () => {
     const url = `redis://127.0.0.1:${await closedPort()}`;
     fs.mkdirSync(path.join(dataDir, 'redis'));
     fs.writeFileSync(path.join(dataDir, 'redis', 'url'), url);
-    for (const command of ['dead-letters', 'replay-dead-letters', 'rehydrate']) {
+    for (const command of ['dead-letters', 'replay-dead-letters', 'rehydrate', 'archive']) {
       const { code, stdout, stderr } = await tixlock([command], { DATA_DIR: dataDir });
       expect({ command, code, stdout }).toEqual({ command, code: 1, stdout: '' });
       const line = oneLine(stderr);

@@ -107,6 +107,11 @@ describe('the seed flow', () => {
     const sold = await admin.listTickets(id, { state: 'sold' });
     expect(sold).toEqual({ tickets: expect.any(Array), next_cursor: null });
     expect(sold.tickets.map((x) => x.id)).toEqual(found.map((x) => x.id));
+
+    const closed = await admin.closePerformance(id);
+    expect(closed).toMatchObject({ id, lifecycle: 'closed', counts: { sold: 2 } });
+    const refused = await failure(api.holdBest({ performance_id: id, quantity: 1 }));
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 409, code: 'PERFORMANCE_CLOSED' });
   });
 
   test('best available in one step, then let it go; health and readiness', async () => {

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
         maxTicketsPerTransaction: 10,
         recordRetentionSeconds: 86400,
         buyerMaxTickets: 10,
+        endGraceSeconds: 21600,
       },
       limits: { holdRateLimit: 0, holdRateWindowSeconds: 1, idempotencyTtlSeconds: 86400 },
       logging: { level: 'info' },
@@ -54,6 +55,9 @@ describe('loadConfig', () => {
         scanBatch: 10,
         consumer: `${os.hostname()}-${process.pid}`,
         autoRehydrate: true,
+        archiveAuto: true,
+        archiveIntervalSeconds: 60,
+        archiveLockMarginSeconds: 60,
       },
     });
     expect(loadConfig({ NODE_ENV: 'test' }).logging.level).toBe('silent');

@@ -76,7 +76,7 @@ describe.each([
     const first = [...row('A', 9000, 'ORCH', 'P1'), ...row('B', 6000, 'ORCH', 'P2'), ...row('C', 3000, 'BALC', 'P3')];
     await putPerformance(t, id, first, {
       name: 'Rehydrate show',
-      starts_at: '2026-12-01T19:30:00.000Z',
+      starts_at: '2030-12-01T19:30:00.000Z',
       hold_seconds: 120,
       max_tickets_per_transaction: 6,
     });
@@ -191,7 +191,7 @@ describe.each([
     expect(seenP.performance).toMatchObject({
       id: p.id,
       name: 'Rehydrate show',
-      starts_at: '2026-12-01T19:30:00.000Z',
+      starts_at: '2030-12-01T19:30:00.000Z',
       hold_seconds: 120,
       max_tickets_per_transaction: 6,
     });

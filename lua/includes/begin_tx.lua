@@ -1,20 +1,23 @@
 -- includes/begin_tx.lua: hold_settings, begin_early_reply, open_tx: beginning a transaction (hold.lua,
 -- hold_best.lua). Includes tx (read_tx, may_access, tx_reply_written), tx_reply, lock_all, buyer_limit
--- (buyer_track) and int_str.
+-- (buyer_track), closed and int_str.
 --- @include "buyer_limit"
+--- @include "closed"
 --- @include "int_str"
 --- @include "lock_all"
 --- @include "tx"
 --- @include "tx_reply"
 
--- Performance settings that shape a new hold: {hold_seconds, max_tickets, exists} with the given defaults
--- (exists: the performance hash is there; every performance has a code).
-local function hold_settings(k_perf, requested_hold, default_hold, default_max)
-  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code', 'recovering')
+-- Performance settings that shape a new hold: hold_seconds, max_tickets, exists, recovering, is_closed with the given
+-- defaults (exists: the performance hash is there; every performance has a code). now: Redis ms.
+local function hold_settings(k_perf, requested_hold, default_hold, default_max, now)
+  local f = redis.call('HMGET', k_perf, 'hold_seconds', 'max_tickets_per_transaction', 'code', 'recovering',
+    'closed_at', 'ends_ms')
   local hold = tonumber(requested_hold)
   if hold == 0 then hold = tonumber(f[1]) or tonumber(default_hold) end
-  -- recovering: the order writer found this performance behind the document store; no hold until rehydrated
-  return hold, tonumber(f[2]) or tonumber(default_max), f[3] ~= false, f[4] ~= false
+  -- recovering: the order writer found this performance behind the document store; no hold until rehydrated.
+  -- closed (by an admin, or ended): no hold ever again (see closed.lua)
+  return hold, tonumber(f[2]) or tonumber(default_max), f[3] ~= false, f[4] ~= false, closed(f[5], f[6], now)
 end
 
 -- The answer a hold or best-available hold gives before doing anything, or nil: {-50} when it runs past its

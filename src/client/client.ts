@@ -95,9 +95,16 @@ export class TixlockClient {
     return (await this.body<{ performance: PerformanceUpsert }>(route, options)).performance;
   }
 
-  /** GET /performances/{id}: settings and live counts. */
+  /** GET /performances/{id}: settings, lifecycle and live counts (an archived one's from the document store). */
   async getPerformance(performanceId: string, options?: CallOptions): Promise<Performance> {
     return (await this.read<{ performance: Performance }>('getPerformance', `/performances/${seg(performanceId)}`, options)).performance;
+  }
+
+  /** POST /performances/{id}/close: no new holds from now on (closing again answers the same). */
+  async closePerformance(performanceId: string, options?: CallOptions): Promise<Performance> {
+    // closing twice changes nothing: safe to retry
+    const route: Route<Operation> = { operation: 'closePerformance', method: 'POST', path: `/performances/${seg(performanceId)}/close`, idempotent: true, keyed: false };
+    return (await this.body<{ performance: Performance }>(route, options)).performance;
   }
 
   /** GET /performances/{id}/tickets: one page; pass `next_cursor` as `cursor` for the next. */

@@ -66,13 +66,44 @@ export const PersonDoc = z.object({
 });
 export type PersonDoc = z.output<typeof PersonDoc>;
 
+/**
+ * A performance as the store keeps it: its settings, written by every PUT (and by a close), and once archived what
+ * it was when its Redis state went (see archive.ts): the store then answers for it.
+ */
 export interface PerformanceDoc {
   id: string;
   code: number; // the performance's number (prefix of its order numbers)
   name?: string;
   starts_at?: string;
+  ends_at?: string;
+  /** its end (ms) as the lock store enforced it: ends_at, else starts_at + the end grace at the last PUT */
+  ends_ms?: number;
   hold_seconds?: number;
   max_tickets_per_transaction?: number;
+  /** when an admin closed it */
+  closed_at?: string;
+  /** set once it is archived */
+  archive?: PerformanceArchive;
+}
+
+/** What an archived performance was when its Redis state was removed. */
+export interface PerformanceArchive {
+  /** when it was sealed for its archive (nothing changed after) */
+  archived_at: string;
+  /** when it closed: closed by an admin, or ended */
+  closed_at: string;
+  created_at?: string;
+  updated_at?: string;
+  counts: { total: number; sold: number };
+  orders: number;
+}
+
+/** An order as the archive compares it with Redis's sold tickets. */
+export interface OrderSummary {
+  order_number: string;
+  transaction_id: string;
+  performance_id: string;
+  ticket_ids: string[];
 }
 
 export interface TicketDoc {
@@ -120,8 +151,16 @@ export interface DocumentStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Upserts a performance and its tickets (ticket attributes of sold tickets are left as they are). */
+  /**
+   * Upserts a performance (its document as given, replacing the stored one, except that an archived performance's
+   * document never changes again) and its tickets (ticket attributes of sold tickets are left as they are).
+   */
   upsertInventory(performance: PerformanceDoc, tickets: readonly TicketDoc[]): Promise<void>;
+  getPerformance(performanceId: string): Promise<PerformanceDoc | undefined>;
+  /** The performance of each ticket id the store knows (unknown ids are absent). */
+  ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>>;
+  /** The orders of a performance (those with sold tickets of it), for the archive's comparison; in no set order. */
+  listPerformanceOrders(performanceId: string): Promise<OrderSummary[]>;
 
   /**
    * In one document-store transaction: if any ticket is already sold to a different order, record a conflict and

@@ -1,6 +1,7 @@
-// Inventory use cases: load performances and their tickets, counts, ticket lookup and search.
-import { AppError, InvalidRequest, performanceNotFound } from '../errors';
-import type { DocumentStore, TicketDoc } from './documents';
+// Inventory use cases: load performances and their tickets, counts, close, ticket lookup and search.
+import { AppError, InvalidRequest, performanceClosed, performanceNotFound } from '../errors';
+import type { DocumentStore, PerformanceDoc, TicketDoc } from './documents';
+import { endOf, lifecycleOf } from './lifecycle';
 import { assignRelativeOrds } from './seat-order';
 import type {
   BestAvailableQuery,
@@ -8,10 +9,19 @@ import type {
   DomainSettings,
   InventoryTicket,
   LockStore,
+  PerformanceInfo,
   PerformanceSettings,
   TicketStateFilter,
 } from './types';
-import { performanceView, ticketView, type PerformanceUpsertView, type PerformanceView, type TicketPageView, type TicketView } from './views';
+import {
+  archivedPerformanceView,
+  performanceView,
+  ticketView,
+  type PerformanceUpsertView,
+  type PerformanceView,
+  type TicketPageView,
+  type TicketView,
+} from './views';
 
 /** Tickets per load script call: each call is atomic and short enough not to stall Redis. */
 const LOAD_CHUNK = 2000;
@@ -25,7 +35,9 @@ export class InventoryService {
 
   /**
    * Creates a performance or adds to it; unsold tickets are updated, sold ones never change. Redis first (it
-   * assigns seat order), then the document store; a retry after a failure in between is harmless (upsert).
+   * assigns seat order), then the document store; a retry after a failure in between is harmless (upsert). A closed
+   * or archived performance takes nothing (409 PERFORMANCE_CLOSED); a ticket id the document store has under another
+   * performance (an archived one's: Redis forgot those) is a TICKET_CONFLICT like one Redis knows.
    */
   async upsertPerformance(
     performanceId: string,
@@ -38,12 +50,24 @@ export class InventoryService {
     if (duplicates.length > 0) {
       throw new InvalidRequest([{ path: 'tickets', message: `duplicate ticket ids: ${duplicates.slice(0, 10).join(', ')}` }]);
     }
-    const foreign = await this.store.claimTickets(performanceId, tickets.map((t) => t.id));
+    const existing = await this.store.performanceInfo(performanceId);
+    // a closed performance takes no inventory (the load script refuses it too, should it close meanwhile); an
+    // archived one is gone from Redis: the store says so
+    if (existing ? lifecycleOf(existing) !== 'open' : (await this.documents.getPerformance(performanceId))?.archive) throw performanceClosed();
+    const merged = { starts_at: settings.starts_at ?? existing?.starts_at, ends_at: settings.ends_at ?? existing?.ends_at };
+    if (merged.starts_at !== undefined && merged.ends_at !== undefined && Date.parse(merged.ends_at) < Date.parse(merged.starts_at)) {
+      throw new InvalidRequest([{ path: settings.ends_at !== undefined ? 'ends_at' : 'starts_at', message: 'ends_at must not be before starts_at' }]);
+    }
+    const ids = tickets.map((t) => t.id);
+    // the store first: a ticket of an archived performance is no longer in Redis's index, and must not be claimed
+    const storedOwners = await this.documents.ticketPerformances(ids);
+    const elsewhere = ids.filter((id) => (storedOwners.get(id) ?? performanceId) !== performanceId);
+    const foreign = elsewhere.length > 0 ? elsewhere : await this.store.claimTickets(performanceId, ids);
     if (foreign.length > 0) {
       throw new AppError('TICKET_CONFLICT', 'Some ticket ids belong to another performance.', { tickets: foreign });
     }
-    const existing = await this.store.performanceInfo(performanceId);
     const code = existing?.code ?? (await this.store.nextPerformanceCode());
+    const endsMs = endOf(merged, this.settings.endGraceSeconds);
     const totals = { added: 0, updated: 0, skipped_sold: 0 };
     const stored: TicketDoc[] = [];
     // seat order over the whole request, then chunks of it: a request in any order loads in seat order
@@ -51,7 +75,8 @@ export class InventoryService {
     const chunks = ordered.length === 0 ? [[]] : loadChunks(ordered);
     for (const [i, part] of chunks.entries()) {
       // settings ride along with the first chunk; later chunks only add tickets
-      const result = await this.store.loadInventory(performanceId, i === 0 ? { ...settings, code } : { code }, part);
+      const first = { ...settings, code, ...(endsMs === undefined ? {} : { ends_ms: endsMs }) };
+      const result = await this.store.loadInventory(performanceId, i === 0 ? first : { code }, part);
       totals.added += result.added;
       totals.updated += result.updated;
       totals.skipped_sold += result.skippedSold;
@@ -59,18 +84,22 @@ export class InventoryService {
     }
     const info = await this.store.performanceInfo(performanceId);
     if (!info) throw performanceNotFound();
-    await this.documents.upsertInventory(
-      {
-        id: performanceId,
-        code,
-        name: info.name,
-        starts_at: info.starts_at,
-        hold_seconds: info.hold_seconds,
-        max_tickets_per_transaction: info.max_tickets_per_transaction,
-      },
-      stored,
-    );
+    await this.documents.upsertInventory(performanceDocOf(info, code), stored);
     return { ...performanceView(info), ...totals };
+  }
+
+  /**
+   * Closes a performance: no new holds and no inventory from now on; transactions whose lock is live may still be
+   * checked out and completed until it lapses (see lifecycle.ts). Closing again answers the same; an archived
+   * performance is closed already. The store keeps the close, so a rehydrate restores it.
+   */
+  async closePerformance(performanceId: string): Promise<PerformanceView> {
+    const closed = await this.store.closePerformance(performanceId);
+    const info = closed === undefined ? undefined : await this.store.performanceInfo(performanceId);
+    if (!info) return this.storedPerformance(performanceId);
+    // a sealed performance's document belongs to its archive (the store never lets an archived one's change anyway)
+    if (info.sealed_at_ms === undefined && info.code !== undefined) await this.documents.upsertInventory(performanceDocOf(info, info.code), []);
+    return performanceView(info);
   }
 
   private checkSettings(s: PerformanceSettings) {
@@ -82,14 +111,27 @@ export class InventoryService {
     }
   }
 
+  /** From Redis while it has the performance, else (archived) from the document store. */
   async getPerformance(performanceId: string): Promise<PerformanceView> {
     const info = await this.store.performanceInfo(performanceId);
-    if (!info) throw performanceNotFound();
-    return performanceView(info);
+    return info ? performanceView(info) : this.storedPerformance(performanceId);
   }
 
+  /** An archived performance, from the document store; any other one Redis does not have does not exist. */
+  private async storedPerformance(performanceId: string): Promise<PerformanceView> {
+    const doc = await this.documents.getPerformance(performanceId);
+    if (!doc?.archive) throw performanceNotFound();
+    return archivedPerformanceView({ ...doc, archive: doc.archive });
+  }
+
+  /** A page of a performance's tickets, live from Redis; an archived performance's are no longer listed (404). */
   async listTickets(caller: Caller, performanceId: string, state: TicketStateFilter, limit: number, cursor: string): Promise<TicketPageView> {
-    const page = await this.store.listTickets(performanceId, state, limit, cursor);
+    const page = await this.store.listTickets(performanceId, state, limit, cursor).catch(async (err: unknown) => {
+      if (err instanceof AppError && err.code === 'PERFORMANCE_NOT_FOUND' && (await this.documents.getPerformance(performanceId))?.archive) {
+        throw new AppError('PERFORMANCE_NOT_FOUND', 'This performance is archived: its tickets are no longer listed (its orders are, GET /orders/{n}).');
+      }
+      throw err;
+    });
     return { tickets: page.tickets.map((t) => ticketView(t, caller)), next_cursor: page.nextCursor ?? null };
   }
 
@@ -105,6 +147,21 @@ export class InventoryService {
     if (!state) throw new AppError('TICKET_NOT_FOUND', 'No such ticket.', { tickets: [ticketId] });
     return ticketView(state, caller);
   }
+}
+
+/** The store's document of a performance Redis has: its settings, its end and its close. */
+export function performanceDocOf(info: PerformanceInfo, code: number): PerformanceDoc {
+  return {
+    id: info.id,
+    code,
+    name: info.name,
+    starts_at: info.starts_at,
+    ends_at: info.ends_at,
+    ends_ms: info.ends_ms,
+    hold_seconds: info.hold_seconds,
+    max_tickets_per_transaction: info.max_tickets_per_transaction,
+    closed_at: info.closed_at_ms === undefined ? undefined : new Date(info.closed_at_ms).toISOString(),
+  };
 }
 
 /**

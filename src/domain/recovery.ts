@@ -28,7 +28,12 @@ async function readBehind(documents: DocumentStore, locks: LockStore, performanc
   const stored = await storedOrderSequence(documents, performanceId);
   const state = await locks.salesState(performanceId);
   let reason: string | undefined;
-  if (!state.exists) reason = 'Redis has none of this performance';
+  if (!state.exists) {
+    // archived since the list was read? The archive records it in the store before it removes a key, so a store read
+    // after this Redis read sees it (Redis forgot it on purpose)
+    if ((await documents.getPerformance(performanceId))?.archive) return { reason: undefined, marked: undefined };
+    reason = 'Redis has none of this performance';
+  }
   else if (state.orderSeq < stored.sequence) {
     reason = `Redis order sequence ${state.orderSeq} is behind the store's ${stored.sequence} (${stored.orderNumber})`;
   }
@@ -38,15 +43,17 @@ async function readBehind(documents: DocumentStore, locks: LockStore, performanc
 /**
  * Checks performances of the store against Redis (`performances`, or every one the store has): marks the ones
  * behind as recovering and, with `autoRehydrate`, rehydrates each marked one (new or earlier) and clears its mark.
+ * An archived performance is not behind: Redis forgot it on purpose (archive.ts).
  */
 export async function reconcile(
   documents: DocumentStore,
   locks: LockStore,
   autoRehydrate: boolean,
-  performances?: readonly Pick<PerformanceDoc, 'id'>[],
+  performances?: readonly Pick<PerformanceDoc, 'id' | 'archive'>[],
 ): Promise<ReconcileResult[]> {
   const results: ReconcileResult[] = [];
   for (const performance of performances ?? (await documents.listPerformances())) {
+    if (performance.archive) continue;
     const { reason, marked } = await readBehind(documents, locks, performance.id);
     if (reason !== undefined && marked === undefined) await locks.markRecovering(performance.id, reason);
     const behind = reason ?? marked;

@@ -1,5 +1,6 @@
 // Rebuilds Redis state (inventory, sold tickets, order sequences) from the document store after Redis lost its
-// data. Holds are not restored: a lost hold simply ends, as if it had expired.
+// data. Holds are not restored: a lost hold simply ends, as if it had expired. Archived performances are left
+// out (their Redis state was removed on purpose, see archive.ts): named, they are refused.
 import { AppError } from '../errors';
 import type { DocumentStore, PerformanceDoc } from './documents';
 import { decodeOrderNumber } from './order-number';
@@ -22,8 +23,10 @@ export async function rehydrate(
   const wanted = performanceIds.length ? new Set(performanceIds) : undefined;
   const missing = performanceIds.filter((id) => !all.some((p) => p.id === id));
   if (missing.length) throw new AppError('PERFORMANCE_NOT_FOUND', `Not in the document store: ${missing.join(', ')}`);
+  const archived = performanceIds.filter((id) => all.some((p) => p.id === id && p.archive));
+  if (archived.length) throw new AppError('PERFORMANCE_CLOSED', `Archived (nothing of them belongs in Redis again): ${archived.join(', ')}`);
   const results: RehydrateResult[] = [];
-  for (const performance of all.filter((p) => !wanted || wanted.has(p.id))) {
+  for (const performance of all.filter((p) => (!wanted || wanted.has(p.id)) && !p.archive)) {
     results.push(await rehydratePerformance(documents, locks, performance));
   }
   return results;
@@ -44,7 +47,8 @@ async function rehydratePerformance(documents: DocumentStore, locks: LockStore, 
   }
   for (let i = 0; i < Math.max(tickets.length, 1); i += CHUNK) {
     const part = tickets.slice(i, i + CHUNK).map((t) => ({ ...t, sold: sold.get(t.id) }));
-    await locks.restoreInventory({ ...performance, next_ord: nextOrd, order_seq: orderSeq }, part);
+    const closedAtMs = performance.closed_at === undefined ? undefined : Date.parse(performance.closed_at);
+    await locks.restoreInventory({ ...performance, next_ord: nextOrd, order_seq: orderSeq, closed_at_ms: closedAtMs }, part);
   }
   return { performance_id: performance.id, tickets: tickets.length, sold: sold.size };
 }

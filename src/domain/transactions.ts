@@ -1,5 +1,6 @@
 // Transaction use cases: begin (hold), checkout (extend), complete, release and read.
-import { InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
+import { AppError, InvalidRequest, performanceNotFound, ticketsNotFound, transactionNotFound, type Issue } from '../errors';
+import type { ArchivedPerformances } from './lifecycle';
 import { mintTransactionId } from './transaction-id';
 import type { OrderNumberFence } from './order-fence';
 import type { BestAvailableQuery, Buyer, Caller, Completion, DomainSettings, HoldRateLimiter, LockStore, TransactionState } from './types';
@@ -33,6 +34,8 @@ export class TransactionService {
     private readonly holdRate: HoldRateLimiter = { consume: async () => undefined },
     /** keeps order numbers unique across a Redis rollback (see order-fence.ts); none = no check */
     private readonly fence?: OrderNumberFence,
+    /** tells a hold on an archived performance (409 PERFORMANCE_CLOSED) from one on a missing one; none = 404s */
+    private readonly archived?: ArchivedPerformances,
   ) {}
 
   /**
@@ -42,14 +45,21 @@ export class TransactionService {
   async begin(caller: Caller, req: BeginRequest): Promise<TransactionView> {
     this.checkHoldSeconds(req.hold_seconds);
     await this.holdRate.consume(caller.name);
-    const performanceId = req.best ? req.best.performance_id : await this.performanceOfTickets(req.tickets ?? []);
-    const code = await this.store.performanceCode(performanceId);
-    if (code === undefined) throw performanceNotFound();
-    // the id carries the performance (see transaction-id.ts); a retry key gives the same id for the same client
-    const transactionId = mintTransactionId(code, req.retry_key === undefined ? undefined : `${caller.name}\n${req.retry_key}`);
-    const options = { transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer };
-    if (req.best) return transactionView(await this.store.holdBest(options, req.best), caller);
-    return transactionView(await this.store.hold(options, req.tickets ?? []), caller);
+    try {
+      const performanceId = req.best ? req.best.performance_id : await this.performanceOfTickets(req.tickets ?? []);
+      const code = await this.store.performanceCode(performanceId);
+      if (code === undefined) throw performanceNotFound();
+      // the id carries the performance (see transaction-id.ts); a retry key gives the same id for the same client
+      const transactionId = mintTransactionId(code, req.retry_key === undefined ? undefined : `${caller.name}\n${req.retry_key}`);
+      const options = { transactionId, performanceId, caller, holdSeconds: req.hold_seconds, buyer: req.buyer };
+      if (req.best) return transactionView(await this.store.holdBest(options, req.best), caller);
+      return transactionView(await this.store.hold(options, req.tickets ?? []), caller);
+    } catch (err) {
+      // what Redis does not know may be an archived performance's: closed, not missing
+      const missing = err instanceof AppError && (err.code === 'PERFORMANCE_NOT_FOUND' || err.code === 'TICKETS_NOT_FOUND');
+      if (!missing || !this.archived) throw err;
+      throw await this.archived.explain(err, req.best ? { performanceId: req.best.performance_id } : { ticketIds: req.tickets ?? [] });
+    }
   }
 
   /** The one performance all ticket ids belong to; unknown ids are a 404, mixed performances a 400. */

@@ -31,6 +31,8 @@ export interface InventoryTicket {
 export interface PerformanceSettings {
   name?: string;
   starts_at?: string;
+  /** when the performance ends (else starts_at + the end grace; see lifecycle.ts) */
+  ends_at?: string;
   hold_seconds?: number;
   max_tickets_per_transaction?: number;
 }
@@ -41,6 +43,14 @@ export interface PerformanceInfo extends PerformanceSettings {
   created_at_ms: number | undefined;
   updated_at_ms: number | undefined;
   counts: { total: number; available: number; locked: number; sold: number };
+  /** its end as the lock store enforces it (ends_at, else starts_at + grace, as of the last PUT); undefined = none */
+  ends_ms: number | undefined;
+  /** when an admin closed it */
+  closed_at_ms: number | undefined;
+  /** when it was sealed for its archive (see archive.ts): it never changes again, and its keys go next */
+  sealed_at_ms: number | undefined;
+  /** the lock store's clock when this was read */
+  now_ms: number;
 }
 
 /** Live state of one ticket as the lock store sees it. */
@@ -135,7 +145,8 @@ export interface LockStore {
   clearRecovering(performanceId: string): Promise<void>;
   loadInventory(
     performanceId: string,
-    settings: PerformanceSettings & { code?: number },
+    /** ends_ms: the performance's end as the lock store enforces it (see lifecycle.ts) */
+    settings: PerformanceSettings & { code?: number; ends_ms?: number },
     /** in seat order, relative ords ascending (see seat-order.ts) */
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
   ): Promise<{ added: number; updated: number; skippedSold: number; tickets: TicketDoc[] }>;
@@ -144,10 +155,12 @@ export interface LockStore {
    * keeps live holds and sales.
    */
   restoreInventory(
-    performance: PerformanceDoc & { next_ord: number; order_seq: number },
+    performance: PerformanceDoc & { next_ord: number; order_seq: number; closed_at_ms?: number },
     tickets: readonly (TicketDoc & { sold: string | undefined })[],
   ): Promise<void>;
   performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined>;
+  /** Closes a performance (see lifecycle.ts); the close's time (the first close's when closed before), undefined = no such performance. */
+  closePerformance(performanceId: string): Promise<number | undefined>;
   search(performanceId: string, query: BestAvailableQuery): Promise<TicketState[]>;
   listTickets(
     performanceId: string,
@@ -174,4 +187,6 @@ export interface DomainSettings {
   recordRetentionSeconds: number;
   /** tickets one buyer may have locked at once per performance; 0 = no limit */
   buyerMaxTickets: number;
+  /** a performance without ends_at ends this long after its starts_at (see lifecycle.ts) */
+  endGraceSeconds: number;
 }

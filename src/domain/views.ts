@@ -2,6 +2,8 @@
 // holder and admins. Each shape is a zod schema, the one place it is written: the TypeScript types below and the
 // OpenAPI document (src/http/openapi.ts) both come from it.
 import { z } from 'zod';
+import type { PerformanceDoc } from './documents';
+import { closedAt, LIFECYCLES, lifecycleOf } from './lifecycle';
 import { TICKET_STATES, TRANSACTION_STATUSES, type Caller, type PerformanceInfo, type TicketState, type TransactionState, type TransactionStatus } from './types';
 
 /** A time as callers see it: ISO-8601 UTC with milliseconds. */
@@ -73,16 +75,22 @@ export type TransactionView = z.output<typeof TransactionView>;
 
 const counts = z
   .object({ total: z.number().int().min(0), available: z.number().int().min(0), locked: z.number().int().min(0), sold: z.number().int().min(0) })
-  .describe('live ticket counts');
+  .describe('live ticket counts (archived: as they were when archived, none available or locked)');
 
 export const PerformanceView = z.object({
   id: z.string(),
   name: z.string().optional(),
   starts_at: z.iso.datetime({ offset: true }).optional().describe('as given in the PUT'),
+  ends_at: z.iso.datetime({ offset: true }).optional().describe('as given in the PUT; without it the performance ends PERFORMANCE_END_GRACE_SECONDS after starts_at'),
   hold_seconds: z.number().int().positive().optional().describe("the performance's default hold"),
   max_tickets_per_transaction: z.number().int().min(1).optional(),
   created_at: wireTime.optional(),
   updated_at: wireTime.optional(),
+  lifecycle: z
+    .enum(LIFECYCLES)
+    .describe('open: it sells; closed: closed by an admin or ended (no new holds); archived: its sales are all persisted and the document store answers for it'),
+  closed_at: wireTime.optional().describe('when it closed (an admin close, or its end); only once closed'),
+  archived_at: wireTime.optional().describe('when it was archived; only once archived'),
   counts,
 });
 export type PerformanceView = z.output<typeof PerformanceView>;
@@ -101,17 +109,41 @@ export const TicketPageView = z.object({
 });
 export type TicketPageView = z.output<typeof TicketPageView>;
 
+const isoOrUndefined = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
 export function performanceView(p: PerformanceInfo): PerformanceView {
-  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   return {
     id: p.id,
     name: p.name,
     starts_at: p.starts_at,
+    ends_at: p.ends_at,
     hold_seconds: p.hold_seconds,
     max_tickets_per_transaction: p.max_tickets_per_transaction,
-    created_at: iso(p.created_at_ms),
-    updated_at: iso(p.updated_at_ms),
+    created_at: isoOrUndefined(p.created_at_ms),
+    updated_at: isoOrUndefined(p.updated_at_ms),
+    lifecycle: lifecycleOf(p),
+    closed_at: isoOrUndefined(closedAt(p)),
+    archived_at: isoOrUndefined(p.sealed_at_ms),
     counts: p.counts,
+  };
+}
+
+/** An archived performance, as the document store keeps it (see archive.ts). */
+export function archivedPerformanceView(p: PerformanceDoc & { archive: NonNullable<PerformanceDoc['archive']> }): PerformanceView {
+  const a = p.archive;
+  return {
+    id: p.id,
+    name: p.name,
+    starts_at: p.starts_at,
+    ends_at: p.ends_at,
+    hold_seconds: p.hold_seconds,
+    max_tickets_per_transaction: p.max_tickets_per_transaction,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+    lifecycle: 'archived',
+    closed_at: a.closed_at,
+    archived_at: a.archived_at,
+    counts: { total: a.counts.total, available: 0, locked: 0, sold: a.counts.sold },
   };
 }
 

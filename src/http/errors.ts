@@ -51,6 +51,11 @@ export const ERRORS = {
     details: { hold_limit: wireTime },
   },
   TICKET_CONFLICT: { status: 409, means: 'some ticket ids belong to another performance', details: { tickets: ticketIds } },
+  PERFORMANCE_CLOSED: {
+    status: 409,
+    means:
+      'the performance is closed (by an admin, or it ended) or archived: no new holds and no inventory changes; a transaction whose lock lapsed can no longer be checked out or completed',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, means: 'the body is larger than this route accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, means: 'a body that is not UTF-8 application/json' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, means: 'this Idempotency-Key was used for a different request' },

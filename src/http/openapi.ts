@@ -14,7 +14,7 @@ import { ID } from './schemas';
 type Json = Record<string, unknown>;
 
 /** The version of the contract (not of the package): raise it when the wire contract changes. */
-export const CONTRACT_VERSION = '1.0.0';
+export const CONTRACT_VERSION = '1.1.0';
 
 const JSON_TYPE = 'application/json';
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -90,6 +90,7 @@ const beginTransaction: Omit<Operation, 'operationId' | 'path'> = {
     'BUYER_LIMIT',
     'RATE_LIMITED',
     'RECOVERING',
+    'PERFORMANCE_CLOSED',
   ],
 };
 
@@ -117,6 +118,7 @@ const updateTransaction: Omit<Operation, 'operationId' | 'path' | 'method'> = {
     'HOLD_LIMIT_REACHED',
     'NOT_REPLICATED',
     'RECOVERING',
+    'PERFORMANCE_CLOSED',
   ],
 };
 
@@ -239,7 +241,8 @@ export const OPERATIONS: Operation[] = [
     summary: "Create a performance or add to its inventory",
     description:
       'Upsert: new tickets are added, attributes of unsold tickets are updated (attributes left out keep their ' +
-      'values), a sold ticket never changes. At most 50,000 tickets per request; larger inventories come in several.',
+      'values), a sold ticket never changes. At most 50,000 tickets per request; larger inventories come in several. ' +
+      'A closed (or ended) or archived performance takes nothing: 409 PERFORMANCE_CLOSED.',
     params: performanceId,
     body: { name: 'InventoryRequest', schema: inventoryBody, maxBytes: BODY_LIMIT.inventory },
     success: {
@@ -247,7 +250,7 @@ export const OPERATIONS: Operation[] = [
       description: 'the performance with live counts and what this request did',
       body: { name: 'PerformanceUpsertAnswer', schema: PerformanceUpsertAnswer },
     },
-    errors: [...ADMIN, ...BODY, 'TICKET_CONFLICT'],
+    errors: [...ADMIN, ...BODY, 'TICKET_CONFLICT', 'PERFORMANCE_CLOSED'],
   },
   {
     operationId: 'getPerformance',
@@ -255,10 +258,28 @@ export const OPERATIONS: Operation[] = [
     path: '/performances/{performance_id}',
     role: 'admin',
     tag: 'inventory',
-    summary: "A performance's settings and live counts",
-    description: 'counts are read live from Redis.',
+    summary: "A performance's settings, lifecycle and live counts",
+    description:
+      'counts are read live from Redis; an archived performance is answered from the document store, with its counts ' +
+      'as they were when it was archived.',
     params: performanceId,
     success: { status: 200, description: 'the performance', body: { name: 'PerformanceAnswer', schema: PerformanceAnswer } },
+    errors: [...ADMIN, 'INVALID_REQUEST', 'PERFORMANCE_NOT_FOUND'],
+  },
+  {
+    operationId: 'closePerformance',
+    method: 'post',
+    path: '/performances/{performance_id}/close',
+    role: 'admin',
+    tag: 'inventory',
+    summary: 'Close a performance: no new holds from now on',
+    description:
+      'Holds and inventory changes are refused from now on (409 PERFORMANCE_CLOSED); a transaction whose lock is live ' +
+      'may still be checked out and completed until its lock lapses. Reads keep working. Once every sale is persisted ' +
+      'and no lock is left, the performance is archived. Closing again (or an archived performance) answers the same. ' +
+      'No body.',
+    params: performanceId,
+    success: { status: 200, description: 'the closed performance', body: { name: 'PerformanceAnswer', schema: PerformanceAnswer } },
     errors: [...ADMIN, 'INVALID_REQUEST', 'PERFORMANCE_NOT_FOUND'],
   },
   {

@@ -21,6 +21,10 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 export const inventoryBody = z.object({
   name: text(200).optional(),
   starts_at: z.iso.datetime({ offset: true }).optional(),
+  ends_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('when the performance ends (no new holds from then on); default starts_at + PERFORMANCE_END_GRACE_SECONDS'),
   hold_seconds: z.number().int().positive().optional().describe("the performance's default hold, within MIN_HOLD_SECONDS..MAX_HOLD_SECONDS"),
   max_tickets_per_transaction: z.number().int().min(1).max(1000).optional().describe('default MAX_TICKETS_PER_TRANSACTION'),
   tickets: z

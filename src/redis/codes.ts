@@ -1,5 +1,5 @@
 // Script failure codes (negative first element of a script's reply) -> domain errors. The one table.
-import { AppError, InvalidRequest, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
+import { AppError, InvalidRequest, performanceClosed, performanceNotFound, Recovering, ticketsNotFound, transactionNotFound, Unavailable } from '../errors';
 import type { ScriptName, ScriptReply } from './script-bindings';
 
 export const SCRIPT_CODES = {
@@ -15,6 +15,7 @@ export const SCRIPT_CODES = {
   BUYER_LIMIT: -40,
   TOO_LATE: -50,
   RECOVERING: -60,
+  PERFORMANCE_CLOSED: -70,
 } as const;
 
 const pairs = (rest: ScriptReply) => {
@@ -43,6 +44,7 @@ const table: Record<number, (rest: ScriptReply, script: ScriptName) => AppError>
     ),
   [SCRIPT_CODES.TRANSACTION_NOT_FOUND]: () => transactionNotFound(),
   [SCRIPT_CODES.RECOVERING]: () => new Recovering(),
+  [SCRIPT_CODES.PERFORMANCE_CLOSED]: () => performanceClosed(),
   [SCRIPT_CODES.TICKETS_MISMATCH]: () =>
     new InvalidRequest([{ path: 'tickets', message: "must be exactly the transaction's tickets" }]),
   [SCRIPT_CODES.INVALID_STATE]: (rest, script) => {

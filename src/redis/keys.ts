@@ -43,6 +43,23 @@ export const availableSectionKey = (performanceId: string, section: string) =>
 export const AVAILABLE_CHUNK = 128;
 /** Ords per price in an availability score (price * ORD_SPAN + ord); the scripts get it as ORD_SPAN. */
 export const ORD_SPAN = 2 ** 22;
+/**
+ * Every key of a performance's available index, given its partitions (the members of its `available` set) and each
+ * one's chunk numbers: the set, its count and heads, and per partition its chunk list, chunks, section set and price
+ * level heads (the archive removes them; an emptied chunk, partition, section or level leaves no key behind).
+ */
+export function availableIndexKeys(performanceId: string, partitions: readonly { partition: string; chunks: readonly number[] }[]): string[] {
+  const keys = new Set([performanceKeys(performanceId).available, availableCountKey(performanceId), availableHeadsKey(performanceId)]);
+  for (const { partition, chunks } of partitions) {
+    const [section = '', level = ''] = partition.split('|');
+    keys.add(availablePartitionKey(performanceId, partition));
+    for (const chunk of chunks) keys.add(availableChunkKey(performanceId, partition, chunk));
+    keys.add(availableSectionKey(performanceId, section));
+    keys.add(availableLevelHeadsKey(performanceId, level));
+  }
+  return [...keys];
+}
+
 /** The available-index partition (and its section and price level) and chunk of a ticket record "ord|price|section|row|seat|price_level". */
 export function availableSlotOf(record: string): { partition: string; section: string; priceLevel: string; chunk: number } {
   const [ord = '0', price = '', section = '', , , level = ''] = record.split('|');
@@ -103,6 +120,9 @@ export const outboxGroup = 'order-writer';
 
 /** redlock resource: the one order-writer replica that runs the periodic reclaim and sweep. */
 export const writerSweepLockKey = 'tix:lock:writer-sweep';
+
+/** redlock resource: the one archive run at a time (the sweeping writer's job, or `tixlock archive`). */
+export const archiveLockKey = 'tix:lock:archive';
 
 /** The performance id of an outbox or dead-letter stream key. */
 export function performanceOfStream(key: string): string | undefined {

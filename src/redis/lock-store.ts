@@ -259,7 +259,7 @@ export class RedisLockStore implements LockStore {
 
   async loadInventory(
     performanceId: string,
-    settings: PerformanceSettings & { code?: number },
+    settings: PerformanceSettings & { code?: number; ends_ms?: number },
     tickets: readonly (InventoryTicket & { relativeOrd: number })[],
   ) {
     const rest: ScriptArg[] = [];
@@ -284,7 +284,7 @@ export class RedisLockStore implements LockStore {
   }
 
   async restoreInventory(
-    performance: PerformanceDoc & { next_ord: number; order_seq: number },
+    performance: PerformanceDoc & { next_ord: number; order_seq: number; closed_at_ms?: number },
     tickets: readonly (TicketDoc & { sold: string | undefined })[],
   ): Promise<void> {
     // The global ticket -> performance index too: claimTickets skips ids this process has cached, and Redis may
@@ -301,6 +301,11 @@ export class RedisLockStore implements LockStore {
   async performanceInfo(performanceId: string): Promise<PerformanceInfo | undefined> {
     const reply = await this.run('performance_info', { keys: performanceKeys(performanceId), args: {} });
     return SCRIPT_BINDINGS.performance_info.decode(reply, performanceId);
+  }
+
+  async closePerformance(performanceId: string): Promise<number | undefined> {
+    const reply = await this.run('close_performance', { keys: { performance: performanceKeys(performanceId).performance }, args: {} });
+    return SCRIPT_BINDINGS.close_performance.decode(reply);
   }
 
   private queryArgs(query: BestAvailableQuery) {

@@ -2,6 +2,7 @@
 // (test/scripts-bindings.test.ts checks that the header and the binding agree), and how its reply is read. Callers
 // pass keys and arguments by name (runBound); nothing else lays them out by position.
 import type { ChainableCommander } from 'ioredis';
+import type { ArchiveState, SealResult } from '../domain/archive';
 import type { PerformanceInfo, TicketState, TransactionState } from '../domain/types';
 import type { RedisClient } from './connection';
 import { parseRecord, parseTicketStates, parseTransaction } from './records';
@@ -46,6 +47,48 @@ const HOLD_ARGS = [
   'deadline',
 ] as const;
 const QUERY_ARGS = ['quantity', 'max_price', 'section', 'price_level'] as const;
+const ARCHIVE_KEYS = ['performance', 'tickets', 'holds', 'sold', 'outbox', 'dead_letters'] as const;
+/** The perf hash fields archive_state.lua returns after its counts, in its order (ARCHIVE_FIELDS of lua/includes/archive_facts.lua). */
+const ARCHIVE_FIELDS = [
+  'code', 'name', 'starts_at', 'ends_at', 'ends_ms', 'hold_seconds', 'max_tickets_per_transaction', 'created_at', 'updated_at',
+  'closed_at', 'recovering', 'order_seq', 'archiving', 'sealed_tickets', 'sealed_sold', 'sealed_orders',
+] as const;
+
+/** archive_state.lua's reply: {0} none; {1, now, tickets, sold, last_hold, outbox_last, group, pending, delivered, dead, fields...}. */
+function decodeArchiveState(r: ScriptReply, performanceId: string): ArchiveState | undefined {
+  if (Number(r[0]) === 0) return undefined;
+  const [, now, tickets, sold, lastHold, outboxLast, group, pending, delivered, dead, ...values] = r;
+  const f = Object.fromEntries(ARCHIVE_FIELDS.map((name, i) => [name, text(values[i])])) as Record<(typeof ARCHIVE_FIELDS)[number], string | undefined>;
+  const sealedAt = num(f.archiving);
+  return {
+    performanceId,
+    nowMs: Number(now),
+    settings: {
+      id: performanceId,
+      code: Number(f.code ?? 0),
+      name: f.name,
+      starts_at: f.starts_at,
+      ends_at: f.ends_at,
+      hold_seconds: num(f.hold_seconds),
+      max_tickets_per_transaction: num(f.max_tickets_per_transaction),
+    },
+    createdAtMs: num(f.created_at),
+    updatedAtMs: num(f.updated_at),
+    endsMs: num(f.ends_ms),
+    closedAtMs: num(f.closed_at),
+    recovering: f.recovering,
+    orderSeq: Number(f.order_seq ?? 0),
+    tickets: Number(tickets),
+    sold: Number(sold),
+    lastHoldExpiryMs: Number(lastHold),
+    outbox: { lastId: String(outboxLast), group: Number(group) === 1, pending: Number(pending), lastDeliveredId: String(delivered) },
+    deadLetters: Number(dead),
+    sealed:
+      sealedAt === undefined
+        ? undefined
+        : { atMs: sealedAt, tickets: Number(f.sealed_tickets ?? 0), sold: Number(f.sealed_sold ?? 0), orders: Number(f.sealed_orders ?? 0) },
+  };
+}
 const ACCESS_ARGS = ['transaction_id', 'client', 'admin'] as const;
 
 /** A transaction reply (tx_reply_head in lua/includes/tx.lua) of the transaction the call was about. */
@@ -83,19 +126,45 @@ export const SCRIPT_BINDINGS = {
     rest: '',
     decode: (r, performanceId: string): PerformanceInfo | undefined => {
       if (Number(r[0]) === 0) return undefined;
-      const [, name, startsAt, holdSeconds, maxTickets, createdAt, updatedAt, code, total, available, locked, sold] = r;
+      const [, name, startsAt, holdSeconds, maxTickets, createdAt, updatedAt, code, total, available, locked, sold, endsAt, endsMs, closedAt, sealedAt, now] = r;
       return {
         id: performanceId,
         name: text(name),
         starts_at: text(startsAt),
+        ends_at: text(endsAt),
         hold_seconds: num(holdSeconds),
         max_tickets_per_transaction: num(maxTickets),
         created_at_ms: num(createdAt),
         updated_at_ms: num(updatedAt),
         code: num(code),
         counts: { total: Number(total), available: Number(available), locked: Number(locked), sold: Number(sold) },
+        ends_ms: num(endsMs),
+        closed_at_ms: num(closedAt),
+        sealed_at_ms: num(sealedAt),
+        now_ms: Number(now),
       };
     },
+  }),
+  close_performance: bind({
+    keys: ['performance'],
+    args: [],
+    rest: '',
+    // {0}: no such performance; {1, closed_at}
+    decode: ([found, closedAt]) => (Number(found) === 1 ? Number(closedAt) : undefined),
+  }),
+  archive_state: bind({
+    keys: ARCHIVE_KEYS,
+    args: [],
+    rest: '',
+    decode: decodeArchiveState,
+  }),
+  archive_seal: bind({
+    keys: ARCHIVE_KEYS,
+    args: ['ends_ms', 'margin_ms', 'order_seq', 'tickets', 'sold', 'outbox_last', 'orders'],
+    rest: '',
+    // {1, at} sealed now, {2, at} sealed before, {0, reason} refused (not codes.ts's: the archive decides)
+    decode: ([status, detail]): SealResult =>
+      Number(status) === 0 ? { sealed: false, reason: String(detail) } : { sealed: true, atMs: Number(detail), before: Number(status) === 2 },
   }),
   search: bind({
     keys: PERFORMANCE,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ORDER_ALPHABET } from '../domain/order-number';
-import { AVAILABLE_CHUNK, ORD_SPAN } from './keys';
+import { AVAILABLE_CHUNK, ORD_SPAN, outboxGroup } from './keys';
 import { SCRIPT_BINDINGS, type ScriptName } from './script-bindings';
 
 /** The lua/ folder, found upwards from this file (src/redis in tests, dist/src/redis when built). */
@@ -79,7 +79,7 @@ export function expandIncludes(source: string, file: string, root: string = path
 }
 
 /** Constants a script shares with TypeScript: written once there, put in front of each script that names them. */
-const SHARED_CONSTANTS: Record<string, string | number> = { ORDER_ALPHABET, CHUNK: AVAILABLE_CHUNK, ORD_SPAN };
+const SHARED_CONSTANTS: Record<string, string | number> = { ORDER_ALPHABET, CHUNK: AVAILABLE_CHUNK, ORD_SPAN, OUTBOX_GROUP: outboxGroup };
 
 function sharedConstantsFor(script: string): string {
   const code = script.replace(/--[^\n]*/g, '');

@@ -5,6 +5,7 @@ import { Pool, type PoolClient } from 'pg';
 import type {
   DocumentStore,
   OrderDoc,
+  OrderSummary,
   PerformanceDoc,
   PersonDoc,
   RecordOutcome,
@@ -207,8 +208,10 @@ export class PostgresDocumentStore implements DocumentStore {
     const all = distinctTickets(tickets);
     return this.guard(() =>
       this.tx(async (c) => {
+        // an archived performance's document stays as its archive wrote it
         await c.query(
-          'INSERT INTO performances (id, doc) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
+          `INSERT INTO performances (id, doc) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
+           WHERE performances.doc->'archive' IS NULL`,
           [performance.id, toJson(performance)],
         );
         for (let i = 0; i < all.length; i += TICKET_BATCH) {
@@ -228,6 +231,44 @@ export class PostgresDocumentStore implements DocumentStore {
         }
       }),
     );
+  }
+
+  async getPerformance(performanceId: string): Promise<PerformanceDoc | undefined> {
+    const { rows } = await this.query<{ doc: PerformanceDoc }>('SELECT doc FROM performances WHERE id = $1', [performanceId]);
+    return rows[0]?.doc;
+  }
+
+  async ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < ticketIds.length; i += TICKET_BATCH) {
+      const { rows } = await this.query<{ ticket_id: string; performance_id: string }>(
+        'SELECT ticket_id, performance_id FROM tickets WHERE ticket_id = ANY($1::text[])',
+        [ticketIds.slice(i, i + TICKET_BATCH)],
+      );
+      for (const r of rows) out.set(r.ticket_id, r.performance_id);
+    }
+    return out;
+  }
+
+  /** Read in pages (keyset on order_number) so a large performance never meets the statement timeout. */
+  async listPerformanceOrders(performanceId: string): Promise<OrderSummary[]> {
+    const out: OrderSummary[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const { rows }: { rows: OrderSummary[] } = await this.query<OrderSummary>(
+        `SELECT o.order_number, o.doc->>'transaction_id' AS transaction_id, o.doc->>'performance_id' AS performance_id,
+           ARRAY(SELECT t->>'id' FROM jsonb_array_elements(o.doc->'tickets') AS t) AS ticket_ids
+         FROM orders o
+         WHERE o.order_number IN (SELECT s.order_number FROM sales s WHERE s.performance_id = $1)
+           AND ($2::text IS NULL OR o.order_number COLLATE "C" > $2::text COLLATE "C")
+         ORDER BY o.order_number COLLATE "C" LIMIT $3`,
+        [performanceId, after, READ_PAGE],
+      );
+      out.push(...rows);
+      const last: OrderSummary | undefined = rows[rows.length - 1];
+      if (!last || rows.length < READ_PAGE) return out;
+      after = last.order_number;
+    }
   }
 
   recordSale(sale: Sale): Promise<RecordOutcome> {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type {
   DocumentStore,
   OrderDoc,
+  OrderSummary,
   PerformanceDoc,
   PersonDoc,
   RecordOutcome,
@@ -74,6 +75,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sale_conflicts_v2 RENAME TO sale_conflicts;
   `,
 ];
+
+/** Ticket ids per `IN (...)` lookup (well under SQLite's limit on bound parameters). */
+const ID_BATCH = 500;
 
 export interface SqliteOptions {
   /** how long a write waits for another connection's write lock (ms) */
@@ -145,8 +149,12 @@ export class SqliteDocumentStore implements DocumentStore {
 
   upsertInventory(performance: PerformanceDoc, tickets: readonly TicketDoc[]): Promise<void> {
     return this.write(() => {
+      // an archived performance's document stays as its archive wrote it
       this.db
-        .prepare('INSERT INTO performances (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc')
+        .prepare(
+          `INSERT INTO performances (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
+           WHERE json_extract(performances.doc, '$.archive') IS NULL`,
+        )
         .run(performance.id, toJson(performance));
       // Sold tickets keep their attributes; a ticket never moves to another performance.
       const upsert = this.db.prepare(
@@ -156,6 +164,39 @@ export class SqliteDocumentStore implements DocumentStore {
            AND NOT EXISTS (SELECT 1 FROM sales WHERE sales.ticket_id = excluded.ticket_id)`,
       );
       for (const t of distinctTickets(tickets)) upsert.run(t.id, t.performance_id, t.ord, toJson(t));
+    });
+  }
+
+  getPerformance(performanceId: string): Promise<PerformanceDoc | undefined> {
+    return this.run(() => {
+      const row = this.db.prepare('SELECT doc FROM performances WHERE id = ?').get(performanceId) as { doc: string } | undefined;
+      return row ? (JSON.parse(row.doc) as PerformanceDoc) : undefined;
+    });
+  }
+
+  ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>> {
+    return this.run(() => {
+      const out = new Map<string, string>();
+      for (let i = 0; i < ticketIds.length; i += ID_BATCH) {
+        const batch = ticketIds.slice(i, i + ID_BATCH);
+        const rows = this.db
+          .prepare(`SELECT ticket_id, performance_id FROM tickets WHERE ticket_id IN (${batch.map(() => '?').join(',')})`)
+          .all(...batch) as { ticket_id: string; performance_id: string }[];
+        for (const r of rows) out.set(r.ticket_id, r.performance_id);
+      }
+      return out;
+    });
+  }
+
+  listPerformanceOrders(performanceId: string): Promise<OrderSummary[]> {
+    return this.run(() => {
+      const rows = this.db
+        .prepare('SELECT doc FROM orders WHERE order_number IN (SELECT order_number FROM sales WHERE performance_id = ?)')
+        .all(performanceId) as { doc: string }[];
+      return rows.map((r) => {
+        const o = JSON.parse(r.doc) as OrderDoc;
+        return { order_number: o.order_number, transaction_id: o.transaction_id, performance_id: o.performance_id, ticket_ids: o.tickets.map((t) => t.id) };
+      });
     });
   }
 

@@ -6,7 +6,7 @@
 import type { RedisClient } from '../redis/connection';
 import type Redlock from 'redlock';
 import type { WriterConfig } from '../config';
-import type { DocumentStore } from '../domain/documents';
+import type { DocumentStore, PerformanceDoc } from '../domain/documents';
 import { Unavailable } from '../errors';
 import type { Logger } from '../logger';
 import { activeOutboxes, markOutbox, retireOutbox, trimOutbox } from '../redis/active-outboxes';
@@ -15,6 +15,7 @@ import { MalformedSale, parseSaleEntry } from './sale-entry';
 import { reconcile, rehydrateMarked, type ReconcileResult } from '../domain/recovery';
 import type { LockStore } from '../domain/types';
 import type { Metrics, OutboxLag } from '../metrics';
+import type { ArchiveJob } from './archive-job';
 
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
@@ -51,6 +52,8 @@ export interface OrderWriterDeps {
   locks: LockStore;
   /** counts of what the writer did (/metrics); none in tests that do not read them */
   metrics?: Pick<Metrics, 'salesPersisted' | 'writerConflicts' | 'deadLetters'>;
+  /** the automatic archive (ARCHIVE_AUTO), run by the sweep; none = no automatic archive */
+  archive?: ArchiveJob;
 }
 
 export class OrderWriter {
@@ -63,7 +66,7 @@ export class OrderWriter {
   private scanCursor = '0';
   private scanQueue: string[] = [];
   /** the store's performances the sweep has still to check in this pass (refilled from the store once per pass) */
-  private storeQueue: { id: string }[] = [];
+  private storeQueue: Pick<PerformanceDoc, 'id' | 'archive'>[] = [];
   /** failed attempts per entry id for errors other than "store unavailable" */
   private readonly attempts = new Map<string, number>();
   private backoffMs = 0;
@@ -97,6 +100,13 @@ export class OrderWriter {
     this.deps.blocking?.disconnect(); // ends a blocked XREADGROUP
     await this.loopDone;
     await Promise.all([...this.sweeps]);
+    await this.deps.archive?.stop();
+  }
+
+  /** An archived performance's outbox is gone: stop reading it (another writer's read meets NOGROUP and rediscovers). */
+  forgetOutbox(performanceId: string): void {
+    this.active.delete(performanceId);
+    this.streams.delete(performanceKeys(performanceId).outbox);
   }
 
   /**
@@ -337,6 +347,8 @@ export class OrderWriter {
         ...(await reconcile(store, locks, config.autoRehydrate, await this.nextStorePerformances())),
       ];
       for (const r of results) logger.error('performance behind the document store', { ...r });
+      // the automatic archive (src/writer/archive-job.ts): at its own cadence, under its own lock
+      await this.deps.archive?.runIfDue();
     } catch (err) {
       logger.warn('order writer: sweep failed', { error: (err as Error).message });
     } finally {
@@ -419,7 +431,7 @@ export class OrderWriter {
 
   /** The next scanBatch performances of the store, round robin (the store is listed once per pass). */
   private async nextStorePerformances(): Promise<{ id: string }[]> {
-    if (this.storeQueue.length === 0) this.storeQueue = (await this.deps.store.listPerformances()).map(({ id }) => ({ id }));
+    if (this.storeQueue.length === 0) this.storeQueue = (await this.deps.store.listPerformances()).map(({ id, archive }) => ({ id, archive }));
     return this.storeQueue.splice(0, this.deps.config.scanBatch);
   }
 }

@@ -22,6 +22,11 @@ export function inventoryRoutes(inventory: InventoryService): Router {
     res.json({ status: 'OK', performance } satisfies PerformanceAnswer);
   });
 
+  router.post('/performances/:id/close', requireAdmin, async (req, res) => {
+    const performance = await inventory.closePerformance(parse(id, req.params.id, 'performance_id'));
+    res.json({ status: 'OK', performance } satisfies PerformanceAnswer);
+  });
+
   router.get('/performances/:id/tickets', requireAdmin, async (req, res) => {
     const performanceId = parse(id, req.params.id, 'performance_id');
     const q = parse(ticketPageQuery, req.query);
