@@ -1,9 +1,11 @@
 // The memory model (docs/memory.md), measured: on a redis-server of its own (nothing else writes to it), load 10,000
 // tickets, hold 1,000 transactions of 2 tickets, complete them, then 1,000 more with an Idempotency-Key on the hold,
-// the checkout and the complete. Redis memory is read as INFO used_memory deltas (Redis quiet before each reading)
-// and as MEMORY USAGE of the keys each step leaves behind. Prints the numbers; asserts coarse upper bounds in bytes
-// (the sizes are deterministic for a given Redis version; the bounds leave room for allocator and version drift).
-//   npx jest test/memory-model.test.ts            (the numbers are printed; MEMORY_MODEL_JSON=file also writes them)
+// the checkout and the complete, then 300 holds of 6 tickets; last, a season: 10 more performances of 10,000
+// tickets, the last 5 measured (the global ticket index's buckets are shared by then). Redis memory is read as INFO
+// used_memory deltas (Redis quiet before each reading) and as MEMORY USAGE of the keys each step leaves behind.
+// Prints the numbers; asserts coarse upper bounds in bytes (the sizes are deterministic for a given Redis version
+// and these ids; the bounds leave room for allocator and version drift).
+//   npx jest test/memory-model.test.ts            (MEMORY_MODEL_JSON=<file> also writes the rows as JSON)
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -130,8 +132,11 @@ test('bytes per loaded ticket, live hold, completed sale and idempotent request'
   // the transaction records' own cost, as INFO sees it: delete them
   const beforeDrop = await settledMemory(r);
   await r.del(...txIds.map((id) => transactionKey(perf, id)));
-  const recordFreed = per(beforeDrop - (await settledMemory(r)), HOLDS);
+  const afterRetention = await settledMemory(r);
+  const recordFreed = per(beforeDrop - afterRetention, HOLDS);
   note('  transaction record (complete), INFO', recordFreed, 'used_memory freed by deleting them / records');
+  const perSaleKept = per(afterRetention - loaded, HOLDS);
+  note(`completed sale of ${PER_HOLD} tickets, its record expired (INFO)`, perSaleKept, 'sold hash and outbox entry: until trimmed / archived');
 
   // ---- 1,000 more, each request with an Idempotency-Key: the answers' cost
   const more = Array.from({ length: HOLDS }, (_, i) => ids.slice((HOLDS + i) * PER_HOLD, (HOLDS + i + 1) * PER_HOLD));
@@ -158,6 +163,51 @@ test('bytes per loaded ticket, live hold, completed sale and idempotent request'
   const answerFreed = per(withAnswers - (await settledMemory(r)), allAnswers.length);
   note('idempotency answer (INFO)', answerFreed, 'used_memory freed by deleting them / answers');
 
+  // ---- 300 holds of 6 tickets: the transaction record's tickets list outgrows a compact hash
+  const sixes = Array.from({ length: 300 }, (_, i) => ids.slice(4 * HOLDS + i * 6, 4 * HOLDS + (i + 1) * 6));
+  const beforeSixes = await settledMemory(r);
+  const heldSix = await each(sixes, (six) => call('POST', '/transaction', { tickets: six }));
+  const perHoldOfSix = per((await settledMemory(r)) - beforeSixes, sixes.length);
+  note('live hold of 6 tickets (INFO)', perHoldOfSix, `used_memory delta / ${sixes.length}`);
+  const sixRecords = await keysBytes(r, heldSix.map((h) => transactionKey(perf, h.transaction_id as string)));
+  note('  transaction record (open, 6 tickets)', per(sum(sixRecords), sixes.length), `${(await r.object('ENCODING', transactionKey(perf, heldSix[0]?.transaction_id as string))) ?? ''} encoding`);
+
+  // ---- answers of 6-ticket holds, and of refused holds (4xx answers are kept too)
+  const sixKeys: string[] = [];
+  const refusedKeys: string[] = [];
+  const more6 = Array.from({ length: 100 }, (_, i) => ids.slice(4 * HOLDS + 1800 + i * 6, 4 * HOLDS + 1800 + (i + 1) * 6));
+  await each(more6, async (six, i) => {
+    const key = `six-${perf}-${i}`;
+    await call('POST', '/transaction', { tickets: six }, KEYS.alice, { 'Idempotency-Key': key });
+    sixKeys.push(idempotencyKey('alice', key));
+    const refused = `refused-${perf}-${i}`;
+    const res = await fetch(`${base}/transaction`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${KEYS.bob}`, 'Content-Type': 'application/json', 'Idempotency-Key': refused },
+      body: JSON.stringify({ tickets: six.slice(0, 2) }),
+    });
+    expect(res.status).toBe(409);
+    refusedKeys.push(idempotencyKey('bob', refused));
+  });
+  const sixAnswers = per(sum(await keysBytes(r, sixKeys)), sixKeys.length);
+  const sixValue = per(sum(await Promise.all(sixKeys.map((key) => r.strlen(key)))), sixKeys.length);
+  note('idempotency answer: hold of 6 tickets', sixAnswers, `MEMORY USAGE; the value ${sixValue} B`);
+  const refusedAnswers = per(sum(await keysBytes(r, refusedKeys)), refusedKeys.length);
+  const refusedValue = per(sum(await Promise.all(refusedKeys.map((key) => r.strlen(key)))), refusedKeys.length);
+  note('idempotency answer: 409 TICKETS_UNAVAILABLE', refusedAnswers, `MEMORY USAGE; the value ${refusedValue} B`);
+
+  // ---- a season: 10 more performances of 10,000 tickets; the last 5 measured
+  let beforeLast = 0;
+  for (let n = 0; n < 10; n++) {
+    if (n === 5) beforeLast = await settledMemory(r);
+    const other = uniqueId('mem');
+    await call('PUT', `/performances/${other}`, { name: `Season ${n}`, tickets: venue(other) }, KEYS.admin);
+  }
+  const perSeasonTicket = per((await settledMemory(r)) - beforeLast, 5 * TICKETS);
+  const buckets = await keysMatching(r, 'tix:tp:*');
+  note('loaded ticket, performances 7-11 of a season (INFO)', perSeasonTicket, `used_memory delta / ${5 * TICKETS}`);
+  note('  ticket -> performance index, 110,000 tickets', per(sum(await keysBytes(r, buckets)), 11 * TICKETS), `${buckets.length} of 65,536 buckets / tickets`);
+
   const width = Math.max(...rows.map((x) => x[0].length));
   process.stdout.write(
     `\nRedis memory (redis-server ${(await r.info('server')).match(/redis_version:(\S+)/)?.[1]}), bytes:\n` +
@@ -173,4 +223,9 @@ test('bytes per loaded ticket, live hold, completed sale and idempotent request'
   for (const op of ['hold', 'checkout', 'complete']) expect(answers[op]).toBeLessThan(400); // JSON records took 1,160-1,416
   expect(answerFreed).toBeGreaterThan(0);
   expect(answerFreed).toBeLessThan(450);
-}, 300_000);
+  expect(perSaleKept).toBeLessThan(1200);
+  expect(perHoldOfSix).toBeLessThan(4000);
+  expect(perSeasonTicket).toBeLessThan(400);
+  expect(sixAnswers).toBeLessThan(600);
+  expect(refusedAnswers).toBeLessThan(400);
+}, 600_000);
