@@ -1,8 +1,11 @@
 // The stored Idempotency-Key answer (src/redis/idempotency-store.ts, record format 1): what goes in comes out, the
-// request is kept only as a hash of its fingerprint, and a transaction answer shrinks to a fraction of its JSON.
-import { createHash } from 'node:crypto';
+// request is kept only as a hash of its fingerprint, and a transaction answer shrinks to a fraction of its JSON; and
+// on a Redis Cluster (the claim script's reply read as Buffers there too) a replay is the first answer again.
+import { createHash, randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { decodeRecord, DICTIONARY, encodeDone, encodePending, fingerprintHash } from '../src/redis/idempotency-store';
 import { idempotencyKey } from '../src/redis/keys';
+import { as, createPerformance, KEYS, startTestApp, testClusterNodes } from './support/app';
 
 const fp = createHash('sha256').update('begin\n{"tickets":["a","b"]}').digest('hex');
 const tx = '00000001-feac-8b32-b2ca-286fe27ee978';
@@ -76,4 +79,33 @@ test('a record of another format is refused, not misread', () => {
 test('format 1 is frozen: its preset dictionary and key names do not change (a change is a new format and key prefix)', () => {
   expect(createHash('sha256').update(DICTIONARY).digest('hex').slice(0, 16)).toBe('04360e841ccc9f75');
   expect(idempotencyKey('alice', 'k-1')).toBe('tix:idem2:alice:fDXFoXhdIHBORNXeS-uBwf');
+});
+
+test('on a Redis Cluster: a replayed hold and complete are the first answers, status, body and headers', async () => {
+  const t = await startTestApp({ REDIS_CLUSTER_NODES: testClusterNodes() });
+  try {
+    const p = await createPerformance(t, { rows: 1, seats: 3 });
+    const key = randomUUID();
+    const hold = () => request(t.app).post('/transaction').set(as(KEYS.alice)).set('Idempotency-Key', key).send({ tickets: p.ticketIds.slice(0, 2) });
+    const first = await hold();
+    const again = await hold();
+    expect(first.status).toBe(201);
+    expect([again.status, again.headers['idempotent-replayed']]).toEqual([201, 'true']);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['transaction-status']).toBe('open');
+    expect(again.headers['lock-expires']).toBe(first.headers['lock-expires']);
+    const done = () =>
+      request(t.app)
+        .put(`/transaction/${first.body.transaction_id as string}`)
+        .set(as(KEYS.alice))
+        .set('Idempotency-Key', `${key}-c`)
+        .send({ status: 'complete' });
+    const sold = await done();
+    const soldAgain = await done();
+    expect([soldAgain.status, soldAgain.headers['idempotent-replayed'], soldAgain.headers['transaction-status']]).toEqual([200, 'true', 'complete']);
+    expect(soldAgain.headers['lock-expires']).toBeUndefined();
+    expect(soldAgain.body).toEqual(sold.body);
+  } finally {
+    await t.close();
+  }
 });
