@@ -1,5 +1,5 @@
 -- idempotency_claim.lua: claim an Idempotency-Key for a request, or say who has it (src/redis/idempotency-store.ts).
--- KEYS[1] record: the key's record (a string of JSON {state: 'pending'|'done', fingerprint, answer?})
+-- KEYS[1] record: the key's record (a binary string: pending or an answer, see src/redis/idempotency-store.ts)
 -- ARGV[1] pending: the pending record to write when the key is free
 -- ARGV[2] lease_ms: its lease (ms)
 -- ARGV[3] deadline: Redis time ms; a claim that runs later does nothing (0 = none): its caller already answered

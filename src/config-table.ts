@@ -410,7 +410,8 @@ export const SETTINGS_TABLE = {
     group: 'domain',
     key: 'recordRetentionSeconds',
     value: int({ default: 86400, min: 60, max: 30 * 86400 }),
-    description: 'how long an ended transaction stays readable',
+    description:
+      'how long an ended transaction stays readable (one whose hold lapsed: up to `MAX_HOLD_SECONDS` longer); Redis keeps its record that long: about 330 bytes for a hold of 2 tickets, 1,240 for a completed sale (docs/memory.md)',
   },
   BUYER_MAX_TICKETS: {
     group: 'domain',
@@ -443,7 +444,8 @@ export const SETTINGS_TABLE = {
     group: 'limits',
     key: 'idempotencyTtlSeconds',
     value: int({ default: 86400, min: 60, max: 30 * 86400 }),
-    description: 'how long the answer to an `Idempotency-Key` is kept',
+    description:
+      'how long the answer to an `Idempotency-Key` is kept: about 320 bytes of Redis per request that sent one (docs/memory.md)',
   },
 
   // logging

@@ -2,6 +2,7 @@
 // values are bounded: route patterns, error codes, script names, and performance ids of outboxes the writer reads
 // (never raw paths, transaction ids or client input). docs/operations.md lists them.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RedisNodeInfo } from './redis/info';
 
 /** Seconds: from a fast Redis round trip to a request that waited out timeouts. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -35,12 +36,48 @@ export function createMetrics() {
     for (const lag of lags) gauge.set({ performance: lag.performanceId }, pick(lag));
   }
 
+  // the Redis gauges are read at each scrape from INFO of every node (when this process has a Redis connection): one
+  // read serves them all; the source bounds each node's wait and never rejects (src/redis/info.ts)
+  let infoSource: (() => Promise<RedisNodeInfo[]>) | undefined;
+  let infoReading: Promise<RedisNodeInfo[] | undefined> | undefined;
+  const readInfo = () =>
+    (infoReading ??= (infoSource?.() ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .finally(() => (infoReading = undefined)));
+  /** One gauge per node; a node that did not answer has no sample (tixlock_redis_up says 0 for it). */
+  function redisGauge(name: string, help: string, pick: (node: RedisNodeInfo) => number | undefined) {
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['node'],
+      registers,
+      async collect() {
+        const nodes = await readInfo();
+        if (!nodes) return;
+        this.reset(); // nodes gone from the topology drop out
+        for (const node of nodes) {
+          const value = pick(node);
+          if (value !== undefined) this.set({ node: node.node }, value);
+        }
+      },
+    });
+  }
+
   return {
     registry,
     /** Where the outbox gauges come from: the order writer of this process. */
     readOutboxLagFrom(source: () => Promise<OutboxLag[]>) {
       lagSource = source;
     },
+    /** Where the Redis gauges come from: INFO of this process's Redis, every node (readRedisInfo in src/redis/info.ts). */
+    readRedisInfoFrom(source: () => Promise<RedisNodeInfo[]>) {
+      infoSource = source;
+    },
+    redisUp: redisGauge('tixlock_redis_up', 'Whether the Redis node answered INFO within the scrape timeout (1) or not (0)', (n) => (n.up ? 1 : 0)),
+    redisUsedMemory: redisGauge('tixlock_redis_used_memory_bytes', 'Memory the Redis node uses (INFO used_memory)', (n) => n.usedMemoryBytes),
+    redisMaxmemory: redisGauge('tixlock_redis_maxmemory_bytes', 'The Redis node\'s maxmemory (0 = no limit)', (n) => n.maxmemoryBytes),
+    redisKeys: redisGauge('tixlock_redis_keys', 'Keys on the Redis node (INFO keyspace, every database)', (n) => n.keys),
+    redisExpiringKeys: redisGauge('tixlock_redis_expiring_keys', 'Keys with a time to live on the Redis node (locks, transaction records, idempotency answers, ...)', (n) => n.expiringKeys),
     httpDuration: new Histogram({
       name: 'tixlock_http_request_duration_seconds',
       help: 'HTTP requests by method, route pattern and status, and how long they took',

@@ -21,6 +21,7 @@ import { OrderNumberFence } from './domain/order-fence';
 import { startRedisServer, type EmbeddedRedis } from './redis/embedded';
 import { describeRedis, REDIS_SETTINGS_HINT, RedisUnreachable } from './redis/where';
 import { RedisDeadlines } from './redis/clock';
+import { readRedisInfo } from './redis/info';
 import { RedisHoldRateLimiter } from './redis/hold-rate-limiter';
 import { RedisIdempotencyStore } from './redis/idempotency-store';
 import { RedisLockStore, type ReplicationWait } from './redis/lock-store';
@@ -45,6 +46,7 @@ export function createApi(
   metrics: Metrics = createMetrics(),
 ) {
   const settings = config.domain;
+  readRedisInfoForMetrics(config, redis, metrics);
   const deadlines = new RedisDeadlines(config.redis.commandTimeoutMs); // one Redis clock for every script caller
   const store = new RedisLockStore(redis, settings, deadlines, replication, metrics.scriptDuration);
   const fence = new OrderNumberFence(documents, (err) =>
@@ -206,8 +208,18 @@ async function startWriter(config: Config, logger: Logger, redis: RedisClient, d
     archive,
   });
   metrics.readOutboxLagFrom(() => writer.outboxLag());
+  readRedisInfoForMetrics(config, redis, metrics);
   writer.start();
   return writer;
+}
+
+/** The Redis gauges of /metrics read INFO of every node at each scrape, each node bounded by this wait (ms). */
+const REDIS_INFO_TIMEOUT_MS = 1000;
+
+/** The process's metrics read the Redis gauges from this connection (the API's and the writer's are the same one). */
+function readRedisInfoForMetrics(config: Config, redis: RedisClient, metrics: Metrics): void {
+  const timeoutMs = Math.min(REDIS_INFO_TIMEOUT_MS, config.redis.commandTimeoutMs);
+  metrics.readRedisInfoFrom(() => readRedisInfo(redis, timeoutMs));
 }
 
 /** Runs the API, the order writer or both on one Redis and one document store, until SIGINT/SIGTERM. */

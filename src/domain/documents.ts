@@ -53,7 +53,10 @@ export const OrderDoc = z.object({
 });
 export type OrderDoc = z.output<typeof OrderDoc>;
 
-/** The PEOPLE document, keyed by lower-cased email. */
+/**
+ * The PEOPLE document, keyed by lower-cased email. Stores keep the person's own fields in one row and its orders in
+ * a relation, one row per order (src/store/common.ts); order_numbers is read from there, in the order recorded.
+ */
 export const PersonDoc = z.object({
   person_id: z.string().describe('the lower-cased email'),
   email: z.string(),
@@ -164,8 +167,9 @@ export interface DocumentStore {
 
   /**
    * In one document-store transaction: if any ticket is already sold to a different order, record a conflict and
-   * write nothing else; else upsert the order (by order number), upsert the person (by lower-cased email, adding
-   * the order number once) and insert one sale per ticket. Idempotent: a redelivered sale changes nothing.
+   * write nothing else; else upsert the order (by order number), upsert the person (by lower-cased email: its own
+   * fields only, never a growing list), link the order to the person once, and insert one sale per ticket.
+   * Idempotent: a redelivered sale changes nothing.
    */
   recordSale(sale: Sale): Promise<RecordOutcome>;
 

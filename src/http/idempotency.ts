@@ -4,14 +4,14 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, InvalidRequest } from '../errors';
 import { caller } from './auth';
-import { HEADER } from './headers';
-import type { IdempotencyStore } from '../domain/idempotency';
+import { HEADER, transactionHeaders } from './headers';
+import type { IdempotencyStore, StoredAnswer } from '../domain/idempotency';
 
 export const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as for other header tokens
 /** A retry that finds its twin at work waits this long for the twin's answer before a 409. */
 const WAIT_FOR_TWIN_MS = 1_000;
 const POLL_MS = 25;
-/** Headers of a transaction answer that a replay repeats, stored and sent under the names first answers use. */
+/** Headers of a transaction answer that a replay repeats, sent under the names first answers use. */
 const REPLAYED_HEADERS = [HEADER.transactionStatus, HEADER.lockExpires];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,18 +43,18 @@ export function idempotent(settings: IdempotencySettings, operation: (req: Reque
 
     let claim = await store.claim(client, key, fingerprint, leaseMs);
     const deadline = Date.now() + WAIT_FOR_TWIN_MS;
-    while (claim.kind === 'pending' && claim.fingerprint === fingerprint && Date.now() < deadline) {
+    while (claim.kind === 'pending' && claim.sameRequest && Date.now() < deadline) {
       await sleep(POLL_MS);
       claim = await store.claim(client, key, fingerprint, leaseMs);
     }
-    if (claim.kind !== 'claimed' && claim.fingerprint !== fingerprint) {
+    if (claim.kind !== 'claimed' && !claim.sameRequest) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.');
     }
     if (claim.kind === 'pending') {
       throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still at work; retry shortly.');
     }
     if (claim.kind === 'done') {
-      res.set(claim.answer.headers);
+      res.set(claim.answer.headers ?? transactionHeaders(claim.answer.body));
       res.set(HEADER.idempotentReplayed, 'true');
       res.status(claim.answer.status).json(claim.answer.body);
       return;
@@ -67,13 +67,24 @@ export function idempotent(settings: IdempotencySettings, operation: (req: Reque
       const outcome =
         status >= 500 || status === 429
           ? store.abandon(client, key)
-          : store.save(client, key, fingerprint, { status, headers: replayedHeaders(res), body }, ttlSeconds * 1000);
+          : store.save(client, key, fingerprint, storedAnswer(status, replayedHeaders(res), body), ttlSeconds * 1000);
       // A store that fails now leaves the claim to lapse with its lease; the answer still goes out.
       outcome.catch(() => undefined);
       return json(body);
     };
     next();
   };
+}
+
+/**
+ * What a replay needs of an answer: its status and body, and its headers only when they are not the ones recomputed
+ * from the body (transactionHeaders), which they always are today: a transaction answer's Transaction-Status and
+ * Lock-Expires come from its body, an error sends neither.
+ */
+function storedAnswer(status: number, headers: Record<string, string>, body: unknown): StoredAnswer {
+  const recomputed = transactionHeaders(body);
+  const same = JSON.stringify(Object.entries(headers)) === JSON.stringify(Object.entries(recomputed));
+  return same ? { status, body } : { status, headers, body };
 }
 
 function replayedHeaders(res: Response): Record<string, string> {

@@ -95,9 +95,13 @@ export const ticketIndexKey = (ticketId: string) => `tix:tp:${crc32(ticketId) % 
 /** Global: prefix of the hold rate limiter's counters, one per client key name (rate-limiter-flexible adds ':<client>'). */
 export const holdRateKeyPrefix = 'tix:rl:hold';
 
-/** Global: the remembered answer to one Idempotency-Key of one client (the key is hashed: any text is allowed). */
+/**
+ * Global: the remembered answer to one Idempotency-Key of one client (the key is hashed: any text is allowed; 132
+ * bits of its SHA-256 in base64url). The value is the binary record of src/redis/idempotency-store.ts; `idem2`
+ * names its format, so a replica of an earlier version (JSON under `tix:idem:`) never reads it, nor it theirs.
+ */
 export const idempotencyKey = (client: string, key: string) =>
-  `tix:idem:${client}:${createHash('sha256').update(key).digest('hex')}`;
+  `tix:idem2:${client}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
 
 /** Global: counter that numbers performances (the prefix of their order numbers). */
 export const performanceSequenceKey = 'tix:perf-seq';

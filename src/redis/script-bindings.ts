@@ -7,8 +7,9 @@ import type { PerformanceInfo, TicketState, TransactionState } from '../domain/t
 import type { RedisClient } from './connection';
 import { parseRecord, parseTicketStates, parseTransaction } from './records';
 
-export type ScriptArg = string | number;
-export type ScriptReply = (string | number | null | ScriptReply[])[];
+export type ScriptArg = string | number | Buffer;
+/** A script's reply; bulk strings are Buffers only when run with runBoundBinary. */
+export type ScriptReply = (string | number | Buffer | null | ScriptReply[])[];
 
 /** A script's interface. K: its key names, A: its argument names, Ctx: what decoding needs beyond the reply. */
 export interface ScriptBinding<K extends string, A extends string, Out, Ctx> {
@@ -249,8 +250,13 @@ export const SCRIPT_BINDINGS = {
     keys: ['record'],
     args: ['pending', 'lease_ms', 'deadline'],
     rest: '',
-    // {1, now} claimed, {0, now, record} taken, {-50} too late (the caller decides: a claim is not codes.ts's)
-    decode: ([status, now, record]) => ({ status: Number(status), nowMs: Number(now), record: text(record) }),
+    // {1, now} claimed, {0, now, record} taken, {-50} too late (the caller decides: a claim is not codes.ts's);
+    // the record is binary (src/redis/idempotency-store.ts): run with runBoundBinary
+    decode: ([status, now, record]) => ({
+      status: Number(status),
+      nowMs: Number(now),
+      record: Buffer.isBuffer(record) ? record : record === null || record === undefined ? undefined : Buffer.from(String(record)),
+    }),
   }),
 };
 
@@ -289,4 +295,11 @@ export function runBound<N extends ScriptName>(
   const fn = (target as unknown as Record<string, ScriptFn>)[commandName(name)];
   if (!fn) throw new Error(`script ${name} is not defined on this connection`);
   return fn.call(target, ...layOut(name, call)) as Promise<ScriptReply> | ChainableCommander;
+}
+
+/** runBound with the reply's bulk strings as Buffers (ioredis's `<command>Buffer`): for scripts that return binary values. */
+export function runBoundBinary<N extends ScriptName>(target: RedisClient, name: N, call: CallOf<N>): Promise<ScriptReply> {
+  const fn = (target as unknown as Record<string, ScriptFn>)[`${commandName(name)}Buffer`];
+  if (!fn) throw new Error(`script ${name} is not defined on this connection`);
+  return fn.call(target, ...layOut(name, call));
 }

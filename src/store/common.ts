@@ -25,8 +25,19 @@ export function orderDocOf(sale: Sale, now: string): OrderDoc {
   };
 }
 
-/** A new PEOPLE document for the sale's customer (who must have an email). */
-export function newPersonDoc(sale: Sale, personId: string, now: string): PersonDoc {
+/**
+ * The PEOPLE row: the person's own fields, of a fixed size. Its orders are not in it: the person_orders relation
+ * (person_id, order_number, in the order they were recorded) holds them, one row added per sale in the sale's own
+ * document-store transaction, so a person with many orders is never rewritten whole (schema step
+ * PERSON_ORDERS_SCHEMA_STEP moved the order lists of earlier stores there).
+ */
+export type PersonRow = Omit<PersonDoc, 'order_numbers'>;
+
+/** The schema step (src/store/sqlite.ts, postgres.ts) that made person_orders and emptied the people rows' lists. */
+export const PERSON_ORDERS_SCHEMA_STEP = 3;
+
+/** A new PEOPLE row for the sale's customer (who must have an email). */
+export function newPersonRow(sale: Sale, personId: string, now: string): PersonRow {
   const c = sale.customer;
   return {
     person_id: personId,
@@ -34,24 +45,36 @@ export function newPersonDoc(sale: Sale, personId: string, now: string): PersonD
     first_name: c?.first_name ?? null,
     last_name: c?.last_name ?? null,
     phone: c?.phone ?? null,
-    order_numbers: [sale.order_number],
     created_at: now,
     updated_at: now,
   };
 }
 
-/** The existing person with this sale merged in: names and phone when given, the order number appended once. */
-export function mergePersonDoc(existing: PersonDoc, sale: Sale, now: string): PersonDoc {
+/** The existing person with this sale merged in: names and phone when given; updated_at now. */
+export function mergePersonRow(existing: PersonRow, sale: Sale, now: string): PersonRow {
   const c = sale.customer;
   return {
-    ...existing,
+    person_id: existing.person_id,
+    email: existing.email,
     first_name: c?.first_name ?? existing.first_name,
     last_name: c?.last_name ?? existing.last_name,
     phone: c?.phone ?? existing.phone,
-    order_numbers: existing.order_numbers.includes(sale.order_number)
-      ? existing.order_numbers
-      : [...existing.order_numbers, sale.order_number],
+    created_at: existing.created_at,
     updated_at: now,
+  };
+}
+
+/** The PEOPLE document callers see (GET /people): the row's fields and its order numbers, in the schema's order. */
+export function personDocOf(row: PersonRow, orderNumbers: string[]): PersonDoc {
+  return {
+    person_id: row.person_id,
+    email: row.email,
+    first_name: row.first_name ?? null,
+    last_name: row.last_name ?? null,
+    phone: row.phone ?? null,
+    order_numbers: orderNumbers,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 

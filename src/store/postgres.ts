@@ -19,9 +19,11 @@ import {
   judgeSale,
   type SoldTo,
   distinctTickets,
-  newPersonDoc,
+  newPersonRow,
   orderDocOf,
+  personDocOf,
   personIdOf,
+  type PersonRow,
   saleDocOf,
   saleTicketIds,
   toJson,
@@ -63,6 +65,23 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sale_conflicts ALTER COLUMN transaction_id SET NOT NULL;
   ALTER TABLE sale_conflicts DROP CONSTRAINT sale_conflicts_order_number_key;
   ALTER TABLE sale_conflicts ADD CONSTRAINT sale_conflicts_order_transaction UNIQUE (order_number, transaction_id);
+  `,
+  // 3 (PERSON_ORDERS_SCHEMA_STEP): a person's orders in a relation, one row per sale, instead of a list in the
+  // person's document that every sale rewrote whole; existing lists move there in their order, then leave the documents
+  `
+  CREATE TABLE person_orders (
+    seq bigserial PRIMARY KEY,
+    person_id text NOT NULL,
+    order_number text NOT NULL UNIQUE
+  );
+  CREATE INDEX person_orders_person ON person_orders (person_id, seq);
+  INSERT INTO person_orders (person_id, order_number)
+    SELECT p.person_id, o.order_number
+    FROM people p
+    CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(p.doc->'order_numbers', '[]'::jsonb)) WITH ORDINALITY AS o(order_number, n)
+    ORDER BY p.person_id, o.n
+    ON CONFLICT (order_number) DO NOTHING;
+  UPDATE people SET doc = doc - 'order_numbers' WHERE doc ? 'order_numbers';
   `,
 ];
 
@@ -176,7 +195,8 @@ export class PostgresDocumentStore implements DocumentStore {
     }
   }
 
-  migrate(): Promise<void> {
+  /** Applies the schema steps not yet applied; upTo stops after that step (tests build a store of an earlier schema). */
+  migrate(upTo = MIGRATIONS.length): Promise<void> {
     return this.guard(() =>
       this.tx(async (c) => {
         // one migrator at a time across replicas (CREATE TABLE IF NOT EXISTS alone races)
@@ -186,7 +206,7 @@ export class PostgresDocumentStore implements DocumentStore {
         );
         const { rows } = await c.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
         const current = rows[0]?.v ?? 0;
-        for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+        for (let v = current + 1; v <= Math.min(upTo, MIGRATIONS.length); v++) {
           await c.query(MIGRATIONS[v - 1] as string);
           await c.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, now())', [v]);
         }
@@ -337,28 +357,26 @@ export class PostgresDocumentStore implements DocumentStore {
     );
 
     if (order.person_id !== null) {
-      const c0 = sale.customer;
-      // merged in SQL, so two concurrent orders of one person both land in order_numbers
+      const who = sale.customer;
+      // the person's own fields, merged in SQL (a row of fixed size: names and phone when given, updated_at), and
+      // one row linking the order to the person; concurrent orders of one person each add their own row
       await c.query(
         `INSERT INTO people (person_id, doc) VALUES ($1, $2::jsonb)
          ON CONFLICT (person_id) DO UPDATE SET doc = people.doc
            || jsonb_strip_nulls(jsonb_build_object('first_name', $3::text, 'last_name', $4::text, 'phone', $5::text))
-           || jsonb_build_object(
-                'updated_at', $6::text,
-                'order_numbers', CASE
-                  WHEN COALESCE(people.doc->'order_numbers', '[]'::jsonb) @> jsonb_build_array($7::text)
-                    THEN people.doc->'order_numbers'
-                  ELSE COALESCE(people.doc->'order_numbers', '[]'::jsonb) || jsonb_build_array($7::text)
-                END)`,
+           || jsonb_build_object('updated_at', $6::text)`,
         [
           order.person_id,
-          toJson(newPersonDoc(sale, order.person_id, now)),
-          c0?.first_name ?? null,
-          c0?.last_name ?? null,
-          c0?.phone ?? null,
+          toJson(newPersonRow(sale, order.person_id, now)),
+          who?.first_name ?? null,
+          who?.last_name ?? null,
+          who?.phone ?? null,
           now,
-          sale.order_number,
         ],
+      );
+      await c.query(
+        'INSERT INTO person_orders (person_id, order_number) VALUES ($1, $2) ON CONFLICT (order_number) DO NOTHING',
+        [order.person_id, order.order_number],
       );
     }
     return { outcome: 'written' };
@@ -371,11 +389,17 @@ export class PostgresDocumentStore implements DocumentStore {
     return rows[0]?.doc;
   }
 
+  /** The person and its order numbers, in one statement (one snapshot). */
   async getPerson(email: string): Promise<PersonDoc | undefined> {
     const id = personIdOf(email);
     if (id === null) return undefined;
-    const { rows } = await this.query<{ doc: PersonDoc }>('SELECT doc FROM people WHERE person_id = $1', [id]);
-    return rows[0]?.doc;
+    const { rows } = await this.query<{ doc: PersonRow; order_numbers: string[] }>(
+      `SELECT p.doc, ARRAY(SELECT po.order_number FROM person_orders po WHERE po.person_id = p.person_id ORDER BY po.seq) AS order_numbers
+       FROM people p WHERE p.person_id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row ? personDocOf(row.doc, row.order_numbers) : undefined;
   }
 
   async listConflicts(limit: number): Promise<SaleConflict[]> {

@@ -21,10 +21,12 @@ import {
   judgeSale,
   type SoldTo,
   distinctTickets,
-  mergePersonDoc,
-  newPersonDoc,
+  mergePersonRow,
+  newPersonRow,
   orderDocOf,
+  personDocOf,
   personIdOf,
+  type PersonRow,
   saleDocOf,
   saleTicketIds,
   toJson,
@@ -74,6 +76,20 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE sale_conflicts;
   ALTER TABLE sale_conflicts_v2 RENAME TO sale_conflicts;
   `,
+  // 3 (PERSON_ORDERS_SCHEMA_STEP): a person's orders in a relation, one row per sale, instead of a list in the
+  // person's document that every sale rewrote whole; existing lists move there in their order, then leave the documents
+  `
+  CREATE TABLE person_orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id TEXT NOT NULL,
+    order_number TEXT NOT NULL UNIQUE
+  );
+  CREATE INDEX person_orders_person ON person_orders (person_id, seq);
+  INSERT OR IGNORE INTO person_orders (person_id, order_number)
+    SELECT p.person_id, j.value FROM people p, json_each(p.doc, '$.order_numbers') j
+    ORDER BY p.person_id, j.key;
+  UPDATE people SET doc = json_remove(doc, '$.order_numbers') WHERE json_type(doc, '$.order_numbers') IS NOT NULL;
+  `,
 ];
 
 /** Ticket ids per `IN (...)` lookup (well under SQLite's limit on bound parameters). */
@@ -122,7 +138,8 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.run(() => this.db.transaction(body).immediate());
   }
 
-  migrate(): Promise<void> {
+  /** Applies the schema steps not yet applied; upTo stops after that step (tests build a store of an earlier schema). */
+  migrate(upTo = MIGRATIONS.length): Promise<void> {
     return this.write(() => {
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
@@ -130,7 +147,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
       const current = row.v ?? 0;
       const insert = this.db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
-      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      for (let v = current + 1; v <= Math.min(upTo, MIGRATIONS.length); v++) {
         this.db.exec(MIGRATIONS[v - 1] as string);
         insert.run(v, new Date().toISOString());
       }
@@ -229,15 +246,19 @@ export class SqliteDocumentStore implements DocumentStore {
       this.db.prepare('INSERT INTO orders (order_number, doc) VALUES (?, ?)').run(order.order_number, toJson(order));
 
       if (order.person_id !== null) {
+        // the person's own fields (a row of fixed size), and one row linking the order to the person
         const row = this.db.prepare('SELECT doc FROM people WHERE person_id = ?').get(order.person_id) as
           | { doc: string }
           | undefined;
         const person = row
-          ? mergePersonDoc(JSON.parse(row.doc) as PersonDoc, sale, now)
-          : newPersonDoc(sale, order.person_id, now);
+          ? mergePersonRow(JSON.parse(row.doc) as PersonRow, sale, now)
+          : newPersonRow(sale, order.person_id, now);
         this.db
           .prepare('INSERT INTO people (person_id, doc) VALUES (?, ?) ON CONFLICT (person_id) DO UPDATE SET doc = excluded.doc')
           .run(person.person_id, toJson(person));
+        this.db
+          .prepare('INSERT INTO person_orders (person_id, order_number) VALUES (?, ?) ON CONFLICT (order_number) DO NOTHING')
+          .run(person.person_id, order.order_number);
       }
 
       const insertSale = this.db.prepare(
@@ -261,13 +282,23 @@ export class SqliteDocumentStore implements DocumentStore {
     });
   }
 
+  /** The person and its order numbers, read in one snapshot (a deferred transaction: no write lock). */
   getPerson(email: string): Promise<PersonDoc | undefined> {
-    return this.run(() => {
-      const id = personIdOf(email);
-      if (id === null) return undefined;
-      const row = this.db.prepare('SELECT doc FROM people WHERE person_id = ?').get(id) as { doc: string } | undefined;
-      return row ? (JSON.parse(row.doc) as PersonDoc) : undefined;
-    });
+    const id = personIdOf(email);
+    if (id === null) return Promise.resolve(undefined);
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const row = this.db.prepare('SELECT doc FROM people WHERE person_id = ?').get(id) as { doc: string } | undefined;
+          if (!row) return undefined;
+          const orders = this.db
+            .prepare('SELECT order_number FROM person_orders WHERE person_id = ? ORDER BY seq')
+            .pluck()
+            .all(id) as string[];
+          return personDocOf(JSON.parse(row.doc) as PersonRow, orders);
+        })
+        .deferred(),
+    );
   }
 
   listConflicts(limit: number): Promise<SaleConflict[]> {

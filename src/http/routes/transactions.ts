@@ -4,18 +4,16 @@ import type { TransactionService } from '../../domain/transactions';
 import type { TransactionView } from '../../domain/views';
 import type { TransactionAnswer } from '../answers';
 import { caller } from '../auth';
-import { HEADER } from '../headers';
+import { HEADER, transactionHeaders } from '../headers';
 import { idempotent, type IdempotencySettings } from '../idempotency';
 import { jsonBody } from '../middleware';
 import { BODY_LIMIT } from '../operations';
 import { beginBody, parse, transactionId, updateBody } from '../schemas';
 
 function send(res: Response, status: number, tx: TransactionView) {
-  res.set(HEADER.transactionStatus, tx.transaction_status);
-  if (tx.lock_expires && (tx.transaction_status === 'open' || tx.transaction_status === 'checkout')) {
-    res.set(HEADER.lockExpires, tx.lock_expires);
-  }
-  res.status(status).json({ status: 'OK', ...tx } satisfies TransactionAnswer);
+  const body = { status: 'OK', ...tx } satisfies TransactionAnswer;
+  res.set(transactionHeaders(body)); // Transaction-Status, and Lock-Expires while open or checkout
+  res.status(status).json(body);
 }
 
 export function transactionRoutes(transactions: TransactionService, idempotency: IdempotencySettings): Router {
