@@ -41,18 +41,27 @@ elseif state == 'locked' then
 else
   local k_scan = k_tickets
   if state == 'sold' then k_scan = k_sold end
-  -- cursor "<hscan cursor>.<entries of that HSCAN batch already given>": HSCAN's COUNT is only a hint (a small
-  -- hash comes back whole), so a batch longer than the page is handed out over several pages.
-  local scan_cursor, skip = string.match(cursor, '^(%d+)%.?(%d*)$')
-  if not scan_cursor then scan_cursor, skip = '0', '' end
-  skip = tonumber(skip) or 0
+  -- cursor "<hscan cursor>" or "<hscan cursor>.<last id given>". HSCAN's COUNT is only a hint (a small hash comes
+  -- back whole), so a batch longer than the page is handed out over several pages, in id order, each page asking
+  -- HSCAN for the same cursor again. Ids are compared, not positions: a batch asked for again need not come back the
+  -- same. When the hash grew in between (a rehash, e.g. finishing right after Redis loaded its AOF), the cursor
+  -- covers only part of the old batch and the rest comes at the cursors after it; by position, a page could skip
+  -- tickets. (The tickets and sold hashes only grow while a performance is in Redis.)
+  local scan_cursor, after = string.match(cursor, '^(%d+)%.(.+)$')
+  if not scan_cursor then scan_cursor = string.match(cursor, '^(%d+)$') or '0' end
   local page = redis.call('HSCAN', k_scan, scan_cursor, 'COUNT', limit)
-  local batch = #page[2] / 2
-  for j = skip + 1, math.min(batch, skip + limit) do ids[#ids + 1] = page[2][2 * j - 1] end
-  if skip + limit < batch then
-    next_cursor = scan_cursor .. '.' .. (skip + limit)
-  elseif page[1] ~= '0' then
-    next_cursor = page[1]
+  local batch = {}
+  for j = 1, #page[2], 2 do
+    local id = page[2][j]
+    if after == nil or id > after then batch[#batch + 1] = id end
+  end
+  if #batch > limit then
+    table.sort(batch)
+    for j = 1, limit do ids[j] = batch[j] end
+    next_cursor = scan_cursor .. '.' .. ids[limit]
+  else
+    ids = batch
+    if page[1] ~= '0' then next_cursor = page[1] end
   end
 end
 local out = {1, next_cursor}

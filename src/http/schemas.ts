@@ -4,6 +4,8 @@ import { TICKET_STATES } from '../domain/types';
 import { InvalidRequest } from '../errors';
 
 export const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A next_cursor of a ticket page: a number (a score, an offset or a scan cursor), or a scan cursor '.' a ticket id. */
+export const TICKET_CURSOR = /^(\d{1,20}(\.[A-Za-z0-9._:-]{1,128})?)?$/;
 // letter case spelled out, not an i flag: JSON Schema patterns (the OpenAPI document) have no flags
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const MAX_PRICE = 2 ** 31 - 1; // cents; the availability score needs price < 2^31
@@ -107,7 +109,7 @@ export const peopleQuery = z.object({ email: one.pipe(z.email().max(254)).descri
 export const ticketPageQuery = z.object({
   state: one.pipe(z.enum(TICKET_STATES)).optional().describe('only tickets in this state'),
   limit: whole(1, 1000).default(100).describe('page size'),
-  cursor: one.max(64).regex(/^[0-9.]*$/, 'must be a next_cursor from an earlier page').optional().describe('next_cursor of the previous page'),
+  cursor: one.regex(TICKET_CURSOR, 'must be a next_cursor from an earlier page').optional().describe('next_cursor of the previous page'),
 });
 
 /** Parses input with a schema; failures become 400 INVALID_REQUEST with one issue per problem. */
