@@ -16,62 +16,75 @@ export interface OutboxLag {
   seconds: number;
 }
 
+/**
+ * A reading taken at scrape time from a source given later (the order writer, the Redis connection): one read
+ * serves every gauge of the scrape; a failed read (or no source) gives undefined, and the gauges keep their values.
+ */
+function scrapeReading<T>() {
+  let source: (() => Promise<T>) | undefined;
+  let reading: Promise<T | undefined> | undefined;
+  return {
+    from(next: () => Promise<T>) {
+      source = next;
+    },
+    read: () =>
+      (reading ??= (source?.() ?? Promise.resolve(undefined))
+        .catch(() => undefined)
+        .finally(() => (reading = undefined))),
+  };
+}
+
+/**
+ * A gauge with one label whose samples are set at each scrape from a list read then: one sample per item that
+ * has a value; items gone from the list drop out.
+ */
+function listGauge<T>(
+  registers: Registry[],
+  spec: { name: string; help: string; label: string },
+  read: () => Promise<readonly T[] | undefined>,
+  sample: (item: T) => [label: string, value: number | undefined],
+) {
+  return new Gauge({
+    name: spec.name,
+    help: spec.help,
+    labelNames: [spec.label],
+    registers,
+    async collect() {
+      const items = await read();
+      if (!items) return;
+      this.reset();
+      for (const item of items) {
+        const [label, value] = sample(item);
+        if (value !== undefined) this.set({ [spec.label]: label }, value);
+      }
+    },
+  });
+}
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers });
-
-  // the outbox gauges are read at each scrape from the order writer (when this process runs one): one read serves both
-  let lagSource: (() => Promise<OutboxLag[]>) | undefined;
-  let reading: Promise<OutboxLag[] | undefined> | undefined;
-  const readLag = () =>
-    (reading ??= (lagSource?.() ?? Promise.resolve(undefined))
-      .catch(() => undefined) // Redis down: the gauges keep their last values
-      .finally(() => (reading = undefined)));
-  async function fill(gauge: Gauge, pick: (lag: OutboxLag) => number) {
-    const lags = await readLag();
-    if (!lags) return;
-    gauge.reset(); // outboxes no longer read drop out
-    for (const lag of lags) gauge.set({ performance: lag.performanceId }, pick(lag));
-  }
-
-  // the Redis gauges are read at each scrape from INFO of every node (when this process has a Redis connection): one
-  // read serves them all; the source bounds each node's wait and never rejects (src/redis/info.ts)
-  let infoSource: (() => Promise<RedisNodeInfo[]>) | undefined;
-  let infoReading: Promise<RedisNodeInfo[] | undefined> | undefined;
-  const readInfo = () =>
-    (infoReading ??= (infoSource?.() ?? Promise.resolve(undefined))
-      .catch(() => undefined)
-      .finally(() => (infoReading = undefined)));
-  /** One gauge per node; a node that did not answer has no sample (tixlock_redis_up says 0 for it). */
-  function redisGauge(name: string, help: string, pick: (node: RedisNodeInfo) => number | undefined) {
-    return new Gauge({
-      name,
-      help,
-      labelNames: ['node'],
-      registers,
-      async collect() {
-        const nodes = await readInfo();
-        if (!nodes) return;
-        this.reset(); // nodes gone from the topology drop out
-        for (const node of nodes) {
-          const value = pick(node);
-          if (value !== undefined) this.set({ node: node.node }, value);
-        }
-      },
-    });
-  }
+  // the outbox gauges: from the order writer of this process (when it runs one), per outbox it reads
+  const lag = scrapeReading<OutboxLag[]>();
+  const outboxGauge = (name: string, help: string, pick: (l: OutboxLag) => number) =>
+    listGauge(registers, { name, help, label: 'performance' }, lag.read, (l) => [l.performanceId, pick(l)]);
+  // the Redis gauges: INFO of every node (when this process has a Redis connection); the source bounds each node's
+  // wait and never rejects (src/redis/info.ts). A node that did not answer has no sample but tixlock_redis_up 0.
+  const info = scrapeReading<RedisNodeInfo[]>();
+  const redisGauge = (name: string, help: string, pick: (node: RedisNodeInfo) => number | undefined) =>
+    listGauge(registers, { name, help, label: 'node' }, info.read, (n) => [n.node, pick(n)]);
 
   return {
     registry,
     /** Where the outbox gauges come from: the order writer of this process. */
     readOutboxLagFrom(source: () => Promise<OutboxLag[]>) {
-      lagSource = source;
+      lag.from(source);
     },
     /** Where the Redis gauges come from: INFO of this process's Redis, every node (readRedisInfo in src/redis/info.ts). */
     readRedisInfoFrom(source: () => Promise<RedisNodeInfo[]>) {
-      infoSource = source;
+      info.from(source);
     },
     redisUp: redisGauge('tixlock_redis_up', 'Whether the Redis node answered INFO within the scrape timeout (1) or not (0)', (n) => (n.up ? 1 : 0)),
     redisUsedMemory: redisGauge('tixlock_redis_used_memory_bytes', 'Memory the Redis node uses (INFO used_memory)', (n) => n.usedMemoryBytes),
@@ -110,24 +123,16 @@ export function createMetrics() {
       'Performances the automatic archive archived, and those it refused because the document store does not hold what Redis has (outcome archived | mismatch)',
       ['outcome'],
     ),
-    outboxLagEntries: new Gauge({
-      name: 'tixlock_outbox_lag_entries',
-      help: 'Completed sales not yet persisted, per performance outbox the order writer reads',
-      labelNames: ['performance'],
-      registers,
-      collect() {
-        return fill(this, (l) => l.entries);
-      },
-    }),
-    outboxLagSeconds: new Gauge({
-      name: 'tixlock_outbox_lag_seconds',
-      help: 'Age of the oldest completed sale not yet persisted, per performance outbox the order writer reads',
-      labelNames: ['performance'],
-      registers,
-      collect() {
-        return fill(this, (l) => l.seconds);
-      },
-    }),
+    outboxLagEntries: outboxGauge(
+      'tixlock_outbox_lag_entries',
+      'Completed sales not yet persisted, per performance outbox the order writer reads',
+      (l) => l.entries,
+    ),
+    outboxLagSeconds: outboxGauge(
+      'tixlock_outbox_lag_seconds',
+      'Age of the oldest completed sale not yet persisted, per performance outbox the order writer reads',
+      (l) => l.seconds,
+    ),
   };
 }
 
