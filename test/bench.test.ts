@@ -10,7 +10,7 @@ let report: BenchReport;
 beforeAll(async () => {
   // the servers and the load generator are child processes; from the TypeScript sources they need the swc hook
   report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined }));
-}, 300_000);
+}, 480_000);
 
 // whether a scenario used up its prepared input depends on how fast this machine is: not asserted
 const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts });
@@ -117,6 +117,8 @@ test('the JSON report has its documented shape', () => {
     'd-redis-cpu',
     'e-redis-cpu',
     'f-redis-cpu',
+    'season-memory',
+    'idle-writer',
   ]);
   for (const t of json.targets) expect(t).toEqual({ id: t.id, description: expect.any(String), target: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
 });
@@ -164,6 +166,19 @@ test('WAIT 0 and WAIT 1 completes were measured, each answered 200', () => {
   expect(report.wait.rate_ratio).toBeGreaterThan(0);
 });
 
+test('the season row: a season sold, archived and expired, and the idle writer with 10 and 100 performances', () => {
+  const { memory, idle_writer } = report.season;
+  expect(memory).toMatchObject({ performances: 20, tickets_per_performance: 200 });
+  expect(memory.sales.completed).toBe(20 * 60);
+  expect(memory.after_sales.used_memory).toBeGreaterThan(memory.baseline.used_memory);
+  expect(memory.after_expiry.used_memory).toBeLessThan(memory.after_sales.used_memory);
+  expect(memory.leftover_keys.count).toBe(0);
+  expect(memory.ratio_after_expiry).toBeCloseTo(memory.after_expiry.used_memory / memory.baseline.used_memory, 6);
+  expect(idle_writer.few.performances).toBe(10);
+  expect(idle_writer.many.performances).toBe(100);
+  expect(idle_writer.few.commandsPerSecond).toBeGreaterThan(0);
+});
+
 test('1 and 2 API workers: the 2-worker server is a primary with 2 workers', () => {
   const { workers } = report;
   expect(workers.rows.map((r) => r.workers)).toEqual([1, 2]);
@@ -182,5 +197,6 @@ test('the markdown has the table, the memory lines and the target checks', () =>
   expect(md).toContain('| mixed: another performance beside a stadium on-sale |');
   expect(md).toContain('| single-shard ceiling: one performance');
   expect(md).toContain('| API_WORKERS=2 |');
-  expect(md.match(/\| (met|\*\*missed\*\*) \|/g)).toHaveLength(16);
+  expect(md).toContain('| season: 20 performances of 200 tickets, Redis memory |');
+  expect(md.match(/\| (met|\*\*missed\*\*) \|/g)).toHaveLength(18);
 });

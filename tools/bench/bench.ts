@@ -20,6 +20,9 @@
 //   (workers.ts, two more `tixlock api` servers on the same Redis) and the single-shard ceiling
 //   (ceiling.ts, the lock store driven directly from a child). Their inventories are loaded with the others,
 //   before the AOF rewrite; the ceiling loads its own.
+// - Last, the season row: a tixlock of its own with its order writer sells, closes, archives and expires a season
+//   (season.ts), Redis memory read at each step; and the idle writer's Redis commands/s with few and many
+//   performances (idle-writer.ts, shared with test/writer-idle-cost.test.ts). `--only season` runs just this row.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,9 +47,11 @@ import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } 
 import { prepareMixed, runMixed } from './mixed';
 import type { LoadJob, LoadResult, LoadSpec } from './protocol';
 import { ServerProcess } from './server';
-import { checkTargets, renderMarkdown, type BenchReport, type MemoryResult, type ScaleResult } from './report';
+import { checkTargets, renderMarkdown, seasonLines, seasonTargets, type BenchReport, type MemoryResult, type ScaleResult, type SeasonReport } from './report';
 import { prepareVenues, runVenues } from './venues';
 import { prepareWait, runWait } from './wait';
+import { measureIdleWriter } from './idle-writer';
+import { runSeason, type SeasonSize } from './season';
 import { prepareWorkers, runWorkers } from './workers';
 
 export interface BenchOptions {
@@ -67,6 +72,11 @@ export interface BenchOptions {
   /** the single-shard ceiling: ioredis connections, calls in flight on each */
   ceilingConnections: number;
   ceilingInFlight: number;
+  /** the season row: performances and tickets of each */
+  season: SeasonSize;
+  /** the idle writer's cost measured with this few and this many performances created, over `idleWriterSweeps` sweeps */
+  idleWriterPerformances: [number, number];
+  idleWriterSweeps: number;
   /**
    * node options of the child processes (default: this process's, so `node --cpu-prof dist/tools/bench/bench.js`
    * profiles the servers and the load generator too); running from TypeScript sources needs a require hook.
@@ -79,8 +89,32 @@ export interface BenchOptions {
 export function benchOptions(mode: 'full' | 'quick', overrides: Partial<BenchOptions> = {}): BenchOptions {
   const base: Omit<BenchOptions, 'ceilingConnections' | 'ceilingInFlight'> =
     mode === 'full'
-      ? { mode, connections: 50, durationSeconds: 10, warmupSeconds: 2, largeTickets: 1_000_000, smallTickets: 1_000, lockedTickets: 20_000, stadiumTickets: 200_000 }
-      : { mode, connections: 50, durationSeconds: 1, warmupSeconds: 0.5, largeTickets: 20_000, smallTickets: 1_000, lockedTickets: 1_000, stadiumTickets: 20_000 };
+      ? {
+          mode,
+          connections: 50,
+          durationSeconds: 10,
+          warmupSeconds: 2,
+          largeTickets: 1_000_000,
+          smallTickets: 1_000,
+          lockedTickets: 20_000,
+          stadiumTickets: 200_000,
+          season: { performances: 200, ticketsPerPerformance: 300 },
+          idleWriterPerformances: [10, 1000],
+          idleWriterSweeps: 2,
+        }
+      : {
+          mode,
+          connections: 50,
+          durationSeconds: 1,
+          warmupSeconds: 0.5,
+          largeTickets: 20_000,
+          smallTickets: 1_000,
+          lockedTickets: 1_000,
+          stadiumTickets: 20_000,
+          season: { performances: 20, ticketsPerPerformance: 200 },
+          idleWriterPerformances: [10, 100],
+          idleWriterSweeps: 1,
+        };
   return { ...base, ceilingConnections: 4, ceilingInFlight: 50, ...overrides };
 }
 
@@ -121,6 +155,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const baseline = combine(runs.get('a')?.halves ?? []);
     const groups = await runGroups(ctx, plans, rig, baseline);
     await rig.db.config('SET', 'auto-aof-rewrite-percentage', autoRewrite);
+    const season = await runSeasonRow(options, log);
 
     const scenarios = list.map((sc) => {
       const r = runs.get(sc.id) ?? { warmup: undefined, halves: [] };
@@ -133,12 +168,32 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       inventory_scale: scaleResults(scale, holdScale, baseline, options.warmupSeconds),
       memory,
       ...groups,
+      season,
     };
     return { ...partial, targets: checkTargets(partial) };
   } finally {
     await stopProcesses(processes);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The season row: a season in a tixlock of its own (season.ts), then the idle writer with few and many performances
+ * (idle-writer.ts: a redis-server of its own, the API and the writer in this process; Redis commands are counted,
+ * not timed, so it may share this process).
+ */
+export async function runSeasonRow(o: BenchOptions, log: (line: string) => void): Promise<SeasonReport> {
+  const { performances, ticketsPerPerformance } = o.season;
+  log(`season: ${performances} performances of ${ticketsPerPerformance} tickets sold, closed, archived and expired (its own tixlock with the order writer)`);
+  const memory = await runSeason(o.season, o.childExecArgv ?? process.execArgv, (line) => log(`    ${line}`));
+  log(`    used_memory: baseline ${memory.baseline.used_memory}, after sales ${memory.after_sales.used_memory}, after archive ${memory.after_archive.used_memory}, after expiry ${memory.after_expiry.used_memory} (${memory.ratio_after_expiry.toFixed(3)} ×)`);
+  const [fewN, manyN] = o.idleWriterPerformances;
+  log(`idle order writer: Redis commands/s with ${fewN} and ${manyN} performances, ${o.idleWriterSweeps} sweep(s) each`);
+  const few = await measureIdleWriter(fewN, { sweeps: o.idleWriterSweeps });
+  const many = await measureIdleWriter(manyN, { sweeps: o.idleWriterSweeps });
+  const ratio = few.commandsPerSecond > 0 ? many.commandsPerSecond / few.commandsPerSecond : Number.POSITIVE_INFINITY;
+  log(`    ${few.commandsPerSecond.toFixed(2)} vs ${many.commandsPerSecond.toFixed(2)} commands/s (${ratio.toFixed(2)} ×)`);
+  return { memory, idle_writer: { few, many, ratio_many_to_few: ratio } };
 }
 
 /** The processes a run has started so far: stopped at its end, however far it got. */
@@ -652,16 +707,19 @@ function memoryResult(
   };
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--duration SECONDS] [--connections N]
+const USAGE = `usage: npm run bench -- [--quick] [--only season] [--json FILE] [--duration SECONDS] [--connections N]
 
   --quick          a short smoke run: 1 s per scenario, small inventories (the numbers mean little)
   --json FILE      where to write the results (default bench-results.json)
   --duration S     measured seconds per scenario (default 10; quick 1)
   --connections N  concurrent connections (default 50)
+  --only season    only the season row: Redis memory through a season, and the idle writer (full: 200
+                   performances, 10 vs 1,000; quick: 20, 10 vs 100); its JSON is {season, targets}
 `;
 
-function parseArgs(argv: string[]): { options: BenchOptions; jsonFile: string } | undefined {
+function parseArgs(argv: string[]): { options: BenchOptions; jsonFile: string; only?: 'season' } | undefined {
   let quick = false;
+  let only: 'season' | undefined;
   let jsonFile = 'bench-results.json';
   const overrides: Partial<BenchOptions> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -678,12 +736,17 @@ function parseArgs(argv: string[]): { options: BenchOptions; jsonFile: string } 
     };
     if (arg === '--quick') quick = true;
     else if (arg === '--json') jsonFile = value();
+    else if (arg === '--only') {
+      const v = value();
+      if (v !== 'season') throw new Error(`--only takes season (got ${v})`);
+      only = v;
+    }
     else if (arg === '--duration') overrides.durationSeconds = positive(value());
     else if (arg === '--connections') overrides.connections = Math.round(positive(value()));
     else if (arg === '-h' || arg === '--help') return undefined;
     else throw new Error(`unknown option ${arg}`);
   }
-  return { options: benchOptions(quick ? 'quick' : 'full', overrides), jsonFile };
+  return { options: benchOptions(quick ? 'quick' : 'full', overrides), jsonFile, ...(only ? { only } : {}) };
 }
 
 async function main() {
@@ -697,6 +760,17 @@ async function main() {
   }
   if (!parsed) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (parsed.only === 'season') {
+    const started = Date.now();
+    const log = (line: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+    const season = await runSeasonRow(parsed.options, log);
+    const targets = seasonTargets(season);
+    fs.writeFileSync(parsed.jsonFile, `${JSON.stringify({ tool: 'tixlock npm run bench -- --only season', mode: parsed.options.mode, season, targets }, null, 2)}\n`);
+    const lines = [...seasonLines(season), '', '| target | wanted | measured | |', '| --- | --- | --- | --- |'];
+    for (const t of targets) lines.push(`| ${t.description} | ${t.target} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`);
+    process.stdout.write(`${lines.join('\n')}\n\nresults written to ${path.resolve(parsed.jsonFile)}\n`);
     return;
   }
   const report = await runBench(parsed.options);

@@ -1,7 +1,9 @@
 // The benchmark's results: the JSON shape written to bench-results.json, the target checks of the issue, and the
 // markdown printed at the end of `npm run bench`.
 import type { CeilingResult } from './ceiling';
+import type { IdleCost } from './idle-writer';
 import type { MixedResult } from './mixed';
+import type { SeasonResult } from './season';
 import type { LoadResult } from './protocol';
 import type { VenueComparison, VenueResult } from './venues';
 import type { WaitResult } from './wait';
@@ -60,6 +62,12 @@ export interface MemoryResult {
   breakdown_bytes_per_ticket: Record<string, number>;
 }
 
+/** the season row: Redis memory through a season (season.ts) and the idle writer's commands/s (idle-writer.ts) */
+export interface SeasonReport {
+  memory: SeasonResult;
+  idle_writer: { few: IdleCost; many: IdleCost; ratio_many_to_few: number };
+}
+
 export interface TargetCheck {
   id: string;
   description: string;
@@ -90,6 +98,8 @@ export interface BenchReport {
   workers: WorkersResult;
   /** completes with REDIS_WAIT_REPLICAS=0 and =1 (a local replica) */
   wait: WaitResult;
+  /** a season sold, archived and expired; the idle writer by performances created */
+  season: SeasonReport;
   targets: TargetCheck[];
 }
 
@@ -167,7 +177,62 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
   redisTarget('d', `(d) ${byId('d')?.name ?? ''}`, byId('d'), 30);
   redisTarget('e', `(e) ${byId('e')?.name ?? ''}`, byId('e'), 60);
   redisTarget('f', `(f) ${byId('f')?.name ?? ''}`, byId('f'), 40);
+  checks.push(...seasonTargets(r.season));
   return checks;
+}
+
+/** used_memory after a season was archived and its records and answers expired, over the baseline */
+export const SEASON_MEMORY_TARGET = 1.05;
+/** the idle writer's commands/s with many performances over few */
+export const IDLE_WRITER_TARGET = 1.1;
+
+/** The season row's targets: memory back to the baseline, the idle writer's cost flat in the performances created. */
+export function seasonTargets(s: SeasonReport): TargetCheck[] {
+  const m = s.memory;
+  const w = s.idle_writer;
+  return [
+    {
+      id: 'season-memory',
+      description: `Redis used_memory after a season (${fixed(m.performances)} performances) archived and its records and answers expired, over the empty baseline`,
+      target: `≤ ${SEASON_MEMORY_TARGET.toFixed(2)} ×`,
+      measured: `${m.ratio_after_expiry.toFixed(3)} × (${fixed(m.after_expiry.used_memory)} vs ${fixed(m.baseline.used_memory)} bytes)`,
+      met: m.ratio_after_expiry <= SEASON_MEMORY_TARGET,
+    },
+    {
+      id: 'idle-writer',
+      description: `idle order writer: Redis commands/s with ${fixed(w.many.performances)} performances vs ${fixed(w.few.performances)}`,
+      target: `≤ ${IDLE_WRITER_TARGET.toFixed(1)} ×`,
+      measured: `${w.ratio_many_to_few.toFixed(2)} × (${fixed(w.many.commandsPerSecond, 2)} vs ${fixed(w.few.commandsPerSecond, 2)} commands/s)`,
+      met: w.ratio_many_to_few <= IDLE_WRITER_TARGET,
+    },
+  ];
+}
+
+/** The season row's markdown: memory at each step, what a sale leaves, the idle writer. */
+export function seasonLines(s: SeasonReport): string[] {
+  const m = s.memory;
+  const cells = (label: string, x: SeasonResult['baseline']) =>
+    row([label, fixed(x.used_memory), `${(x.used_memory / m.baseline.used_memory).toFixed(3)} ×`, fixed(x.keys), fixed(x.expires)]);
+  const b = m.after_sales_bytes;
+  const w = s.idle_writer;
+  return [
+    row([`season: ${fixed(m.performances)} performances of ${fixed(m.tickets_per_performance)} tickets, Redis memory`, 'used_memory', 'over baseline', 'keys', 'with TTL']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    cells('baseline (a warm-up performance sold and archived, its records and answers gone)', m.baseline),
+    cells(`after the sales (${fixed(m.sales.completed)} completed, ${fixed(m.sales.keyed_sales)} of them keyed; ${fixed(m.sales.released)} released, ${fixed(m.sales.lapsed)} lapsed)`, m.after_sales),
+    cells('after close, persist and archive', m.after_archive),
+    cells(`after the records and answers expired (${m.settings.RECORD_RETENTION_SECONDS} s, ${m.settings.IDEMPOTENCY_TTL_SECONDS} s)`, m.after_expiry),
+    '',
+    `After the sales, by MEMORY USAGE: tickets hashes ${fixed(b.tickets)}, sold hashes ${fixed(b.sold)}, outboxes ${fixed(b.outboxes)} ` +
+      `(trimmed as the writer persists), transaction records ${fixed(b.transaction_records)} bytes. Left in Redis per completed sale: ` +
+      `${fixed(m.bytes_per_sale_after_archive)} bytes after the archive (records and answers waiting to expire), ` +
+      `${fixed(m.bytes_per_sale_after_expiry)} after their expiry; ${fixed(m.leftover_keys.count)} keys that the baseline did not have. ` +
+      `Seconds: sales ${fixed(m.seconds.sales, 1)}, archive ${fixed(m.seconds.archive, 1)}, expiry ${fixed(m.seconds.expiry, 1)}.`,
+    '',
+    `Idle order writer (tools/bench/idle-writer.ts): ${fixed(w.few.commandsPerSecond, 2)} Redis commands/s with ${fixed(w.few.performances)} ` +
+      `performances, ${fixed(w.many.commandsPerSecond, 2)} with ${fixed(w.many.performances)}: ${w.ratio_many_to_few.toFixed(2)} × ` +
+      `(windows of ${fixed(w.few.windowMs / 1000, 1)} and ${fixed(w.many.windowMs / 1000, 1)} s of whole sweeps).`,
+  ];
 }
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -350,7 +415,7 @@ export function renderMarkdown(r: BenchReport): string {
   const mem = r.memory;
   lines.push(row(['available ticket (load)', fixed(mem.available.tickets), fixed(mem.available.delta_bytes), fixed(mem.available.bytes_per_ticket, 1), breakdown(mem.available)]));
   lines.push(row(['locked ticket (hold of 2)', fixed(mem.locked.tickets), fixed(mem.locked.delta_bytes), fixed(mem.locked.bytes_per_ticket, 1), breakdown(mem.locked)]));
-  lines.push('', ...venueLines(r.venues), '', ...mixedLines(r.mixed), '', ...ceilingLines(r.ceiling), '', ...workersLines(r.workers), '', ...waitLines(r.wait));
+  lines.push('', ...venueLines(r.venues), '', ...mixedLines(r.mixed), '', ...ceilingLines(r.ceiling), '', ...workersLines(r.workers), '', ...waitLines(r.wait), '', ...seasonLines(r.season));
   lines.push('', row(['target', 'wanted', 'measured', '']), row(['---', '---', '---', '---']));
   for (const t of r.targets) lines.push(row([t.description, t.target, t.measured, t.met ? 'met' : '**missed**']));
   return lines.join('\n');

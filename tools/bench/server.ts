@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startService } from '../../src/service';
 
-export type ServerKind = { kind: 'tixlock'; env: Record<string, string> } | { kind: 'bare' };
+/** tixlock: the API only, unless `writer` (the season scenario: the order writer in the same process, as `tixlock all`) */
+export type ServerKind = { kind: 'tixlock'; env: Record<string, string>; writer?: boolean } | { kind: 'bare' };
 
 type ToServer = { id: number; cmd: 'cpu' | 'stop' };
 type FromServer =
@@ -107,7 +108,7 @@ if (require.main === module) {
   const send = (msg: FromServer) => process.send?.(msg);
   const started =
     server.kind === 'tixlock'
-      ? startService(loadConfig(server.env), createLogger('error'), { api: true, writer: false }).then((s) => ({
+      ? startService(loadConfig(server.env), createLogger('error'), { api: true, writer: server.writer ?? false }).then((s) => ({
           port: s.port,
           redisUrl: s.embedded?.url,
           stop: () => s.stop(),
