@@ -10,7 +10,7 @@ let report: BenchReport;
 beforeAll(async () => {
   // the servers and the load generator are child processes; from the TypeScript sources they need the swc hook
   report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined }));
-}, 480_000);
+}, 900_000); // the quick run, season row included (~165 s of it, a 60 s expiry wait): ~7 min on a loaded 2-core machine
 
 // whether a scenario used up its prepared input depends on how fast this machine is: not asserted
 const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts });
