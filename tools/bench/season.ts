@@ -51,6 +51,8 @@ export interface SeasonSize {
 /** used_memory and the keyspace at one step */
 export interface SeasonReading {
   used_memory: number;
+  /** the slow log's entries, and the bytes it and the per-command statistics held, emptied before the reading */
+  command_stats: { slowlog_entries: number; bytes: number };
   keys: number;
   expires: number;
   /** MEMORY STATS parts that explain a difference without keys: the keyspace's hash tables, clients, the script cache */
@@ -81,8 +83,20 @@ export interface SeasonResult {
   seconds: { sales: number; archive: number; expiry: number };
 }
 
+/**
+ * One reading, after emptying what Redis keeps about commands rather than data: the slow log (at most
+ * slowlog-max-len entries) and, with CONFIG RESETSTAT, the per-command statistics and latency histograms
+ * (latency-tracking, on by default since Redis 7: one histogram per command name that ran, some KB each). Both are
+ * bounded by configuration and by the command table, not by the season; left in, they made the last reading
+ * look 2-10 % above a baseline taken before the season's commands first ran. What they held is reported.
+ */
 const reading = async (redis: Redis): Promise<SeasonReading> => {
+  const before = await settledMemory(redis);
+  const slowlogEntries = Number(await redis.call('SLOWLOG', 'LEN'));
+  await redis.call('SLOWLOG', 'RESET');
+  await redis.call('CONFIG', 'RESETSTAT');
   const m = await settledMemory(redis);
+  const commandStats = { slowlog_entries: slowlogEntries, bytes: (before.used_memory ?? 0) - (m.used_memory ?? 0) };
   const flat = (await redis.call('MEMORY', 'STATS')) as unknown[];
   const stats = new Map<string, unknown>();
   for (let i = 0; i + 1 < flat.length; i += 2) stats.set(String(flat[i]), flat[i + 1]);
@@ -90,6 +104,7 @@ const reading = async (redis: Redis): Promise<SeasonReading> => {
   const inDb = (name: string) => Number(db0[db0.indexOf(name) + 1] ?? 0);
   return {
     used_memory: m.used_memory ?? 0,
+    command_stats: commandStats,
     ...(await keyspace(redis)),
     parts: {
       main_hashtable: inDb('overhead.hashtable.main'),
