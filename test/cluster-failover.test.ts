@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { performanceKeys } from '../src/redis/keys';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { as, createPerformance, KEYS, sleep, startTestApp, startTestWriter, uniqueId, type TestApp } from './support/app';
-import { startCluster, type EmbeddedCluster } from '../tools/shared/redis-cluster';
+import { startCluster, type EmbeddedCluster } from '../tools/common/redis-cluster';
 import { waitFor } from './support/writer-tests';
 
 let cluster: EmbeddedCluster;

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import { performanceKeys } from '../src/redis/keys';
 import { as, createPerformance, KEYS, sleep, startTestApp, uniqueId, type TestApp } from './support/app';
-import { startCluster, type EmbeddedCluster } from '../tools/shared/redis-cluster';
+import { startCluster, type EmbeddedCluster } from '../tools/common/redis-cluster';
 import { waitFor } from './support/writer-tests';
 
 let cluster: EmbeddedCluster;

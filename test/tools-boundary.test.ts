@@ -65,7 +65,7 @@ test('the scan finds what it looks for: a static import, an export from, a requi
       [
         "import { HELP } from '../../tools/onsale/options';",
         "export { runBench } from '../../tools/bench/bench';",
-        "const venue = require('../../tools/shared/venue');",
+        "const venue = require('../../tools/common/venue');",
         "const later = () => import('../../tools/bench/report');",
         "import { loadConfig } from '../config';",
       ].join('\n'),
@@ -73,7 +73,7 @@ test('the scan finds what it looks for: a static import, an export from, a requi
     expect(srcReferencesToTools(root).map((r) => [r.file, r.kind, r.specifier])).toEqual([
       ['src/http/probe.ts', 'static', '../../tools/onsale/options'],
       ['src/http/probe.ts', 'static', '../../tools/bench/bench'],
-      ['src/http/probe.ts', 'require()', '../../tools/shared/venue'],
+      ['src/http/probe.ts', 'require()', '../../tools/common/venue'],
       ['src/http/probe.ts', 'import()', '../../tools/bench/report'],
     ]);
   } finally {

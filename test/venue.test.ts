@@ -1,4 +1,4 @@
-// The tools' one venue generator (tools/shared/venue.ts): the on-sale harness's graded layout and the benchmark's
+// The tools' one venue generator (tools/common/venue.ts): the on-sale harness's graded layout and the benchmark's
 // small venue and stadium, each a VenueLayout that venueTickets fills. Pure: no Redis, no HTTP.
 import {
   cheapestShare,
@@ -10,7 +10,7 @@ import {
   stadiumLayout,
   venueTickets,
   type VenueTicket,
-} from '../tools/shared/venue';
+} from '../tools/common/venue';
 
 const levels = (tickets: VenueTicket[]) => new Set(tickets.map((t) => `${t.section} ${t.price_level} ${t.price}`));
 

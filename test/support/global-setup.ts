@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startRedisServer } from '../../src/redis/embedded';
-import { startCluster } from '../../tools/shared/redis-cluster';
+import { startCluster } from '../../tools/common/redis-cluster';
 import { startPostgres } from './postgres';
 
 export default async function globalSetup(): Promise<void> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { EmbeddedRedis } from '../../src/redis/embedded';
-import type { EmbeddedCluster } from '../../tools/shared/redis-cluster';
+import type { EmbeddedCluster } from '../../tools/common/redis-cluster';
 import type { TestPostgres } from './postgres';
 
 export default async function globalTeardown(): Promise<void> {

@@ -30,7 +30,7 @@ import { Redis } from 'ioredis';
 import type { TixlockClient } from '../../src/client';
 import { runCeiling, type CeilingResult } from './ceiling';
 import { LoadClient } from './load-client';
-import { venueTickets, type VenueTicket } from '../shared/venue';
+import { venueTickets, type VenueTicket } from '../common/venue';
 import { forEachConcurrently, loadBenchPerformance, setupClient, ticketPairs } from './setup';
 import {
   combine,

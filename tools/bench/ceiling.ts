@@ -18,7 +18,7 @@ import type { Caller, HoldOptions } from '../../src/domain/types';
 import { RedisDeadlines } from '../../src/redis/clock';
 import { connectRedis } from '../../src/redis/connection';
 import { RedisLockStore } from '../../src/redis/lock-store';
-import { SMALL_VENUE, venueTickets, type VenueLayout } from '../shared/venue';
+import { SMALL_VENUE, venueTickets, type VenueLayout } from '../common/venue';
 import { ticketPairs } from './setup';
 import { redisCpuSeconds } from './measure';
 

@@ -23,7 +23,7 @@ import { connectRedis } from '../../src/redis/connection';
 import { startRedisServer } from '../../src/redis/embedded';
 import { availableChunkKey, availableSlotOf, performanceKeys, transactionKey } from '../../src/redis/keys';
 import { RedisLockStore } from '../../src/redis/lock-store';
-import { SMALL_VENUE, venueTickets } from '../shared/venue';
+import { SMALL_VENUE, venueTickets } from '../common/venue';
 import { redisCpuSeconds } from './measure';
 
 /**

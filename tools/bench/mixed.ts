@@ -3,7 +3,7 @@
 // ordinary performance, alone, and while the first load generator sends best-available holds of 2 to the stadium
 // at the run's connection count. What a stadium on-sale does to everyone else's p99 and throughput.
 import { LoadClient } from './load-client';
-import { venueTickets } from '../shared/venue';
+import { venueTickets } from '../common/venue';
 import { loadBenchPerformance, ticketPairs } from './setup';
 import { bestAvailableSpec, measureCpu, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { TixlockClient } from '../../src/client';
 import { performanceKeys } from '../../src/redis/keys';
-import { venueTickets } from '../shared/venue';
+import { venueTickets } from '../common/venue';
 import { keyBytes, keyspace, settledMemory } from './memory';
 import { ServerProcess } from './server';
 import { forEachConcurrently, loadBenchPerformance, setupClient, ticketPairs } from './setup';

@@ -1,7 +1,7 @@
 // The benchmark's set-up work (not timed): its clients, loading a performance of a generated venue
-// (tools/shared/venue.ts), the ticket pairs the hold scenarios ask for, and running set-up calls a few at a time.
+// (tools/common/venue.ts), the ticket pairs the hold scenarios ask for, and running set-up calls a few at a time.
 import { TixlockClient } from '../../src/client';
-import { loadPerformance, type PerformanceSettings, type VenueTicket } from '../shared/venue';
+import { loadPerformance, type PerformanceSettings, type VenueTicket } from '../common/venue';
 
 /** Pairs of adjacent tickets: [t0,t1], [t2,t3], ... (an odd last ticket is left out). */
 export function ticketPairs(ids: readonly string[]): [string, string][] {

@@ -2,7 +2,7 @@
 // of (c), a stadium (≥ 200 sections × 2 price levels) and the same stadium layout with its cheapest price
 // fragmented (every other seat of it held beforehand, so that price offers single seats only). How a hold's cost
 // grows with the number of partitions, and with a cheapest price that never has two seats together.
-import { cheapestShare, minimumTickets, partitionCount, SMALL_VENUE, STADIUM_CHEAPEST, stadiumLayout, venueTickets, type VenueLayout } from '../shared/venue';
+import { cheapestShare, minimumTickets, partitionCount, SMALL_VENUE, STADIUM_CHEAPEST, stadiumLayout, venueTickets, type VenueLayout } from '../common/venue';
 import { bestAvailableSpec, lockedCount, quiesce, slowSeconds, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult } from './protocol';
 import type { ScenarioResult } from './report';

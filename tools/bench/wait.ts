@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectRedis } from '../../src/redis/connection';
 import { startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
-import { venueTickets } from '../shared/venue';
+import { venueTickets } from '../common/venue';
 import { loadBenchPerformance } from './setup';
 import { openingSpec, toScenario, withCpu, type BenchContext, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';

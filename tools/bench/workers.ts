@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { venueTickets } from '../shared/venue';
+import { venueTickets } from '../common/venue';
 import { loadBenchPerformance, ticketPairs } from './setup';
 import { bestAvailableSpec, releaseLeftovers, toScenario, withCpu, type BenchContext, type CpuSource, type MeasuredResult } from './measure';
 import type { LoadResult, LoadSpec } from './protocol';

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { startCluster, type EmbeddedCluster } from '../shared/redis-cluster';
+import { startCluster, type EmbeddedCluster } from '../common/redis-cluster';
 import { performanceKeys } from '../../src/redis/keys';
 import { openDocuments, startService } from '../../src/service';
 import { TixlockClient, TixlockError } from '../../src/client';
-import { gradedLayout, loadPerformance, sectionsOf, venueTickets } from '../shared/venue';
+import { gradedLayout, loadPerformance, sectionsOf, venueTickets } from '../common/venue';
 import { endpointOf, ENDPOINTS, newLedger, OUTCOMES, planBuyer, runBuyer, type Ledger, type Outcome } from './buyer';
 import { checkInvariants, gatherFacts, type InvariantFacts, type InvariantResult } from './invariants';
 import { Metrics, type Sample } from './metrics';
@@ -186,7 +186,7 @@ function scheduleKill(target: Target, options: OnsaleOptions, performanceId: str
   };
 }
 
-/** The on-sale's performance (tools/shared/venue.ts: the graded layout the options describe), loaded through the API. */
+/** The on-sale's performance (tools/common/venue.ts: the graded layout the options describe), loaded through the API. */
 async function createPerformance(admin: TixlockClient, performanceId: string, options: OnsaleOptions) {
   const tickets = venueTickets(performanceId, options.tickets, gradedLayout(options));
   const settings = {
