@@ -263,3 +263,20 @@ test('a complete whose mark cannot be written still sells; the sweep\'s scan fin
   await persisted(s0.order_number);
   expect(await isActive(perf.id)).toBe(true);
 });
+
+test('discovery joins an outbox once its first sale exists and never creates one: an archive that removed the performance after the active set was read leaves no empty outbox behind', async () => {
+  const gone = 'discover-gone';
+  const outbox = performanceKeys(gone).outbox;
+  await markOutbox(t.redis, gone); // marked, then archived: the outbox was deleted, the mark not yet seen gone
+  const w = await writer();
+  await w.discover();
+  expect(await t.redis.exists(outbox)).toBe(0);
+
+  // a first sale appended later: the next discovery joins from id 0, so the writers' group sees that entry
+  const first = (await t.redis.xadd(outbox, '*', 'n', '0')) as string;
+  await w.discover();
+  const reply = (await t.redis.xreadgroup('GROUP', outboxGroup, 'probe', 'COUNT', 10, 'STREAMS', outbox, '>')) as [string, [string, string[]][]][];
+  expect(reply[0]?.[1].map(([id]) => id)).toEqual([first]);
+  await t.redis.del(outbox);
+  await t.redis.zrem(activeOutboxesKey, gone);
+});

@@ -147,10 +147,18 @@ export class OrderWriter {
     for (const key of this.streams) if (!wanted.has(key)) this.streams.delete(key);
     for (const key of wanted) {
       if (this.streams.has(key)) continue;
-      await this.deps.redis.xgroup('CREATE', key, outboxGroup, '0', 'MKSTREAM').catch((err: Error) => {
-        if (!/BUSYGROUP/.test(err.message)) throw err;
-      });
-      this.streams.add(key);
+      // No MKSTREAM: an outbox exists once its first sale is appended, and a group made at id 0 then still reads
+      // every entry. Creating a missing stream here would race the archive, which drops the performance from the
+      // active set and then deletes its outbox: a discovery between the two would leave an empty outbox forever.
+      const joined = await this.deps.redis.xgroup('CREATE', key, outboxGroup, '0').then(
+        () => true,
+        (err: Error) => {
+          if (/BUSYGROUP/.test(err.message)) return true;
+          if (/requires the key to exist/.test(err.message)) return false; // no sale yet (or archived): next discovery
+          throw err;
+        },
+      );
+      if (joined) this.streams.add(key);
     }
   }
 
