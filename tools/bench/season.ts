@@ -206,7 +206,7 @@ async function sellPair(c: Clients, pair: [string, string], i: number, key: stri
   }
 }
 
-/** Loads, sells and closes performances `ids` (each of `tickets`), `concurrency` pairs at a time. */
+/** Loads and sells performances `ids` (each of `tickets`), 16 pairs at a time. */
 async function sellSeason(c: Clients, admin: TixlockClient, ids: readonly string[], tickets: number, counts: SeasonResult['sales']): Promise<void> {
   await forEachConcurrently(ids, 4, async (id) => loadBenchPerformance(admin, id, venueTickets(id, tickets)));
   // interleaved: pair 0 of every performance, then pair 1, ... (a season's performances sell side by side)
@@ -220,6 +220,10 @@ async function sellSeason(c: Clients, admin: TixlockClient, ids: readonly string
     });
   }
   await forEachConcurrently(work, 16, (w) => sellPair(c, w.pair, w.i, w.key, counts));
+}
+
+/** Closes performances `ids` by admin request: the automatic archive takes them from there. */
+async function closeSeason(admin: TixlockClient, ids: readonly string[]): Promise<void> {
   await forEachConcurrently(ids, 8, async (id) => void (await admin.closePerformance(id)));
 }
 
@@ -270,6 +274,7 @@ export async function runSeason(size: SeasonSize, execArgv: string[], log: (line
     log('season: warm-up performance (sold, released, closed, archived)');
     const warm = ['season-warm'];
     await sellSeason(c, admin, warm, 40, { ...counts });
+    await closeSeason(admin, warm);
     await waitFor('the warm-up performance archived', 120_000, archived(redis, warm));
     const warmExpiring = await expiringKeys(redis);
     if (warmExpiring.length > 0) await redis.del(...warmExpiring);
@@ -281,9 +286,10 @@ export async function runSeason(size: SeasonSize, execArgv: string[], log: (line
     const salesStarted = Date.now();
     await sellSeason(c, admin, ids.slice(), size.ticketsPerPerformance, counts);
     const salesSeconds = (Date.now() - salesStarted) / 1000;
-    // the closes came after the sales: readings of a Redis that still sells nothing
+    // read before the closes: a closed performance may be archived at once, so this is the sold season's memory
     const afterSales = await reading(redis);
     const bytes = await seasonBytes(redis, ids);
+    await closeSeason(admin, ids);
 
     log('season: waiting for the writer to persist and archive every performance');
     const archiveSeconds = await waitFor('every performance archived', 600_000, archived(redis, ids));
