@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
@@ -16,6 +15,7 @@ import { performanceCodeKey, performanceKeys } from '../src/redis/keys';
 import { mintTransactionId } from '../src/domain/transaction-id';
 import { startService, type RunningService } from '../src/service';
 import { as, BASE_ENV, KEYS, testRedisUrl, uniqueId } from './support/app';
+import { capturePrinted } from './support/printed';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-fault';
 import { waitFor } from './support/spawn';
 
@@ -94,9 +94,7 @@ describe('API keys never in logs or answers', () => {
   const SECRETS = [KEYS.alice, KEYS.bob, KEYS.admin, ...PRESENTED];
 
   test('valid and invalid keys in every header and in the query string, 2xx/4xx/5xx answers: no key in any log line or answer', async () => {
-    const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
-      jest.spyOn(console, m).mockImplementation(() => undefined),
-    );
+    const printed = capturePrinted();
     const faulty = await startFaultyRedis('tixlock-http-security-');
     redisServers.push(faulty);
     const api = await startApi({ REDIS_URL: faulty.url, LOG_LEVEL: 'silly', REDIS_COMMAND_TIMEOUT_MS: '300' });
@@ -189,14 +187,14 @@ describe('API keys never in logs or answers', () => {
       expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200, 201, 400, 401, 403, 404, 409, 413, 415, 500, 503]));
     } finally {
       await stopApi(api);
-      for (const spy of consoleSpies) spy.mockRestore();
+      printed.restore();
     }
 
-    // nothing of any key, in the log, on the console, or in any answer's headers or body
-    const printed = consoleSpies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(' ')));
+    // nothing of any key, in the log, printed by this process (console, stdout, stderr: the service runs in it), or
+    // in any answer's headers or body
     for (const secret of SECRETS) {
       expect(api.logs.filter((l) => l.includes(secret))).toEqual([]);
-      expect(printed.filter((l) => l.includes(secret))).toEqual([]);
+      expect(printed.lines().filter((l) => l.includes(secret))).toEqual([]);
       for (const res of answers) {
         expect(`${res.status} ${JSON.stringify(res.headers)} ${res.text}`).not.toContain(secret);
       }

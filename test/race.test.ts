@@ -4,6 +4,7 @@ import request from 'supertest';
 import { performanceKeys } from '../src/redis/keys';
 import { as, createPerformance, KEYS, sleep, useTestApp } from './support/app';
 import { prng } from './support/prng';
+import { waitFor } from './support/spawn';
 
 const a = useTestApp({ LOCK_TTL_SECONDS: '60' }); // replica 1
 const b = useTestApp({ LOCK_TTL_SECONDS: '60' }); // replica 2
@@ -42,6 +43,19 @@ async function expectExclusive(perf: string, all: readonly string[], live: Map<s
   expect(c.available + c.locked + c.sold).toBe(c.total);
 }
 
+const heldTickets = (holds: Iterable<readonly string[]>) => new Set([...holds].flat());
+
+/** Each 409 TICKETS_UNAVAILABLE names at least one ticket, each one it asked for, locked, and among `lockedBy`. */
+function expectRefusalsNamed(responses: readonly request.Response[], wants: readonly string[][], lockedBy: ReadonlySet<string>) {
+  responses.forEach((res, i) => {
+    if (res.status === 201) return;
+    expect([res.status, res.body.error.code]).toEqual([409, 'TICKETS_UNAVAILABLE']);
+    const named = res.body.error.tickets as { id: string; reason: string }[];
+    expect(named.length).toBeGreaterThan(0);
+    for (const x of named) expect([x.id, x.reason, wants[i]!.includes(x.id), lockedBy.has(x.id)]).toEqual([x.id, 'locked', true, true]);
+  });
+}
+
 test('50 concurrent holds of 2-4 tickets out of 20: one owner per ticket, all or nothing, counts add up', async () => {
   const perf = await createPerformance(a, { rows: 2, seats: 10 });
   const rnd = prng(20261129);
@@ -53,19 +67,12 @@ test('50 concurrent holds of 2-4 tickets out of 20: one owner per ticket, all or
 
   const live = new Map<string, string[]>();
   responses.forEach((res, i) => {
-    if (res.status === 201) {
-      expect(res.body.tickets.map((x: { id: string }) => x.id)).toEqual(wants[i]);
-      live.set(res.body.transaction_id, wants[i]!);
-    } else {
-      expect(res.status).toBe(409);
-      expect(res.body.error.code).toBe('TICKETS_UNAVAILABLE');
-      // every ticket it names is one it asked for, and is locked by a winner
-      for (const x of res.body.error.tickets) {
-        expect(wants[i]).toContain(x.id);
-        expect(x.reason).toBe('locked');
-      }
-    }
+    if (res.status !== 201) return;
+    expect(res.body.tickets.map((x: { id: string }) => x.id)).toEqual(wants[i]);
+    live.set(res.body.transaction_id, wants[i]!);
   });
+  // every refusal names at least one ticket, each one it asked for and locked by a winner of the round
+  expectRefusalsNamed(responses, wants, heldTickets(live.values()));
   expect(live.size).toBeGreaterThan(0);
   expect(live.size).toBeLessThan(50);
   await expectExclusive(perf.id, perf.ticketIds, live);
@@ -95,11 +102,13 @@ test('50 concurrent holds of 2-4 tickets out of 20: one owner per ticket, all or
     Promise.all(wants2.map((tickets, i) => request(replica(i + 1).app).post('/transaction').set(as(clientKey(i))).send({ tickets }))),
   ]);
   for (const r of releases) expect([r.status, r.body.transaction_status]).toEqual([200, 'released']);
+  const releasedTickets = heldTickets(released.map((txid) => live.get(txid)!));
   for (const txid of released) live.delete(txid);
   holds2.forEach((res, i) => {
     if (res.status === 201) live.set(res.body.transaction_id, wants2[i]!);
-    else expect([res.status, res.body.error.code]).toEqual([409, 'TICKETS_UNAVAILABLE']);
   });
+  // a refusal may name a ticket of a transaction released in this round (its release had not run yet)
+  expectRefusalsNamed(holds2, wants2, new Set([...heldTickets(live.values()), ...releasedTickets]));
   await expectExclusive(perf.id, perf.ticketIds, live);
 });
 
@@ -147,68 +156,89 @@ test('the same completion re-sent 10 times at once: one order number, one outbox
   expect(await counts(perf.id)).toEqual({ total: 3, available: 1, locked: 0, sold: 2 });
 });
 
-test('lapsed transactions completing while new holds race for their tickets: never sold twice, never sold while held', async () => {
-  const perf = await createPerformance(a, { rows: 1, seats: 21 });
-  const ids = perf.ticketIds;
-  // 10 old transactions on pairs {0,1} {2,3} ... {18,19}, with a 1 s hold that lapses
-  const old = await Promise.all(
-    Array.from({ length: 10 }, (_, i) =>
-      request(a.app).post('/transaction').set(as(KEYS.alice)).send({ tickets: [ids[2 * i], ids[2 * i + 1]], hold_seconds: 1 }),
-    ),
-  );
-  const oldTx = old.map((r) => (expect(r.status).toBe(201), { id: r.body.transaction_id as string, tickets: r.body.tickets.map((x: { id: string }) => x.id) as string[] }));
-  await sleep(1200);
-  // now every old transaction completes while bob holds the straddling pairs {1,2} {3,4} ... {19,20}
-  const news = Array.from({ length: 10 }, (_, i) => [ids[2 * i + 1]!, ids[2 * i + 2]!]);
-  // sent interleaved (a third of the holds first, then the completions, then the other holds) so both sides win some
-  const complete = (i: number) =>
-    request(replica(i).app).put(`/transaction/${oldTx[i]!.id}`).set(as(KEYS.alice)).send({ status: 'complete' });
-  const holdNew = (i: number) => request(replica(i + 1).app).post('/transaction').set(as(KEYS.bob)).send({ tickets: news[i] });
-  const order: ['hold' | 'complete', number][] = [0, 3, 6, 9].map((i) => ['hold', i]);
-  for (let i = 0; i < 10; i++) order.push(['complete', i]);
-  for (const i of [1, 2, 4, 5, 7, 8]) order.push(['hold', i]);
-  const sent = order.map(([kind, i]) => (kind === 'hold' ? holdNew(i) : complete(i)).then((res) => ({ kind, i, res })));
-  const results = await Promise.all(sent);
-  const completes = results.filter((r) => r.kind === 'complete').sort((x, y) => x.i - y.i).map((r) => r.res);
-  const holds = results.filter((r) => r.kind === 'hold').sort((x, y) => x.i - y.i).map((r) => r.res);
 
-  const sold = await a.redis.hgetall(performanceKeys(perf.id).sold);
-  const lockOwners = await owners(perf.id, ids);
-  let completed = 0;
-  completes.forEach((res, i) => {
-    const tx = oldTx[i]!;
-    if (res.status === 200) {
-      completed++;
-      expect(res.body.transaction_status).toBe('complete');
-      for (const id of tx.tickets) expect(sold[id]).toBe(`${res.body.order_number}|${tx.id}`);
-    } else {
-      expect([res.status, res.body.error.code]).toEqual([409, 'TICKETS_UNAVAILABLE']);
-      for (const id of tx.tickets) expect(sold[id]).toBeUndefined();
-    }
-  });
-  const heldBy = new Map<string, string>();
-  holds.forEach((res, i) => {
-    if (res.status === 201) {
-      for (const id of news[i]!) {
-        expect(sold[id]).toBeUndefined();
-        expect(heldBy.has(id)).toBe(false);
-        heldBy.set(id, res.body.transaction_id);
+/**
+ * How a round of the lapsed-completion race starts. A real race (both sent in one tick, the order alternating) may
+ * legitimately go one way every time on a given machine, so each outcome is also reached by construction: the
+ * other request is sent only once the first one's effect is in Redis (while its answer may still be on its way).
+ */
+type Start = 'race, completion sent first' | 'race, hold sent first' | 'completion ahead' | 'hold ahead';
+const STARTS: readonly Start[] = ['race, completion sent first', 'race, hold sent first', 'completion ahead', 'hold ahead'];
+
+test('lapsed transactions completing while new holds race for their tickets: exactly one side wins each round, both sides win, the loser names the contested ticket', async () => {
+  const ROUNDS = 24; // 6 of each start
+  const perf = await createPerformance(a, { rows: 3, seats: ROUNDS }); // 3 tickets a round
+  const ids = perf.ticketIds;
+  // round r: an old transaction of alice holds {x, y} for 1 s and lapses; bob then wants {y, z}; y is contested
+  const rounds = Array.from({ length: ROUNDS }, (_, r) => ({
+    start: STARTS[r % STARTS.length]!,
+    x: ids[3 * r]!,
+    y: ids[3 * r + 1]!,
+    z: ids[3 * r + 2]!,
+  }));
+  const old = await Promise.all(
+    rounds.map(({ x, y }) => request(a.app).post('/transaction').set(as(KEYS.alice)).send({ tickets: [x, y], hold_seconds: 1 })),
+  );
+  const oldTx = old.map((r) => (expect(r.status).toBe(201), r.body.transaction_id as string));
+  await sleep(1200); // every old hold has lapsed (its 1 s counts from before its answer)
+  expect(await owners(perf.id, ids)).toEqual(ids.map(() => null));
+
+  const k = performanceKeys(perf.id);
+  const results = await Promise.all(
+    rounds.map(async ({ start, x, y, z }, r) => {
+      // supertest sends a request when it is awaited (then): building one sends nothing yet
+      const complete = () => request(replica(r).app).put(`/transaction/${oldTx[r]}`).set(as(KEYS.alice)).send({ status: 'complete' });
+      const hold = () => request(replica(r + 1).app).post('/transaction').set(as(KEYS.bob)).send({ tickets: [y, z] });
+      let answered = false; // the request ahead answered (a refusal leaves no effect to wait for)
+      const settle = (t: request.Test) => t.then((res) => ((answered = true), res));
+      let completion: Promise<request.Response>;
+      let holding: Promise<request.Response>;
+      if (start === 'race, completion sent first') [completion, holding] = [settle(complete()), settle(hold())];
+      else if (start === 'race, hold sent first') [holding, completion] = [settle(hold()), settle(complete())];
+      else if (start === 'completion ahead') {
+        completion = settle(complete());
+        await waitFor(`round ${r}: ${y} sold`, async () => answered || (await a.redis.hexists(k.sold, y)) === 1);
+        holding = settle(hold());
+      } else {
+        holding = settle(hold());
+        await waitFor(`round ${r}: ${z} locked`, async () => answered || (await a.redis.get(k.lockPrefix + z)) !== null);
+        completion = settle(complete());
       }
+      return { start, x, y, z, tx: oldTx[r]!, completion: await completion, hold: await holding };
+    }),
+  );
+
+  const sold = await a.redis.hgetall(k.sold);
+  const lockOwners = await owners(perf.id, ids);
+  const winners = new Map<string, number>();
+  const won = (side: string) => winners.set(side, (winners.get(side) ?? 0) + 1);
+  for (const { start, x, y, z, tx, completion, hold } of results) {
+    const statuses = { start, completion: completion.status, hold: hold.status };
+    // exactly one side wins; the loser names the contested ticket, and only it, as the winner left it
+    if (completion.status === 200) {
+      won(`completion (${start})`);
+      expect(statuses).toEqual({ start, completion: 200, hold: 409 });
+      expect(completion.body.transaction_status).toBe('complete');
+      expect(hold.body.error).toMatchObject({ code: 'TICKETS_UNAVAILABLE', tickets: [{ id: y, reason: 'sold' }] });
+      for (const id of [x, y]) expect([id, sold[id]]).toEqual([id, `${completion.body.order_number}|${tx}`]);
+      expect([sold[z], lockOwners[ids.indexOf(z)]]).toEqual([undefined, null]);
     } else {
-      expect([res.status, res.body.error.code]).toEqual([409, 'TICKETS_UNAVAILABLE']);
-    }
-  });
-  ids.forEach((id, i) => expect([id, lockOwners[i]]).toEqual([id, heldBy.get(id) ?? null]));
-  for (const id of Object.keys(sold)) expect(heldBy.has(id)).toBe(false);
-  expect(Object.keys(sold)).toHaveLength(2 * completed);
-  expect(await a.redis.xlen(performanceKeys(perf.id).outbox)).toBe(completed);
-  const c = await counts(perf.id);
-  expect(c).toEqual({ total: 21, sold: 2 * completed, locked: heldBy.size, available: 21 - 2 * completed - heldBy.size });
-  // a lapsed transaction that lost reads as expired
-  for (const [i, res] of completes.entries()) {
-    if (res.status === 409) {
-      const get = await request(a.app).get(`/transaction/${oldTx[i]!.id}`).set(as(KEYS.alice));
+      won(`hold (${start})`);
+      expect(statuses).toEqual({ start, completion: 409, hold: 201 });
+      expect(completion.body.error).toMatchObject({ code: 'TICKETS_UNAVAILABLE', tickets: [{ id: y, reason: 'locked' }] });
+      for (const id of [y, z]) expect([id, sold[id], lockOwners[ids.indexOf(id)]]).toEqual([id, undefined, hold.body.transaction_id]);
+      expect([sold[x], lockOwners[ids.indexOf(x)]]).toEqual([undefined, null]);
+      // the lapsed transaction that lost reads as expired
+      const get = await request(a.app).get(`/transaction/${tx}`).set(as(KEYS.alice));
       expect(get.body.transaction_status).toBe('expired');
     }
   }
+  // both outcomes happened: by construction in the rounds where one side was ahead (the race rounds may go either way)
+  expect(winners.get('completion (completion ahead)')).toBe(ROUNDS / 4);
+  expect(winners.get('hold (hold ahead)')).toBe(ROUNDS / 4);
+  const completed = results.filter((r) => r.completion.status === 200).length;
+  const held = ROUNDS - completed;
+  expect(Object.keys(sold)).toHaveLength(2 * completed);
+  expect(await a.redis.xlen(k.outbox)).toBe(completed);
+  expect(await counts(perf.id)).toEqual({ total: 3 * ROUNDS, sold: 2 * completed, locked: 2 * held, available: ROUNDS });
 });

@@ -257,10 +257,13 @@ for _, k in ipairs(keys) do
 end
 return out`;
 
-const redisState = async () => (await t.redis.eval(REDIS_STATE, 0)) as string[];
+export const redisState = async () => (await t.redis.eval(REDIS_STATE, 0)) as string[];
 
-/** What the API and the document store say about the fixture, and the Redis fingerprint. */
-async function snapshot() {
+/**
+ * What the API and the document store say about the fixture, and the Redis fingerprint (test/http-fuzz-fingerprint
+ * checks that a change to each thing it covers changes it).
+ */
+export async function snapshot() {
   const read = async (path: string) => {
     const res = await request(t.app).get(path).set(as(KEYS.admin));
     return { path, status: res.status, body: res.body as unknown };
@@ -284,6 +287,9 @@ async function snapshot() {
       ticketsP: await t.documents.listTickets(fx.P),
       ticketsQ: await t.documents.listTickets(fx.Q),
       sold: await t.documents.listSoldTickets(fx.P),
+      // Q's sales and both performances' orders: a sale of a Q ticket (or a new order of P) would not show otherwise
+      soldQ: await t.documents.listSoldTickets(fx.Q),
+      orders: { P: await t.documents.listPerformanceOrders(fx.P), Q: await t.documents.listPerformanceOrders(fx.Q) },
       conflicts: await t.documents.listConflicts(100),
       order: await t.documents.getOrder(fx.order),
       person: await t.documents.getPerson(fx.email),
@@ -292,7 +298,7 @@ async function snapshot() {
   };
 }
 
-function stateDiff(before: string[], after: string[]): string {
+export function stateDiff(before: string[], after: string[]): string {
   const b = new Set(before);
   const a = new Set(after);
   return [...before.filter((x) => !a.has(x)).map((x) => `- ${x}`), ...after.filter((x) => !b.has(x)).map((x) => `+ ${x}`)].join('\n');
