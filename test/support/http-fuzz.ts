@@ -237,12 +237,9 @@ function verify(c: Case, res: Reply): void {
 // ---------------------------------------------------------------- "nothing changed"
 
 /**
- * Every key of the database: name, a digest of its DUMP and its absolute expiry (-1: none). Two exceptions, by
- * design of RedisLockStore: the global transaction index (tix:txp:<id>) has its TTL re-set on every
- * transaction operation before the script's answer is known (one round trip), refused ones included (another
- * client's id, a tickets mismatch); for those keys only "has a TTL" is compared, their value still is. And a
- * complete marks its performance's outbox active before it runs (tix:outbox-active, refused ones included, again
- * after MARK_REUSE_MS): of that zset only its members are compared, not their marks' times.
+ * Every key of the database: name, a digest of its DUMP and its absolute expiry (-1: none). One exception, by
+ * design: a complete marks its performance's outbox active before it runs (tix:outbox-active, refused ones
+ * included, again after MARK_REUSE_MS): of that zset only its members are compared, not their marks' times.
  */
 const REDIS_STATE = `
 local out = {}
@@ -250,7 +247,6 @@ local keys = redis.call('KEYS', '*')
 table.sort(keys)
 for _, k in ipairs(keys) do
   local expiry = redis.call('PEXPIRETIME', k)
-  if string.sub(k, 1, 8) == 'tix:txp:' and expiry > 0 then expiry = 'ttl' end
   local value = redis.sha1hex(redis.call('DUMP', k))
   if k == '${activeOutboxesKey}' then value = table.concat(redis.call('ZRANGE', k, 0, -1), ',') end
   out[#out + 1] = k .. ' ' .. value .. ' ' .. expiry
