@@ -1,7 +1,7 @@
 // SQLite under real concurrency: two writer processes on one database file, racing to record the same sales, as
 // two order writers do when one sale is delivered to both (a claim after a stall). better-sqlite3 is synchronous,
-// so connections in one process never overlap (test/store-contract-concurrency.test.ts); here two OS processes
-// do, and the store's settings (WAL, busy_timeout, BEGIN IMMEDIATE; src/store/sqlite.ts) must serialise them:
+// so connections in one thread never overlap (the store contract's races use threads, and overlap only sometimes:
+// test/store-contract-concurrency.test.ts); here two OS processes race for many rounds, and the store's settings (WAL, busy_timeout, BEGIN IMMEDIATE; src/store/sqlite.ts) must serialise them:
 // every sale written once, the other copy a duplicate, each ticket sold once, each order once. The test also
 // proves the race happened: both processes wrote, and their transactions overlapped in time.
 import { spawn, type ChildProcess } from 'node:child_process';
