@@ -109,3 +109,23 @@ export async function startFaultyRedis(prefix = 'tixlock-fault-redis-'): Promise
     },
   };
 }
+
+/** The fsync policy a running redis-server uses ('always', 'everysec' or 'no'). */
+export async function appendfsyncOf(redis: { call(...args: string[]): Promise<unknown> }): Promise<string> {
+  const reply = (await redis.call('CONFIG', 'GET', 'appendfsync')) as string[];
+  return reply[1] as string;
+}
+
+/**
+ * Resolves once Redis has write()n its whole AOF buffer to the kernel (INFO persistence aof_buffer_length:0).
+ * With appendfsync everysec Redis replies before the fsync, and while a background fsync is still running it
+ * postpones even the write() (up to 2 s) yet goes on replying: until this resolves, a SIGKILL of redis-server
+ * alone can lose acknowledged writes. After it, only an OS crash or power loss can (the fsync may still be due).
+ */
+export async function aofBufferWritten(redis: { info(section: string): Promise<string> }, timeoutMs = 10_000): Promise<void> {
+  await until(
+    'Redis to write its AOF buffer to the kernel',
+    async () => /^aof_buffer_length:0\r?$/m.test(await redis.info('persistence')),
+    timeoutMs,
+  );
+}

@@ -10,10 +10,11 @@ import path from 'node:path';
 import type { Customer, DocumentStore, Sale, TicketDoc } from '../../src/domain/documents';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../../src/store';
 import { createTestDatabase } from './postgres';
+import { openSqliteInThread } from './sqlite-thread-store';
 
 export interface Adapter {
   store: DocumentStore;
-  /** a second, independent store on the same database (another writer process) */
+  /** a second, independent store on the same database (another writer process; for SQLite, another thread) */
   openAnother(): DocumentStore;
   /** the rows of schema_version */
   versions(): Promise<number[]>;
@@ -29,7 +30,8 @@ const ADAPTERS: [string, () => Promise<Adapter>][] = [
       const store = new SqliteDocumentStore(file);
       return {
         store,
-        openAnother: () => new SqliteDocumentStore(file),
+        // in a thread of its own: connections in one thread never overlap (better-sqlite3 is synchronous)
+        openAnother: () => openSqliteInThread(file),
         versions: async () =>
           (store.db.prepare('SELECT version FROM schema_version ORDER BY version').all() as { version: number }[]).map(
             (r) => r.version,
