@@ -17,11 +17,11 @@ const common = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 30000,
 };
 
 module.exports = {
   maxWorkers: 2,
+  testTimeout: 30000, // a global option: in a project's config jest ignores it
   projects: [
     {
       ...common,

@@ -1,6 +1,8 @@
 // `npm test` runs two steps (test/support/run-test-steps.js, docs/testing.md): every test file lands in exactly one
 // of the two jest projects, as jest itself lists them, and the load step holds exactly the load tests; a failed
-// first step fails npm test without skipping the second; a filter that matches nothing fails.
+// first step fails npm test without skipping the second; a filter that matches nothing fails; both steps keep the
+// servers and the 30 s test timeout.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -36,6 +38,18 @@ test('every test file is in exactly one step; the load step holds exactly the lo
   // project name, must not swallow them)
   const picked = (project: string) => steps.listTests(project, ['test/test-steps.test.ts', 'test/scripts-large']).map((f) => path.relative(root, f));
   expect([picked('parallel'), picked('load')]).toEqual([['test/test-steps.test.ts'], ['test/scripts-large.test.ts']]);
+}, 60_000);
+
+test('both projects start the servers and keep the 30 s test timeout (a global option, ignored inside a project)', () => {
+  const shown = spawnSync(process.execPath, [path.join(root, 'node_modules/jest/bin/jest.js'), '--showConfig'], { cwd: root, encoding: 'utf8' });
+  const config = JSON.parse(shown.stdout) as {
+    globalConfig: { testTimeout: number; maxWorkers: number };
+    configs: { displayName: { name: string }; globalSetup: string; globalTeardown: string }[];
+  };
+  expect([config.globalConfig.testTimeout, config.globalConfig.maxWorkers]).toEqual([30_000, 2]);
+  expect(config.configs.map((c) => [c.displayName.name, path.relative(root, c.globalSetup), path.relative(root, c.globalTeardown)])).toEqual(
+    ['parallel', 'load'].map((name) => [name, 'test/support/global-setup.ts', 'test/support/global-teardown.ts']),
+  );
 }, 60_000);
 
 /** runSteps with jest replaced: each project lists `files` and exits with `status`. */
