@@ -70,3 +70,8 @@ export async function expectStillHeld(redis: Redis, keys: string[]): Promise<voi
   const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
   expect({ stillHeld: keys, pttl: ttls.map((ms) => ms > 0) }).toEqual({ stillHeld: keys, pttl: keys.map(() => true) });
 }
+
+/** Waits until Redis's clock has moved on from now by a millisecond: a script run after it reads a later time. */
+export async function untilRedisTimeAdvances(redis: Redis): Promise<void> {
+  await untilRedisTime(redis, (await redisNowMs(redis)) + 1);
+}
