@@ -19,7 +19,8 @@ import { openWriterReads } from '../src/service';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../src/store';
 import { ArchiveJob } from '../src/writer/archive-job';
 import { OrderWriter } from '../src/writer/order-writer';
-import { as, createPerformance, expectError, KEYS, sleep, startTestApp, startTestWriter, testClusterNodes, testRedisUrl, uniqueId, type TestApp } from './support/app';
+import { as, createPerformance, expectError, KEYS, startTestApp, startTestWriter, testClusterNodes, testRedisUrl, uniqueId, type TestApp } from './support/app';
+import { untilGone } from './support/lapse';
 import { createTestDatabase } from './support/postgres';
 import { runCli } from './support/spawn';
 import { sell, waitFor } from './support/writer-tests';
@@ -228,7 +229,7 @@ describe.each([
     expect((await request(t.app).get(`/tickets?performance_id=${perf.id}&quantity=2`).set(as(KEYS.bob))).status).toBe(200);
     expect((await admin(request(t.app).get(`/performances/${perf.id}/tickets`))).body.tickets).toHaveLength(6);
 
-    await sleep(1200); // the short hold lapses
+    await untilGone(t.redis, [performanceKeys(perf.id).lockPrefix + perf.ticketIds[2]]); // the short hold lapses
     const update = (txid: string, status: string) => request(t.app).put(`/transaction/${txid}`).set(as(KEYS.alice)).send({ status });
     expectError(await update(lapsing, 'checkout'), 409, 'PERFORMANCE_CLOSED');
     expectError(await update(lapsing, 'complete'), 409, 'PERFORMANCE_CLOSED');

@@ -90,11 +90,17 @@ test('kill -9 of a primary mid-sale: 503s on its shard only, the promoted replic
     }
   };
   const running = buyers.map((b) => buy(b));
-  await sleep(1000);
+  // every shard sells before the kill (was: a 1 s sleep)
+  await waitFor(async () => buyers.every((b) => b.sold.length >= 3), 30_000, 'three sales on every shard before the kill');
   killedAt = Date.now();
   await cluster.nodes.find((n) => n.port === victim.primary)?.kill();
   await waitFor(async () => firstOkOnKilledShard !== undefined, 30_000, 'the killed shard serves again');
-  await sleep(500);
+  // traffic goes on until the killed shard sold a few more and every other shard sold since the kill (was: 500 ms)
+  await waitFor(
+    async () => victim.okAfterKill >= 3 && buyers.slice(1).every((b) => b.okAfterKill > 0),
+    30_000,
+    'sales after the kill on every shard',
+  );
   stop = true;
   await Promise.all(running);
 

@@ -4,7 +4,7 @@
 import request from 'supertest';
 import { Redis } from 'ioredis';
 import { performanceKeys } from '../src/redis/keys';
-import { as, createPerformance, KEYS, sleep, startTestApp, uniqueId, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, startTestApp, uniqueId, type TestApp } from './support/app';
 import { startCluster, type EmbeddedCluster } from '../tools/common/redis-cluster';
 import { waitFor } from './support/writer-tests';
 
@@ -77,7 +77,6 @@ test('a slot moving: 503 with Retry-After while its keys are split, never 500; c
     await source.call('MIGRATE', '127.0.0.1', targetPort, '', 0, 5000, 'KEYS', ...keys);
   }
   for (const port of primaries) await (await admin(port)).call('CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
-  await sleep(200);
 
   await waitFor(
     async () => (await request(t.app).post('/transaction').set(as(KEYS.bob)).send({ tickets: [s3] })).status === 201,

@@ -1,17 +1,24 @@
 // Lock expiry (DESIGN.md invariant 3) with short holds: a lock ends by itself; a lapsed transaction may still
 // check out or complete while its tickets are free, never by touching another transaction's tickets; checkout
 // extends past the first expiry up to MAX_HOLD_SECONDS.
+//
+// No sleeps: a test waits until Redis shows what it needs (a lock key gone, its clock past a time; see
+// test/support/lapse.ts), and checks every reported lock_expires against Redis's clock read around the answer. A
+// "still held" phase uses a hold of several seconds and ends by seeing the lock keys still there.
 import request from 'supertest';
 import { performanceKeys } from '../src/redis/keys';
-import { as, createPerformance, KEYS, sleep, useTestApp, type TestApp } from './support/app';
+import { as, createPerformance, KEYS, useTestApp, type TestApp } from './support/app';
+import { expectLockExpires, expectStillHeld, expiryOf, redisNowMs, timed, untilGone, untilRedisTime } from './support/lapse';
 
 const t = useTestApp({ LOCK_TTL_SECONDS: '1' }); // holds of 1 s by default
-const capped = useTestApp({ LOCK_TTL_SECONDS: '1', MAX_HOLD_SECONDS: '2' }); // holds of 1 s, at most 2 s in all
+// holds of 3 s, at most 6 s in all: each step of the cap test has seconds to spare
+const capped = useTestApp({ LOCK_TTL_SECONDS: '3', MAX_HOLD_SECONDS: '6' });
 // Same Redis, default 180 s holds: the "other buyer" holds through it, so that a lock taken after a lapse cannot
 // itself lapse before the test reads it back on a slow machine.
 const steady = useTestApp();
 
-const LAPSE_MS = 1200; // a little more than a 1 s hold
+/** A hold that outlives the checks of a "still held" phase on a slow machine (they take a few requests). */
+const HELD_S = 5;
 
 const holdTickets = (app: TestApp, key: string, tickets: string[], extra: Record<string, unknown> = {}) =>
   request(app.app).post('/transaction').set(as(key)).send({ tickets, ...extra });
@@ -25,6 +32,7 @@ async function counts(app: TestApp, perf: string) {
   return (await request(app.app).get(`/performances/${perf}`).set(as(KEYS.admin))).body.performance.counts;
 }
 const lockKey = (perf: string, id: string) => performanceKeys(perf).lockPrefix + id;
+const lockKeys = (perf: string, ids: string[]) => ids.map((id) => lockKey(perf, id));
 
 function expect201(res: request.Response) {
   expect([res.status, res.body.error?.code]).toEqual([201, undefined]);
@@ -34,30 +42,32 @@ function expect201(res: request.Response) {
 test('a lock ends at its expiry without anyone acting: search, counts and new holds see the tickets again', async () => {
   const p1 = await createPerformance(t, { rows: 1, seats: 4 });
   const p2 = await createPerformance(t, { rows: 1, seats: 4 });
-  const [a1, a2] = p1.ticketIds;
-  const alice1 = expect201(await holdTickets(t, KEYS.alice, [a1!, a2!]));
-  expect201(await holdTickets(t, KEYS.alice, p2.ticketIds.slice(0, 2)));
+  const [a1, a2] = p1.ticketIds as [string, string];
+  const held = await timed(t.redis, () => holdTickets(t, KEYS.alice, [a1, a2], { hold_seconds: HELD_S }));
+  const alice1 = expect201(held.answer);
+  const expires = expectLockExpires(alice1.lock_expires, held, HELD_S * 1000);
+  expect(await expiryOf(t.redis, lockKeys(p1.id, [a1, a2]))).toEqual([expires, expires]); // the lock keys end then
+  expect201(await holdTickets(t, KEYS.alice, p2.ticketIds.slice(0, 2))); // 1 s
 
-  const pttl = await t.redis.pttl(lockKey(p1.id, a1!));
-  expect(pttl).toBeGreaterThan(0);
-  expect(pttl).toBeLessThanOrEqual(1000);
+  // still held
   expect((await search(t, p1.id, 4)).body.error).toMatchObject({ code: 'NOT_ENOUGH_TICKETS', available: 2 });
-  const blocked = await holdTickets(t, KEYS.bob, [a1!]);
+  const blocked = await holdTickets(t, KEYS.bob, [a1]);
   expect([blocked.status, blocked.body.error.tickets]).toEqual([409, [{ id: a1, reason: 'locked' }]]);
-  expect(await ticket(t, a1!)).toMatchObject({ state: 'locked', transaction_id: alice1.transaction_id });
+  expect(await ticket(t, a1)).toMatchObject({ state: 'locked', transaction_id: alice1.transaction_id });
+  await expectStillHeld(t.redis, lockKeys(p1.id, [a1, a2]));
 
-  await sleep(LAPSE_MS);
+  await untilGone(t.redis, [...lockKeys(p1.id, [a1, a2]), ...lockKeys(p2.id, p2.ticketIds.slice(0, 2))]);
+  expect(await redisNowMs(t.redis)).toBeGreaterThanOrEqual(expires); // not before its lock_expires
 
   // nobody acted: the lock key is gone and every view agrees
-  expect(await t.redis.get(lockKey(p1.id, a1!))).toBeNull();
   expect(await counts(t, p1.id)).toEqual({ total: 4, available: 4, locked: 0, sold: 0 });
-  expect(await ticket(t, a1!)).toMatchObject({ state: 'available', sold: false });
-  expect(await ticket(t, a1!)).not.toHaveProperty('transaction_id');
+  expect(await ticket(t, a1)).toMatchObject({ state: 'available', sold: false });
+  expect(await ticket(t, a1)).not.toHaveProperty('transaction_id');
   const found = await search(t, p1.id, 4);
   expect(found.status).toBe(200);
   expect(found.body.tickets.map((x: { id: string }) => x.id)).toEqual(p1.ticketIds);
-  const bob1 = expect201(await holdTickets(steady, KEYS.bob, [a1!]));
-  expect(await t.redis.get(lockKey(p1.id, a1!))).toBe(bob1.transaction_id);
+  const bob1 = expect201(await holdTickets(steady, KEYS.bob, [a1]));
+  expect(await t.redis.get(lockKey(p1.id, a1))).toBe(bob1.transaction_id);
   expect(await counts(t, p1.id)).toEqual({ total: 4, available: 3, locked: 1, sold: 0 });
 
   const read = await getTx(t, KEYS.alice, alice1.transaction_id);
@@ -82,7 +92,7 @@ test('complete after expiry: 200 when every ticket is still free; 409 when one w
   const free = expect201(await holdTickets(t, KEYS.alice, [s1, s2]));
   const taken = expect201(await holdTickets(t, KEYS.alice, [s3, s4]));
   const soldAway = expect201(await holdTickets(t, KEYS.alice, [s5, s6]));
-  await sleep(LAPSE_MS);
+  await untilGone(t.redis, lockKeys(perf.id, perf.ticketIds));
 
   // 1) nothing happened meanwhile: the sale goes through
   const done = await update(t, KEYS.alice, free.transaction_id, { status: 'complete' });
@@ -126,18 +136,18 @@ test('complete after expiry: 200 when every ticket is still free; 409 when one w
 test('checkout after expiry: locks again when the tickets are free; 409 and expired when one was taken', async () => {
   const perf = await createPerformance(t, { rows: 1, seats: 4 });
   const [s1, s2, s3, s4] = perf.ticketIds as [string, string, string, string];
-  const free = expect201(await holdTickets(t, KEYS.alice, [s1, s2]));
+  // the checkout relocks for the transaction's own hold: HELD_S, for the "still held" checks after it
+  const free = expect201(await holdTickets(t, KEYS.alice, [s1, s2], { hold_seconds: HELD_S }));
   const taken = expect201(await holdTickets(t, KEYS.alice, [s3, s4]));
-  await sleep(LAPSE_MS);
+  await untilGone(t.redis, lockKeys(perf.id, perf.ticketIds));
 
-  const again = await update(steady, KEYS.alice, free.transaction_id, { status: 'checkout' }); // relocked for 180 s
-  expect([again.status, again.body.transaction_status]).toEqual([200, 'checkout']);
-  expect(Date.parse(again.body.lock_expires)).toBeGreaterThan(Date.parse(free.lock_expires) + 150);
-  expect(Date.parse(again.body.lock_expires)).toBeGreaterThan(Date.now());
-  for (const id of [s1, s2]) {
-    expect(await t.redis.get(lockKey(perf.id, id))).toBe(free.transaction_id);
-    expect(await t.redis.pttl(lockKey(perf.id, id))).toBeGreaterThan(0);
-  }
+  const again = await timed(t.redis, () => update(t, KEYS.alice, free.transaction_id, { status: 'checkout' }));
+  expect([again.answer.status, again.answer.body.transaction_status]).toEqual([200, 'checkout']);
+  // now + the hold, on Redis's clock: in the future, not the lapsed lock_expires or a time near it
+  const relocked = expectLockExpires(again.answer.body.lock_expires, again, HELD_S * 1000);
+  expect(relocked).toBeGreaterThan(Date.parse(free.lock_expires));
+  for (const id of [s1, s2]) expect(await t.redis.get(lockKey(perf.id, id))).toBe(free.transaction_id);
+  expect(await expiryOf(t.redis, lockKeys(perf.id, [s1, s2]))).toEqual([relocked, relocked]);
   const blocked = await holdTickets(t, KEYS.bob, [s1]);
   expect(blocked.status).toBe(409);
 
@@ -149,6 +159,7 @@ test('checkout after expiry: locks again when the tickets are free; 409 and expi
   expect(await t.redis.get(lockKey(perf.id, s4))).toBeNull(); // nothing half-locked
   expect((await getTx(t, KEYS.alice, taken.transaction_id)).body.transaction_status).toBe('expired');
   expect(await counts(t, perf.id)).toEqual({ total: 4, available: 1, locked: 3, sold: 0 });
+  await expectStillHeld(t.redis, lockKeys(perf.id, [s1, s2]));
 
   const done = await update(t, KEYS.alice, free.transaction_id, { status: 'complete' });
   expect([done.status, done.body.transaction_status]).toEqual([200, 'complete']);
@@ -158,7 +169,7 @@ test('release after expiry never frees a ticket that another transaction took me
   const perf = await createPerformance(t, { rows: 1, seats: 3 });
   const [s1, s2] = perf.ticketIds as [string, string];
   const old = expect201(await holdTickets(t, KEYS.alice, [s1, s2]));
-  await sleep(LAPSE_MS);
+  await untilGone(t.redis, lockKeys(perf.id, [s1, s2]));
   const bob = expect201(await holdTickets(steady, KEYS.bob, [s1]));
   const released = await request(t.app).delete(`/transaction/${old.transaction_id}`).set(as(KEYS.alice));
   expect([released.status, released.body.transaction_status]).toEqual([200, 'released']);
@@ -171,59 +182,69 @@ test('release after expiry never frees a ticket that another transaction took me
 test('checkout before expiry keeps the lock alive beyond the original lock_expires', async () => {
   const perf = await createPerformance(t, { rows: 1, seats: 2 });
   const [s1] = perf.ticketIds as [string];
-  const tx = expect201(await holdTickets(t, KEYS.alice, [s1], { hold_seconds: 2 }));
+  const HOLD_S = 6;
+  const tx = expect201(await holdTickets(t, KEYS.alice, [s1], { hold_seconds: HOLD_S }));
   const first = Date.parse(tx.lock_expires);
-  expect(first - Date.parse(tx.created_at)).toBe(2000);
-  await sleep(1000);
-  const ext = await update(t, KEYS.alice, tx.transaction_id, { status: 'checkout', tickets: [s1] });
-  expect([ext.status, ext.body.transaction_status]).toEqual([200, 'checkout']);
-  const second = Date.parse(ext.body.lock_expires);
-  expect(second).toBeGreaterThanOrEqual(first + 900);
+  expect(first - Date.parse(tx.created_at)).toBe(HOLD_S * 1000);
 
-  await sleep(Math.max(0, first + 400 - Date.now()));
-  expect(Date.now()).toBeGreaterThan(first);
+  // half-way through the hold (on Redis's clock), so the new expiry is seconds past the first
+  await untilRedisTime(t.redis, first - (HOLD_S * 1000) / 2);
+  const ext = await timed(t.redis, () => update(t, KEYS.alice, tx.transaction_id, { status: 'checkout', tickets: [s1] }));
+  expect([ext.answer.status, ext.answer.body.transaction_status]).toEqual([200, 'checkout']);
+  expect(ext.after).toBeLessThan(first); // the checkout ran before the lock's expiry: it extended a live lock
+  const second = expectLockExpires(ext.answer.body.lock_expires, ext, HOLD_S * 1000);
+  expect(second).toBeGreaterThanOrEqual(first + (HOLD_S * 1000) / 2);
+  expect(await expiryOf(t.redis, [lockKey(perf.id, s1)])).toEqual([second]);
+
+  await untilRedisTime(t.redis, first + 1);
   // past the first expiry, still locked by alice
   expect(await t.redis.get(lockKey(perf.id, s1))).toBe(tx.transaction_id);
   const blocked = await holdTickets(t, KEYS.bob, [s1]);
   expect([blocked.status, blocked.body.error?.code]).toEqual([409, 'TICKETS_UNAVAILABLE']);
-  expect(await ticket(t, s1)).toMatchObject({ state: 'locked', lock_expires: ext.body.lock_expires });
+  expect(await ticket(t, s1)).toMatchObject({ state: 'locked', lock_expires: ext.answer.body.lock_expires });
   expect((await getTx(t, KEYS.alice, tx.transaction_id)).body).toMatchObject({
     transaction_status: 'checkout',
-    lock_expires: ext.body.lock_expires,
+    lock_expires: ext.answer.body.lock_expires,
   });
   expect((await search(t, perf.id, 2)).body.error).toMatchObject({ code: 'NOT_ENOUGH_TICKETS', available: 1 });
+  await expectStillHeld(t.redis, [lockKey(perf.id, s1)]);
 });
 
 test('MAX_HOLD_SECONDS caps the total lock life from creation; checkout after the cap is HOLD_LIMIT_REACHED', async () => {
+  const HOLD_MS = 3000; // capped's LOCK_TTL_SECONDS
   const perf = await createPerformance(capped, { rows: 1, seats: 2 });
   const [s1] = perf.ticketIds as [string];
-  const tooLong = await holdTickets(capped, KEYS.alice, [s1], { hold_seconds: 3 });
+  const key = lockKey(perf.id, s1);
+  const tooLong = await holdTickets(capped, KEYS.alice, [s1], { hold_seconds: 7 });
   expect([tooLong.status, tooLong.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
 
   const tx = expect201(await holdTickets(capped, KEYS.alice, [s1]));
   const created = Date.parse(tx.created_at);
-  const cap = created + 2000;
-  expect(Date.parse(tx.lock_expires)).toBe(created + 1000);
+  const cap = created + 6000;
+  expect(Date.parse(tx.lock_expires)).toBe(created + HOLD_MS);
 
-  await sleep(600);
-  const c1 = await update(capped, KEYS.alice, tx.transaction_id, { status: 'checkout' });
-  expect(c1.status).toBe(200);
-  expect(Date.parse(c1.body.lock_expires)).toBeGreaterThan(created + 1000);
-  expect(Date.parse(c1.body.lock_expires)).toBeLessThanOrEqual(cap);
+  // a checkout a second in: now + the hold, past the first expiry and short of the cap
+  await untilRedisTime(capped.redis, created + 1000);
+  const c1 = await timed(capped.redis, () => update(capped, KEYS.alice, tx.transaction_id, { status: 'checkout' }));
+  expect(c1.answer.status).toBe(200);
+  const renewed = expectLockExpires(c1.answer.body.lock_expires, c1, HOLD_MS, cap);
+  expect(renewed).toBeGreaterThan(created + HOLD_MS);
+  expect(renewed).toBeLessThan(cap);
 
-  await sleep(600);
-  const c2 = await update(capped, KEYS.alice, tx.transaction_id, { status: 'checkout' });
-  expect(c2.status).toBe(200);
-  expect(Date.parse(c2.body.lock_expires)).toBe(cap); // now + 1 s would pass the cap
-  const before = Date.now();
-  expect(await capped.redis.pttl(lockKey(perf.id, s1))).toBeLessThanOrEqual(cap - before + 5);
+  // once now + the hold passes the cap, a checkout locks to the cap exactly
+  await untilRedisTime(capped.redis, cap - HOLD_MS + 1);
+  const c2 = await timed(capped.redis, () => update(capped, KEYS.alice, tx.transaction_id, { status: 'checkout' }));
+  expect(c2.answer.status).toBe(200);
+  expect(expectLockExpires(c2.answer.body.lock_expires, c2, HOLD_MS, cap)).toBe(cap);
+  expect(await expiryOf(capped.redis, [key])).toEqual([cap]);
 
-  await sleep(900);
+  await untilGone(capped.redis, [key]);
+  expect(await redisNowMs(capped.redis)).toBeGreaterThanOrEqual(cap);
   const c3 = await update(capped, KEYS.alice, tx.transaction_id, { status: 'checkout' });
   expect(c3.status).toBe(409);
   expect(c3.body.error).toMatchObject({ code: 'HOLD_LIMIT_REACHED', hold_limit: new Date(cap).toISOString() });
   // the lock ended at the cap
-  expect(await capped.redis.get(lockKey(perf.id, s1))).toBeNull();
+  expect(await capped.redis.get(key)).toBeNull();
   expect((await getTx(capped, KEYS.alice, tx.transaction_id)).body.transaction_status).toBe('expired');
   // completing is still possible while the tickets are free (the cap limits holding, not buying)
   const done = await update(capped, KEYS.alice, tx.transaction_id, { status: 'complete' });

@@ -1,6 +1,8 @@
 // HTTP: inventory (API.md "Inventory (admin)"): PUT/GET /performances/{id}, GET /performances/{id}/tickets.
 import request from 'supertest';
-import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, uniqueId, useTestApp } from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, uniqueId, useTestApp } from './support/app';
+import { untilGone } from './support/lapse';
+import { performanceKeys } from '../src/redis/keys';
 
 const t = useTestApp();
 
@@ -239,7 +241,7 @@ describe('GET /performances/{id}', () => {
     const res = await request(t.app).post('/transaction').set(as(KEYS.alice)).send({ tickets: perf.ticketIds.slice(0, 2), hold_seconds: 1 });
     expect(res.status).toBe(201);
     expect(await countsOf(t, perf.id)).toEqual({ total: 3, available: 1, locked: 2, sold: 0 });
-    await sleep(1200);
+    await untilGone(t.redis, perf.ticketIds.slice(0, 2).map((id) => performanceKeys(perf.id).lockPrefix + id));
     expect(await countsOf(t, perf.id)).toEqual({ total: 3, available: 3, locked: 0, sold: 0 });
   });
 

@@ -2,8 +2,9 @@
 // (429 BUYER_LIMIT) and the per-client-key hold rate limit (429 RATE_LIMITED with Retry-After), all in the real Redis.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { holdRateKeyPrefix, idempotencyKey } from '../src/redis/keys';
-import { as, countsOf, createPerformance, expectError, KEYS, sleep, useTestApp } from './support/app';
+import { holdRateKeyPrefix, idempotencyKey, performanceKeys } from '../src/redis/keys';
+import { as, countsOf, createPerformance, expectError, KEYS, useTestApp } from './support/app';
+import { untilGone } from './support/lapse';
 
 const t = useTestApp({ LOCK_TTL_SECONDS: '60', BUYER_MAX_TICKETS: '4' });
 
@@ -169,9 +170,10 @@ describe('per-buyer limit (BUYER_MAX_TICKETS=4 here)', () => {
   test('a lapsed hold no longer counts', async () => {
     const p = await createPerformance(t, { rows: 1, seats: 10 });
     const buyer = { id: `lapse-${randomUUID().slice(0, 8)}` };
-    expect((await begin({ performance_id: p.id, quantity: 4, buyer, hold_seconds: 1 })).status).toBe(201);
+    const lapsing = await begin({ performance_id: p.id, quantity: 4, buyer, hold_seconds: 1 });
+    expect(lapsing.status).toBe(201);
     expectError(await begin({ performance_id: p.id, quantity: 1, buyer }), 429, 'BUYER_LIMIT');
-    await sleep(1100);
+    await untilGone(t.redis, lapsing.body.tickets.map((x: { id: string }) => performanceKeys(p.id).lockPrefix + x.id));
     expect((await begin({ performance_id: p.id, quantity: 4, buyer })).status).toBe(201);
   });
 });

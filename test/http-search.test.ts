@@ -1,6 +1,8 @@
 // HTTP: finding tickets (API.md "Finding tickets"): GET /tickets (best available, locks nothing), GET /tickets/{id}.
 import request from 'supertest';
-import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, uniqueId, useTestApp } from './support/app';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, uniqueId, useTestApp } from './support/app';
+import { untilGone } from './support/lapse';
+import { performanceKeys } from '../src/redis/keys';
 
 const t = useTestApp();
 
@@ -202,7 +204,7 @@ describe('GET /tickets (best available)', () => {
     const hold = await request(t.app).post('/transaction').set(as(KEYS.bob)).send({ tickets: [a1, a2], hold_seconds: 1 });
     expect(hold.status).toBe(201);
     expect(ids(await search(`performance_id=${p.id}&quantity=1`))).toEqual([p.ticketIds[2]]);
-    await sleep(1200);
+    await untilGone(t.redis, [a1, a2].map((id) => performanceKeys(p.id).lockPrefix + id));
     expect(ids(await search(`performance_id=${p.id}&quantity=2`))).toEqual([a1, a2]);
   });
 
@@ -296,7 +298,7 @@ describe('GET /tickets/{id}', () => {
     const p = await createPerformance(t, { rows: 1, seats: 1 });
     const hold = await request(t.app).post('/transaction').set(as(KEYS.alice)).send({ tickets: p.ticketIds, hold_seconds: 1 });
     expect(hold.status).toBe(201);
-    await sleep(1200);
+    await untilGone(t.redis, [performanceKeys(p.id).lockPrefix + p.ticketIds[0]]);
     const res = await request(t.app).get(`/tickets/${p.ticketIds[0]}`).set(as(KEYS.alice));
     expect(res.body.ticket).toMatchObject({ state: 'available', sold: false });
     expect(res.body.ticket.transaction_id).toBeUndefined();

@@ -1,7 +1,9 @@
 // HTTP: a transaction after it began (API.md "Transactions"): checkout, complete, release, GET and HEAD, the
 // aliases, state rules and lapsed locks.
 import request from 'supertest';
-import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, sleep, startTestApp, useTestApp } from './support/app';
+import { performanceKeys } from '../src/redis/keys';
+import { as, countsOf, createPerformance, expectError, ISO_MS, KEYS, startTestApp, useTestApp } from './support/app';
+import { expectLockExpires, expectStillHeld, timed, untilGone, untilRedisTimeAdvances } from './support/lapse';
 
 const t = useTestApp();
 
@@ -22,6 +24,9 @@ async function open(opts: { seats?: number; take?: number; key?: string; hold_se
 const update = (txid: string, body: unknown, key = KEYS.alice, method: 'put' | 'post' = 'put', base = '/transaction') =>
   request(t.app)[method](`${base}/${txid}`).set(as(key)).send(body as object);
 const read = (txid: string, key = KEYS.alice) => request(t.app).get(`/transaction/${txid}`).set(as(key));
+const lockKeys = (perfId: string, ids: string[]) => ids.map((id) => performanceKeys(perfId).lockPrefix + id);
+/** Waits until these tickets' locks lapsed: their lock keys gone (Redis's own expiry). */
+const lapsed = (perfId: string, ids: string[]) => untilGone(t.redis, lockKeys(perfId, ids));
 const release = (txid: string, key = KEYS.alice) => request(t.app).delete(`/transaction/${txid}`).set(as(key));
 const ticket = async (id: string) => (await request(t.app).get(`/tickets/${id}`).set(as(KEYS.admin))).body.ticket;
 
@@ -33,7 +38,7 @@ describe('checkout', () => {
     ['POST /transactions/{id}', 'post', '/transactions'],
   ] as const)('%s: 200, status checkout, a later lock_expires on every ticket', async (_name, method, base) => {
     const { txid, ids, begun } = await open();
-    await sleep(20);
+    await untilRedisTimeAdvances(t.redis); // so the checkout's now is later than the hold's
     const res = await update(txid, { status: 'checkout' }, KEYS.alice, method, base);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'OK', transaction_id: txid, transaction_status: 'checkout' });
@@ -47,7 +52,7 @@ describe('checkout', () => {
   test('checkout twice extends again', async () => {
     const { txid } = await open();
     const first = await update(txid, { status: 'checkout' });
-    await sleep(20);
+    await untilRedisTimeAdvances(t.redis);
     const second = await update(txid, { status: 'checkout' });
     expect(second.status).toBe(200);
     expect(second.body.transaction_status).toBe('checkout');
@@ -87,12 +92,12 @@ describe('checkout', () => {
       const perf = await createPerformance(capped, { rows: 1, seats: 2 });
       const begun = await request(capped.app).post('/transaction').set(alice).send({ tickets: perf.ticketIds });
       expect(begun.status).toBe(201);
-      await sleep(50);
+      await untilRedisTimeAdvances(capped.redis);
       const res = await request(capped.app).put(`/transaction/${begun.body.transaction_id}`).set(alice).send({ status: 'checkout' });
       expect(res.status).toBe(200);
       // now + 2 s would be later than created + 2 s: the cap wins
       expect(Date.parse(res.body.lock_expires)).toBe(Date.parse(begun.body.created_at) + 2000);
-      await sleep(2100);
+      await untilGone(capped.redis, lockKeys(perf.id, perf.ticketIds)); // the lock ended at the cap
       const late = await request(capped.app).put(`/transaction/${begun.body.transaction_id}`).set(alice).send({ status: 'checkout' });
       const error = expectError(late, 409, 'HOLD_LIMIT_REACHED');
       expect(error.hold_limit).toBe(new Date(Date.parse(begun.body.created_at) + 2000).toISOString());
@@ -253,8 +258,8 @@ describe('GET and HEAD /transaction/{id}', () => {
   });
 
   test('GET shows expired once the lock lapsed', async () => {
-    const { txid } = await open({ hold_seconds: 1 });
-    await sleep(1200);
+    const { txid, perf, ids } = await open({ hold_seconds: 1 });
+    await lapsed(perf.id, ids);
     const res = await read(txid);
     expect(res.status).toBe(200);
     expect(res.body.transaction_status).toBe('expired');
@@ -315,20 +320,22 @@ describe('GET and HEAD /transaction/{id}', () => {
 
 describe('a lapsed lock', () => {
   test('checkout after expiry succeeds when every ticket is still free, and locks them again', async () => {
-    const { txid, ids, perf } = await open({ hold_seconds: 1 });
-    await sleep(1200);
+    // the checkout relocks for the transaction's own hold: 3 s, for the "still held" checks after it
+    const { txid, ids, perf } = await open({ hold_seconds: 3 });
+    await lapsed(perf.id, ids);
     expect((await read(txid)).body.transaction_status).toBe('expired');
-    const res = await update(txid, { status: 'checkout' });
-    expect(res.status).toBe(200);
-    expect(res.body.transaction_status).toBe('checkout');
-    expect(Date.parse(res.body.lock_expires)).toBeGreaterThan(Date.now() - 5000);
+    const res = await timed(t.redis, () => update(txid, { status: 'checkout' }));
+    expect(res.answer.status).toBe(200);
+    expect(res.answer.body.transaction_status).toBe('checkout');
+    expectLockExpires(res.answer.body.lock_expires, res, 3000); // now + the hold on Redis's clock: in the future
     for (const id of ids) expect(await ticket(id)).toMatchObject({ state: 'locked', transaction_id: txid });
     expect(await countsOf(t, perf.id)).toMatchObject({ locked: 2, available: 2 });
+    await expectStillHeld(t.redis, lockKeys(perf.id, ids));
   });
 
   test('complete after expiry succeeds when every ticket is still free', async () => {
-    const { txid, ids } = await open({ hold_seconds: 1 });
-    await sleep(1200);
+    const { txid, ids, perf } = await open({ hold_seconds: 1 });
+    await lapsed(perf.id, ids);
     const res = await update(txid, { status: 'complete' });
     expect(res.status).toBe(200);
     expect(res.body.transaction_status).toBe('complete');
@@ -338,7 +345,7 @@ describe('a lapsed lock', () => {
   test('a ticket taken meanwhile -> 409 TICKETS_UNAVAILABLE, the transaction becomes expired, the taker keeps it', async () => {
     const { txid, ids, perf } = await open({ hold_seconds: 1 });
     const [first, second] = ids as [string, string];
-    await sleep(1200);
+    await lapsed(perf.id, ids);
     const bob = await request(t.app).post('/transaction').set(as(KEYS.bob)).send({ tickets: [second] });
     expect(bob.status).toBe(201);
 
@@ -358,8 +365,8 @@ describe('a lapsed lock', () => {
   });
 
   test('a ticket sold meanwhile -> complete answers 409 TICKETS_UNAVAILABLE with reason sold', async () => {
-    const { txid, ids } = await open({ hold_seconds: 1 });
-    await sleep(1200);
+    const { txid, ids, perf } = await open({ hold_seconds: 1 });
+    await lapsed(perf.id, ids);
     const bob = await request(t.app).post('/transaction').set(as(KEYS.bob)).send({ tickets: [ids[0]] });
     const bobDone = await update(bob.body.transaction_id, { status: 'complete' }, KEYS.bob);
     expect(bobDone.status).toBe(200);

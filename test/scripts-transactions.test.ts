@@ -9,6 +9,7 @@ import { RedisLockStore } from '../src/redis/lock-store';
 import { runBound } from '../src/redis/script-bindings';
 import { checkReply } from '../src/redis/codes';
 import { availableScore, callerOf, uniqueId, useTestApp } from './support/app';
+import { untilRedisTimeAdvances } from './support/lapse';
 
 const ORDER_NUMBER = /^[34679ACDEFGHJKMNPQRTVWXY]{10,12}$/;
 // LOCK_TTL_SECONDS is the default hold when neither the request nor the performance sets one
@@ -226,7 +227,7 @@ describe('extend (checkout)', () => {
   test('resets every lock to now + the hold time and marks the transaction checkout', async () => {
     const { perf, ids } = await performance();
     const tx = await t.store.hold(opts(perf, alice, 30), [ids[0]!, ids[1]!]);
-    await new Promise((r) => setTimeout(r, 30));
+    await untilRedisTimeAdvances(t.redis); // so the extension's now is later than the hold's
     const ext = await t.store.extend(access(tx), undefined);
     expect(ext.status).toBe('checkout');
     expect(ext.lock_expires_ms).toBe(ext.now_ms + 30_000);

@@ -5,7 +5,7 @@ import { DeadLetters } from '../src/writer/dead-letters';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { createPerformance, listen, startTestApp, startTestWriter, type Listening, type TestApp } from './support/app';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { pendingCount, sell, waitFor, type Sold } from './support/writer-tests';
+import { pendingCount, pendingIdleMs, sell, waitFor, type Sold } from './support/writer-tests';
 
 const TRANSACTIONS = 30;
 const K = 2;
@@ -32,12 +32,27 @@ afterAll(async () => {
 test(`PostgreSQL down during a burst of ${TRANSACTIONS} completions, then up → every sale persisted once`, async () => {
   const perf = await createPerformance(t, { rows: 3, seats: (TRANSACTIONS * K) / 3 });
   const outcomes: string[] = [];
+  // what the writer met: each write's outcome or error code, and every ping that found the store down
+  const failedWrites: string[] = [];
+  let failedPings = 0;
   const real = t.documents.recordSale.bind(t.documents);
   jest.spyOn(t.documents, 'recordSale').mockImplementation(async (sale) => {
-    const r = await real(sale);
-    outcomes.push(`${sale.order_number}:${r.outcome}`);
-    return r;
+    try {
+      const r = await real(sale);
+      outcomes.push(`${sale.order_number}:${r.outcome}`);
+      return r;
+    } catch (err) {
+      failedWrites.push(`${sale.order_number}:${(err as { code?: string }).code}`);
+      throw err;
+    }
   });
+  const realPing = t.documents.ping.bind(t.documents);
+  jest.spyOn(t.documents, 'ping').mockImplementation(() =>
+    realPing().catch((err: unknown) => {
+      failedPings++;
+      throw err;
+    }),
+  );
   // A low poison threshold: an entry re-read while the store is down must not count towards it (the writer once
   // dead-lettered the sale at the head of the outbox after an outage of a few seconds).
   writer = await startTestWriter(t, { maxDeliveries: 3 });
@@ -58,8 +73,24 @@ test(`PostgreSQL down during a burst of ${TRANSACTIONS} completions, then up →
   sold.push(...(await Promise.all(burst)));
   expect(new Set(sold.map((s) => s.order_number)).size).toBe(TRANSACTIONS);
 
-  await new Promise((r) => setTimeout(r, 3000)); // the writer meets the outage for a while
+  // The writer meets the outage, and stays in it long enough that a writer counting its retries as deliveries
+  // would pass the poison threshold: a write of the burst failed as UNAVAILABLE; then the writer found the store
+  // down more than maxDeliveries times more; and every pending entry has been idle longer than claimIdleMs, so a
+  // sweep that ignored the outage would claim it (each claim counts a delivery). Events, not a sleep.
+  const firstFailure = await waitFor(() => failedWrites[0], 20_000, 'a write of the burst failing on the outage');
+  expect(firstFailure).toMatch(/:UNAVAILABLE$/);
+  const pingsAtFailure = failedPings;
+  await waitFor(() => failedPings > pingsAtFailure + 3, 20_000, 'the writer finding the store down 4 more times');
+  await waitFor(
+    async () => {
+      const idle = await pendingIdleMs(t.redis, perf.id);
+      return idle.length > 0 && idle.every((ms) => ms > 1000);
+    },
+    20_000,
+    'every pending entry idle longer than claimIdleMs (1 s)',
+  );
   expect(pg.running()).toBe(false);
+  expect(outcomes).toEqual([`${before.order_number}:written`]); // nothing was written during the outage
   await pg.start();
 
   await waitFor(

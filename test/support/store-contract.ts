@@ -99,6 +99,16 @@ export const uid = () => randomUUID().slice(0, 8);
 
 // An ISO-8601 UTC time with milliseconds: the one of test/support/app.ts, which this module does not import (that
 // would register the HTTP contract's hooks in every store test file).
+/**
+ * Waits until this process's clock (the one both adapters stamp documents with) has passed the millisecond of
+ * these timestamps, so a document written from now on gets a later one: a rewrite shows, whatever the machine's load.
+ */
+export async function untilClockPasses(...stamps: (string | undefined)[]): Promise<void> {
+  const latest = Math.max(...stamps.map((s) => Date.parse(s ?? '')));
+  if (Number.isNaN(latest)) throw new Error(`untilClockPasses: not timestamps: ${stamps.join(', ')}`);
+  while (Date.now() <= latest) await new Promise((r) => setTimeout(r, 1));
+}
+
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function ticketsOf(performanceId: string, n: number, price = 5000, from = 0): TicketDoc[] {

@@ -44,6 +44,12 @@ export async function pendingCount(redis: Redis, performanceId: string): Promise
   return Number(summary[0] ?? 0);
 }
 
+/** How long each pending entry of the outbox has been idle (ms since its last delivery), as XPENDING reports it. */
+export async function pendingIdleMs(redis: Redis, performanceId: string): Promise<number[]> {
+  const entries = (await redis.xpending(performanceKeys(performanceId).outbox, outboxGroup, '-', '+', 1000)) as [string, string, number][];
+  return entries.map(([, , idle]) => Number(idle));
+}
+
 /** Pending entries per consumer name. */
 export async function pendingByConsumer(redis: Redis, performanceId: string): Promise<Record<string, number>> {
   const summary = (await redis.xpending(performanceKeys(performanceId).outbox, outboxGroup)) as unknown[];
