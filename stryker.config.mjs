@@ -20,7 +20,7 @@ export default {
   timeoutFactor: 2,
   // the initial run is every selected test file, one at a time, on a shared machine
   dryRunTimeoutMinutes: 40,
-  // only mutants whose code or tests changed since the last run are run again (the file is committed)
+  // only mutants whose code or tests changed since the last run are run again (the file is kept locally, not committed)
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
