@@ -1,0 +1,1 @@
+export { mutationGlobalTeardown as default } from './mutation-global-setup';

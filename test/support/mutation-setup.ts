@@ -1,0 +1,61 @@
+// setupFilesAfterEnv of the mutation run (jest.mutation.config.js); outside Stryker it does nothing.
+// - Stryker's initial test run: records which test file each test lives in, for mutation-sequencer.js.
+// - A mutant's run: bails out. Stryker's jest runner cannot pass jest's bail, so a killed mutant would still run
+//   every covering test file (here often dozens, each starting a test app). Once a test has failed under the active
+//   mutant, this leaves a mark, and the test files after it register no tests and no hooks (their imports still
+//   load). A mutant is killed by its first failing test; the rest cannot change that.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** As mutation-sequencer.js reads it: in Stryker's sandbox (the working directory). */
+const TEST_FILES_RECORD = path.join(process.cwd(), '.mutation-test-files.jsonl');
+
+const underStryker = process.env.STRYKER_MUTATOR_WORKER !== undefined;
+const activeMutant = process.env.__STRYKER_ACTIVE_MUTANT__;
+
+type TestFn = (...args: unknown[]) => unknown;
+
+if (underStryker && activeMutant === undefined) {
+  beforeEach(() => {
+    const { currentTestName, testPath } = expect.getState();
+    if (currentTestName && testPath) fs.appendFileSync(TEST_FILES_RECORD, `${JSON.stringify({ file: testPath, name: currentTestName })}\n`);
+  });
+} else if (underStryker && activeMutant !== undefined) {
+  const killedMark = path.join(process.cwd(), `.mutation-killed-${activeMutant}`);
+  const g = globalThis as unknown as Record<string, unknown>;
+  if (fs.existsSync(killedMark)) {
+    // already killed: this file registers nothing (any call or member of these globals is a no-op)
+    const nothing: unknown = new Proxy(function nothing() {}, { get: () => nothing, apply: () => nothing });
+    for (const name of ['describe', 'test', 'it', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach']) g[name] = nothing;
+  } else {
+    // a test body that throws or rejects leaves the mark (a test taking a done callback is left as it is)
+    const marking = (fn: unknown) =>
+      typeof fn !== 'function' || fn.length > 0
+        ? fn
+        : async function markingTest(this: unknown, ...args: unknown[]) {
+            try {
+              return await (fn as TestFn).apply(this, args);
+            } catch (err) {
+              fs.writeFileSync(killedMark, '');
+              throw err;
+            }
+          };
+    const wrap = (register: TestFn): TestFn =>
+      new Proxy(register, {
+        apply: (target, self, [name, fn, ...rest]: unknown[]) => Reflect.apply(target, self, [name, marking(fn), ...rest]),
+        get: (target, key) => {
+          const member = Reflect.get(target, key) as unknown;
+          if (key === 'each' && typeof member === 'function') {
+            return (...table: unknown[]) => {
+              const bound = (member as TestFn).apply(target, table) as TestFn;
+              return (name: unknown, fn: unknown, ...rest: unknown[]) => bound(name, marking(fn), ...rest);
+            };
+          }
+          if (key === 'only' && typeof member === 'function') return wrap(member as TestFn);
+          return member;
+        },
+      });
+    g.test = wrap(g.test as TestFn);
+    g.it = wrap(g.it as TestFn);
+  }
+}
