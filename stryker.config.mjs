@@ -4,7 +4,11 @@
 export default {
   packageManager: 'npm',
   testRunner: 'jest',
-  jest: { configFile: 'jest.mutation.config.js', enableFindRelatedTests: true },
+  // not --findRelatedTests: jest.config.js's roots is test/, so jest's dependency graph does not hold src/ and finds
+  // no test related to a file under src/ but those importing it directly; a mutant of code reached through the HTTP
+  // API then ran no test at all and counted as survived (transactions.ts: 0 of 106 killed). perTest coverage and
+  // test/support/mutation-sequencer.js already narrow each mutant's run to the files of its covering tests.
+  jest: { configFile: 'jest.mutation.config.js', enableFindRelatedTests: false },
   mutate: ['src/domain/**/*.ts', 'src/http/**/*.ts', 'src/store/**/*.ts'],
   // per-test coverage: a mutant runs only the tests that reach it
   coverageAnalysis: 'perTest',
