@@ -44,10 +44,14 @@ const ADAPTERS: [string, () => Promise<Adapter>][] = [
     'postgres',
     async () => {
       const db = await createTestDatabase();
-      const store = new PostgresDocumentStore(db.url);
+      // the contract queues up to 200 writes on a pool of 10 at once: waiting for a connection is part of the
+      // connect timeout, and on a loaded machine 200 queued writes outlast its 3 s default (seen: 'timeout exceeded
+      // when trying to connect'). The order writer sends 8 at a time; the contract tests correctness, not that bound
+      const opts = { connectTimeoutMs: 60_000 };
+      const store = new PostgresDocumentStore(db.url, opts);
       return {
         store,
-        openAnother: () => new PostgresDocumentStore(db.url),
+        openAnother: () => new PostgresDocumentStore(db.url, opts),
         versions: async () =>
           (await store.pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version')).rows.map(
             (r) => r.version,

@@ -58,17 +58,25 @@ async function commandStats(redis: Awaited<ReturnType<typeof connectRedis>>): Pr
   return out;
 }
 
+/** Runs a job at one edge of a counting window; resolves once the job ran. */
+type Edge = (job: () => Promise<void>) => Promise<void>;
+
 /**
- * Commands sent from `start` until `end` resolves (the measuring connection's own left out), by name, their Redis
+ * Commands sent between the `start` and `end` edges (the measuring connection's own left out), by name, their Redis
  * time, and the window's length.
  */
-async function countWindow(redis: Awaited<ReturnType<typeof connectRedis>>, start: () => Promise<void>, end: () => Promise<void>) {
-  await start();
-  await redis.config('RESETSTAT');
-  const from = Date.now();
-  await end();
-  const stats = await commandStats(redis);
-  const ms = Date.now() - from;
+async function countWindow(redis: Awaited<ReturnType<typeof connectRedis>>, start: Edge, end: Edge) {
+  let from = 0;
+  await start(async () => {
+    await redis.config('RESETSTAT');
+    from = Date.now();
+  });
+  let stats: Stats = new Map();
+  let ms = 0;
+  await end(async () => {
+    stats = await commandStats(redis);
+    ms = Date.now() - from;
+  });
   const byCommand: Record<string, number> = {};
   let calls = 0;
   let usec = 0;
@@ -168,20 +176,31 @@ export async function measureIdleWriter(
     await waitUntil('the active outboxes retired', 60_000, async () => (await probe.zcard(activeOutboxesKey)) === 0);
     const setupMs = Date.now() - started;
 
-    // the window runs from the end of one sweep to the end of the `sweeps`-th after it: whole sweeps only
-    const swept: (() => void)[] = [];
+    // the window runs from the end of one sweep to the end of the `sweeps`-th after it: whole sweeps only. Sweeps
+    // run one after another, and an edge's reading is taken before the next sweep may start: on a loaded machine a
+    // sweep can follow the last one at once, and one straddling an edge was counted in part (seen: 10 XLENs where
+    // two sweeps over 10 performances send 20)
+    const atSweepEnd: (() => Promise<void>)[] = [];
     const sweep = writer.sweep.bind(writer);
-    writer.sweep = async () => {
-      await sweep();
-      for (const done of swept.splice(0)) done();
+    let previous: Promise<void> = Promise.resolve();
+    writer.sweep = () => {
+      previous = previous.then(async () => {
+        await sweep();
+        for (const job of atSweepEnd.splice(0)) await job();
+      });
+      return previous;
     };
-    const sweepEnd = () => new Promise<void>((resolve) => swept.push(resolve));
-    const withWriter = await countWindow(probe, sweepEnd, async () => {
-      for (let i = 0; i < sweeps; i++) await sweepEnd();
+    const sweepEnd: Edge = (job) => new Promise((resolve, reject) => atSweepEnd.push(() => job().then(resolve, reject)));
+    const withWriter = await countWindow(probe, sweepEnd, async (job) => {
+      for (let i = 1; i < sweeps; i++) await sweepEnd(async () => undefined);
+      await sweepEnd(job);
     });
     await writer.stop();
     writer = undefined;
-    const baseline = await countWindow(probe, async () => undefined, () => new Promise((r) => setTimeout(r, withWriter.ms)));
+    const baseline = await countWindow(probe, (job) => job(), async (job) => {
+      await new Promise((r) => setTimeout(r, withWriter.ms));
+      await job();
+    });
     const byCommand = { ...withWriter.byCommand };
     for (const [name, calls] of Object.entries(baseline.byCommand)) byCommand[name] = (byCommand[name] ?? 0) - calls;
     return {
