@@ -111,14 +111,19 @@ export type TicketPageView = z.output<typeof TicketPageView>;
 
 const isoOrUndefined = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
+/** What a performance's answer repeats of its settings, live or archived. */
+const settingsOf = (p: Pick<PerformanceView, 'id' | 'name' | 'starts_at' | 'ends_at' | 'hold_seconds' | 'max_tickets_per_transaction'>) => ({
+  id: p.id,
+  name: p.name,
+  starts_at: p.starts_at,
+  ends_at: p.ends_at,
+  hold_seconds: p.hold_seconds,
+  max_tickets_per_transaction: p.max_tickets_per_transaction,
+});
+
 export function performanceView(p: PerformanceInfo): PerformanceView {
   return {
-    id: p.id,
-    name: p.name,
-    starts_at: p.starts_at,
-    ends_at: p.ends_at,
-    hold_seconds: p.hold_seconds,
-    max_tickets_per_transaction: p.max_tickets_per_transaction,
+    ...settingsOf(p),
     created_at: isoOrUndefined(p.created_at_ms),
     updated_at: isoOrUndefined(p.updated_at_ms),
     lifecycle: lifecycleOf(p),
@@ -132,12 +137,7 @@ export function performanceView(p: PerformanceInfo): PerformanceView {
 export function archivedPerformanceView(p: PerformanceDoc & { archive: NonNullable<PerformanceDoc['archive']> }): PerformanceView {
   const a = p.archive;
   return {
-    id: p.id,
-    name: p.name,
-    starts_at: p.starts_at,
-    ends_at: p.ends_at,
-    hold_seconds: p.hold_seconds,
-    max_tickets_per_transaction: p.max_tickets_per_transaction,
+    ...settingsOf(p),
     created_at: a.created_at,
     updated_at: a.updated_at,
     lifecycle: 'archived',

@@ -46,7 +46,7 @@ import {
 import { holdBytes, inventoryBytes, keyspace, settledMemory, ticketIndexBytes } from './memory';
 import { prepareMixed, runMixed } from './mixed';
 import type { LoadJob, LoadResult, LoadSpec } from './protocol';
-import { ServerProcess } from './server';
+import { ServerProcess, tixlockEnv } from './server';
 import { checkTargets, renderMarkdown, seasonLines, seasonTargets, type BenchReport, type MemoryResult, type ScaleResult, type SeasonReport } from './report';
 import { prepareVenues, runVenues } from './venues';
 import { prepareWait, runWait } from './wait';
@@ -274,18 +274,11 @@ const BARE_SPEC: LoadSpec = { kind: 'list', method: 'POST', paths: ['/bare'], bo
 
 /** Starts tixlock (API only, on a private redis-server), the bare Express app and the load generator. */
 async function startProcesses(o: BenchOptions, log: Rig['log'], dataDir: string, started: Processes): Promise<Rig> {
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'error',
-    DATA_DIR: dataDir,
-    TIXLOCK_API_KEYS: `bench:${CLIENT_KEY}`,
-    TIXLOCK_ADMIN_KEYS: `bench-admin:${ADMIN_KEY}`,
+  const env = tixlockEnv(dataDir, 'bench', { client: CLIENT_KEY, admin: ADMIN_KEY }, {
     // holds made early in the run must still be live for checkout and complete minutes later
     LOCK_TTL_SECONDS: '3600',
     MAX_HOLD_SECONDS: '3600',
-  };
+  });
   log(`starting tixlock (API only, private redis-server) in ${dataDir}, the bare Express app and the load generator`);
   const execArgv = o.childExecArgv ?? process.execArgv;
   const tixlock = await ServerProcess.start({ kind: 'tixlock', env }, execArgv);

@@ -22,7 +22,7 @@ import { TixlockClient } from '../../src/client';
 import { performanceKeys } from '../../src/redis/keys';
 import { venueTickets } from '../common/venue';
 import { keyBytes, keyspace, settledMemory } from './memory';
-import { ServerProcess } from './server';
+import { ServerProcess, tixlockEnv } from './server';
 import { forEachConcurrently, loadBenchPerformance, setupClient, ticketPairs } from './setup';
 
 const CLIENT_KEY = 'season-client-key-0001';
@@ -247,16 +247,7 @@ async function seasonBytes(redis: Redis, ids: readonly string[]): Promise<Season
  */
 export async function runSeason(size: SeasonSize, execArgv: string[], log: (line: string) => void = () => undefined): Promise<SeasonResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-season-'));
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'error',
-    DATA_DIR: dataDir,
-    TIXLOCK_API_KEYS: `season:${CLIENT_KEY}`,
-    TIXLOCK_ADMIN_KEYS: `season-admin:${ADMIN_KEY}`,
-    ...SEASON_ENV,
-  };
+  const env = tixlockEnv(dataDir, 'season', { client: CLIENT_KEY, admin: ADMIN_KEY }, SEASON_ENV);
   let server: ServerProcess | undefined;
   let redis: Redis | undefined;
   try {

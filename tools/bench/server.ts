@@ -20,6 +20,23 @@ type FromServer =
   | { ready: false; error: string }
   | { id: number; cpuMicros?: number };
 
+/**
+ * The environment of a benchmark's tixlock child: production mode on a free loopback port, errors only, its data in
+ * `dataDir`, one client and one admin key named after `name`; `extra` adds or overrides settings.
+ */
+export function tixlockEnv(dataDir: string, name: string, keys: { client: string; admin: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    DATA_DIR: dataDir,
+    TIXLOCK_API_KEYS: `${name}:${keys.client}`,
+    TIXLOCK_ADMIN_KEYS: `${name}-admin:${keys.admin}`,
+    ...extra,
+  };
+}
+
 /** The baseline (a): a bare Express 5 route that parses a small JSON body and answers JSON. */
 export async function startBareExpress(): Promise<{ port: number; stop: () => Promise<void> }> {
   const app = express();
