@@ -11,9 +11,10 @@ const { projects, ...shared } = require('./jest.config');
 const { displayName: _name, testPathIgnorePatterns: _ignored, ...base } = { ...shared, ...projects[0], testMatch: ['**/*.test.ts'] };
 
 const LEFT_OUT = [
-  // spawn the CLI, a built dist/ or another node process
-  'api-workers', 'archive', 'cli-commands', 'cli-stop', 'client-package', 'compose', 'metrics', 'readme-walkthrough',
-  'rehydrate', 'tools-boundary', 'writer-process', 'store-sqlite-processes', 'test-steps',
+  // spawn the CLI, a built dist/ or another node process (archive and rehydrate stay: one test of each runs the CLI,
+  // the others the archive and the rehydrate in this process)
+  'api-workers', 'cli-commands', 'cli-stop', 'client-package', 'compose', 'metrics', 'readme-walkthrough',
+  'tools-boundary', 'writer-process', 'store-sqlite-processes', 'test-steps',
   // benchmarks, on-sale runs
   'bench', 'bench-season', 'onsale', 'onsale-cluster',
   // Redis Cluster, Sentinel, TLS (the mutation run starts a single redis-server)

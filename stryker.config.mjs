@@ -27,7 +27,9 @@ export default {
   // only mutants whose code or tests changed since the last run are run again (the file is kept locally, not committed)
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // survivor-log (test/support/mutation-survivor-log.mjs): survivors as they are found, in reports/mutation/survivors.jsonl
+  plugins: ['@stryker-mutator/*', './test/support/mutation-survivor-log.mjs'],
+  reporters: ['clear-text', 'progress', 'html', 'json', 'survivor-log'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 80, break: null },
