@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Customer, DocumentStore, Sale, TicketDoc } from '../../src/domain/documents';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../../src/store';
+import type { PostgresOptions } from '../../src/store/postgres';
 import { createTestDatabase } from './postgres';
 import { openSqliteInThread } from './sqlite-thread-store';
 
@@ -21,7 +22,7 @@ export interface Adapter {
   cleanup(): Promise<void>;
 }
 
-const ADAPTERS: [string, () => Promise<Adapter>][] = [
+const ADAPTERS: [string, (postgres: PostgresOptions) => Promise<Adapter>][] = [
   [
     'sqlite',
     async () => {
@@ -42,12 +43,12 @@ const ADAPTERS: [string, () => Promise<Adapter>][] = [
   ],
   [
     'postgres',
-    async () => {
+    async (postgres) => {
       const db = await createTestDatabase();
       // the contract queues up to 200 writes on a pool of 10 at once: waiting for a connection is part of the
       // connect timeout, and on a loaded machine 200 queued writes outlast its 3 s default (seen: 'timeout exceeded
       // when trying to connect'). The order writer sends 8 at a time; the contract tests correctness, not that bound
-      const opts = { connectTimeoutMs: 60_000 };
+      const opts = { connectTimeoutMs: 60_000, ...postgres };
       const store = new PostgresDocumentStore(db.url, opts);
       return {
         store,
@@ -76,13 +77,14 @@ export interface StoreUnderTest {
 /**
  * Defines `suite` once and runs it against each adapter, as `document store contract: <name>`: a migrated store and
  * two more connected writers on the same database before its tests, all closed and the database removed after.
+ * `options.postgres` are options of the PostgreSQL stores (e.g. pages of a few rows, to read across page ends).
  */
-export function describeStoreContract(suite: (ctx: StoreUnderTest) => void): void {
+export function describeStoreContract(suite: (ctx: StoreUnderTest) => void, options: { postgres?: PostgresOptions } = {}): void {
   describe.each(ADAPTERS)('document store contract: %s', (name, make) => {
     const ctx = { name, others: [] as DocumentStore[] } as StoreUnderTest;
 
     beforeAll(async () => {
-      ctx.adapter = await make();
+      ctx.adapter = await make(options.postgres ?? {});
       ctx.store = ctx.adapter.store;
       await ctx.store.migrate();
       ctx.others = [ctx.adapter.openAnother(), ctx.adapter.openAnother()];
