@@ -19,6 +19,8 @@ export interface Adapter {
   openAnother(): DocumentStore;
   /** the rows of schema_version */
   versions(): Promise<number[]>;
+  /** the documents of the SALES rows of these tickets (no port method reads them), in the order of the ids */
+  saleDocs(ticketIds: string[]): Promise<unknown[]>;
   cleanup(): Promise<void>;
 }
 
@@ -37,6 +39,11 @@ const ADAPTERS: [string, (postgres: PostgresOptions) => Promise<Adapter>][] = [
           (store.db.prepare('SELECT version FROM schema_version ORDER BY version').all() as { version: number }[]).map(
             (r) => r.version,
           ),
+        saleDocs: async (ids) =>
+          ids.map((id) => {
+            const row = store.db.prepare('SELECT doc FROM sales WHERE ticket_id = ?').get(id) as { doc: string } | undefined;
+            return row && (JSON.parse(row.doc) as unknown);
+          }),
         cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -57,6 +64,13 @@ const ADAPTERS: [string, (postgres: PostgresOptions) => Promise<Adapter>][] = [
           (await store.pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version')).rows.map(
             (r) => r.version,
           ),
+        saleDocs: async (ids) => {
+          const { rows } = await store.pool.query<{ ticket_id: string; doc: unknown }>(
+            'SELECT ticket_id, doc FROM sales WHERE ticket_id = ANY($1::text[])',
+            [ids],
+          );
+          return ids.map((id) => rows.find((r) => r.ticket_id === id)?.doc);
+        },
         cleanup: () => db.drop(),
       };
     },
