@@ -13,7 +13,8 @@ const FAULTS = `
   CREATE TABLE faults (mode text NOT NULL);
   CREATE SEQUENCE attempts;
   -- mode: NULL (no row) = no fault; 'skip' = the insert does nothing, as ON CONFLICT DO NOTHING when another writer
-  -- committed the number meanwhile; 'skip-once' = so on the first attempt only; else the SQLSTATE to raise
+  -- committed the number meanwhile; 'skip-once' = so on the first attempt only; 'sleep' = a slow insert (3 s);
+  -- else the SQLSTATE to raise
   CREATE FUNCTION inject_fault() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE m text; n bigint;
   BEGIN
@@ -22,6 +23,7 @@ const FAULTS = `
     n := nextval('attempts');
     IF m = 'skip' OR (m = 'skip-once' AND n = 1) THEN RETURN NULL; END IF;
     IF m = 'skip-once' THEN RETURN NEW; END IF;
+    IF m = 'sleep' THEN PERFORM pg_sleep(3); RETURN NEW; END IF;
     RAISE EXCEPTION 'injected fault' USING ERRCODE = m;
   END $$;
   CREATE TRIGGER inject_fault BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION inject_fault();
@@ -106,4 +108,46 @@ test('an order number that never gets written: three attempts, then a serializat
   expect(err).toMatchObject({ code: '40001', message: 'order number recorded concurrently' });
   expect(await attempts()).toBe(3);
   expect(await store.listSoldTickets(sale.performance_id)).toEqual([]);
+});
+
+test("a statement over the store's statementTimeoutMs is cancelled by the server: Unavailable, and the store goes on", async () => {
+  const quick = new PostgresDocumentStore(db.url, { statementTimeoutMs: 300 });
+  try {
+    await inject('sleep'); // 3 s, ten times the store's bound
+    const err = await failure(quick.recordSale(saleOf()));
+    expect(err).toBeInstanceOf(Unavailable);
+    expect(err).toMatchObject({ message: expect.stringMatching(/^PostgreSQL is unavailable: .*statement timeout/) });
+    await inject(null);
+    expect(await quick.recordSale(saleOf())).toEqual({ outcome: 'written' });
+  } finally {
+    await quick.close();
+  }
+});
+
+test('an idle pooled connection the server ends is reported to onIdleError, and the store goes on', async () => {
+  const idleErrors: Error[] = [];
+  const watched = new PostgresDocumentStore(db.url, { max: 1, onIdleError: (err) => idleErrors.push(err) });
+  try {
+    const { rows } = await watched.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'); // now idle in the pool
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+    // the report comes as the pool reads the server's goodbye: wait for it, at most 10 s (then fail, store closed)
+    for (let i = 0; i < 1000 && idleErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(idleErrors.map((e) => e.message)).toEqual([expect.stringMatching(/terminating connection/)]);
+    await expect(watched.ping()).resolves.toBeUndefined();
+  } finally {
+    await watched.close();
+  }
+});
+
+test('stores migrating a new database at once: one applies the steps, the others find them applied', async () => {
+  const fresh = await createTestDatabase();
+  const stores = [0, 1, 2].map(() => new PostgresDocumentStore(fresh.url));
+  try {
+    await Promise.all(stores.map((s) => s.migrate()));
+    const { rows } = await stores[0]!.pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    await fresh.drop();
+  }
 });
