@@ -69,6 +69,18 @@ describe('person rows', () => {
     });
   });
 
+  test('a new row for a sale without a customer: the person id as its email, every field null', () => {
+    expect(newPersonRow(sale(), 'ann@example.org', NOW)).toEqual({
+      person_id: 'ann@example.org',
+      email: 'ann@example.org',
+      first_name: null,
+      last_name: null,
+      phone: null,
+      created_at: NOW,
+      updated_at: NOW,
+    });
+  });
+
   test('a merge takes the names and phone a sale gives and keeps the rest; only updated_at changes otherwise', () => {
     const merged = mergePersonRow(existing, sale({ customer: { email: 'ANN@example.org', last_name: 'Lee-Smith' } }), NOW);
     expect(merged).toEqual({ ...existing, last_name: 'Lee-Smith', updated_at: NOW });

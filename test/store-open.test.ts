@@ -114,6 +114,39 @@ describe('openDocumentStore', () => {
     }
   });
 
+  test('sqlite:// then a path: the path after the two slashes (sqlite:///abs/path, sqlite://rel/path)', async () => {
+    const file = path.join(dir, 'slashes', 'y.sqlite');
+    const absolute = await openDocumentStore(`sqlite://${file}`, '/nonexistent');
+    try {
+      expect((absolute as SqliteDocumentStore).file).toBe(file);
+    } finally {
+      await absolute.close();
+    }
+    expect(fs.existsSync(file)).toBe(true);
+    const relative = path.relative(process.cwd(), path.join(dir, 'rel.sqlite'));
+    expect(relative.startsWith('/')).toBe(false);
+    const onRelative = await openDocumentStore(`sqlite://${relative}`, '/nonexistent');
+    await onRelative.close();
+    expect((onRelative as SqliteDocumentStore).file).toBe(relative);
+    expect(fs.existsSync(path.join(dir, 'rel.sqlite'))).toBe(true);
+    const mem = await openDocumentStore('sqlite://:memory:', '/nonexistent');
+    await mem.close();
+    expect((mem as SqliteDocumentStore).file).toBe(':memory:');
+  });
+
+  test('whitespace around the URL is no part of it', async () => {
+    const file = path.join(dir, 'spaced.sqlite');
+    const store = await openDocumentStore(` \tsqlite:${file}\n `, '/nonexistent');
+    try {
+      expect((store as SqliteDocumentStore).file).toBe(file);
+    } finally {
+      await store.close();
+    }
+    const blank = await openDocumentStore('   ', path.join(dir, 'blank')); // as unset: the default file
+    await blank.close();
+    expect((blank as SqliteDocumentStore).file).toBe(path.join(dir, 'blank', 'tixlock.sqlite'));
+  });
+
   test('postgres:// and postgresql:// open PostgreSQL', async () => {
     const db = await createTestDatabase();
     try {
@@ -132,7 +165,8 @@ describe('openDocumentStore', () => {
   });
 
   test('anything else is refused, naming DOCUMENT_STORE_URL', async () => {
-    for (const url of ['mysql://x@y/z', 'redis://localhost', 'sqlite:', '/tmp/file.sqlite']) {
+    // a URL that holds postgres:// later on is not a PostgreSQL URL; neither is sqlite:// with no path
+    for (const url of ['mysql://x@y/z', 'redis://localhost', 'sqlite:', 'sqlite://', '/tmp/file.sqlite', 'x-postgres://postgres@127.0.0.1/db', 'jdbc:postgresql://h/db']) {
       await expect(openDocumentStore(url, dir)).rejects.toThrow(/DOCUMENT_STORE_URL/);
     }
   });

@@ -85,9 +85,9 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-/** Ticket rows per INSERT statement of upsertInventory. */
+/** Ticket rows per INSERT statement of upsertInventory (and ids per lookup of ticketPerformances), by default. */
 const TICKET_BATCH = 5000;
-/** Rows per page when listing tickets or sales. */
+/** Rows per page when listing tickets, sales or orders, by default. */
 const READ_PAGE = 20_000;
 
 export interface PostgresOptions {
@@ -99,6 +99,10 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
   /** errors of idle pooled clients (the server went away); they never crash the process */
   onIdleError?: (err: Error) => void;
+  /** rows per page of listTickets, listSoldTickets, listPerformanceOrders (default 20,000; tests page with a few) */
+  readPageRows?: number;
+  /** tickets per statement of upsertInventory and ticketPerformances (default 5,000; tests batch a few) */
+  ticketBatchRows?: number;
 }
 
 const NETWORK_CODES = new Set([
@@ -141,6 +145,8 @@ const RETRYABLE = new Set(['23505', '40P01', '40001']);
 export class PostgresDocumentStore implements DocumentStore {
   readonly pool: Pool;
   private closed = false;
+  private readonly readPage: number;
+  private readonly ticketBatch: number;
 
   constructor(connectionString: string, opts: PostgresOptions = {}) {
     const statementTimeout = opts.statementTimeoutMs ?? 5000;
@@ -155,6 +161,8 @@ export class PostgresDocumentStore implements DocumentStore {
       keepAlive: true,
       application_name: 'tixlock',
     });
+    this.readPage = opts.readPageRows ?? READ_PAGE;
+    this.ticketBatch = opts.ticketBatchRows ?? TICKET_BATCH;
     const onIdleError = opts.onIdleError ?? (() => undefined);
     this.pool.on('error', (err) => onIdleError(err));
   }
@@ -234,8 +242,8 @@ export class PostgresDocumentStore implements DocumentStore {
            WHERE performances.doc->'archive' IS NULL`,
           [performance.id, toJson(performance)],
         );
-        for (let i = 0; i < all.length; i += TICKET_BATCH) {
-          const batch = all.slice(i, i + TICKET_BATCH);
+        for (let i = 0; i < all.length; i += this.ticketBatch) {
+          const batch = all.slice(i, i + this.ticketBatch);
           // Sold tickets keep their attributes; a ticket never moves to another performance; unchanged rows are
           // not rewritten.
           await c.query(
@@ -260,10 +268,10 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async ticketPerformances(ticketIds: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (let i = 0; i < ticketIds.length; i += TICKET_BATCH) {
+    for (let i = 0; i < ticketIds.length; i += this.ticketBatch) {
       const { rows } = await this.query<{ ticket_id: string; performance_id: string }>(
         'SELECT ticket_id, performance_id FROM tickets WHERE ticket_id = ANY($1::text[])',
-        [ticketIds.slice(i, i + TICKET_BATCH)],
+        [ticketIds.slice(i, i + this.ticketBatch)],
       );
       for (const r of rows) out.set(r.ticket_id, r.performance_id);
     }
@@ -282,11 +290,11 @@ export class PostgresDocumentStore implements DocumentStore {
          WHERE o.order_number IN (SELECT s.order_number FROM sales s WHERE s.performance_id = $1)
            AND ($2::text IS NULL OR o.order_number COLLATE "C" > $2::text COLLATE "C")
          ORDER BY o.order_number COLLATE "C" LIMIT $3`,
-        [performanceId, after, READ_PAGE],
+        [performanceId, after, this.readPage],
       );
       out.push(...rows);
       const last: OrderSummary | undefined = rows[rows.length - 1];
-      if (!last || rows.length < READ_PAGE) return out;
+      if (!last || rows.length < this.readPage) return out;
       after = last.order_number;
     }
   }
@@ -424,11 +432,11 @@ export class PostgresDocumentStore implements DocumentStore {
         `SELECT t.doc, t.ord::text AS ord_text, t.ticket_id FROM tickets t
          WHERE t.performance_id = $1 AND ($2::bigint IS NULL OR (t.ord, t.ticket_id) > ($2::bigint, $3::text))
          ORDER BY t.ord, t.ticket_id LIMIT $4`,
-        [performanceId, after?.ord ?? null, after?.id ?? null, READ_PAGE],
+        [performanceId, after?.ord ?? null, after?.id ?? null, this.readPage],
       );
       for (const r of rows) out.push(r.doc);
       const last = rows[rows.length - 1];
-      if (!last || rows.length < READ_PAGE) return out;
+      if (!last || rows.length < this.readPage) return out;
       after = { ord: last.ord_text, id: last.ticket_id };
     }
   }
@@ -450,11 +458,11 @@ export class PostgresDocumentStore implements DocumentStore {
         `SELECT ticket_id, performance_id, order_number, transaction_id FROM sales
          WHERE performance_id = $1 AND ($2::text IS NULL OR ticket_id > $2::text)
          ORDER BY ticket_id LIMIT $3`,
-        [performanceId, after, READ_PAGE],
+        [performanceId, after, this.readPage],
       );
       out.push(...rows);
       const last: SoldTicket | undefined = rows[rows.length - 1];
-      if (!last || rows.length < READ_PAGE) return out;
+      if (!last || rows.length < this.readPage) return out;
       after = last.ticket_id;
     }
   }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Customer, DocumentStore, Sale, TicketDoc } from '../../src/domain/documents';
 import { PostgresDocumentStore, SqliteDocumentStore } from '../../src/store';
+import type { PostgresOptions } from '../../src/store/postgres';
 import { createTestDatabase } from './postgres';
 import { openSqliteInThread } from './sqlite-thread-store';
 
@@ -18,10 +19,12 @@ export interface Adapter {
   openAnother(): DocumentStore;
   /** the rows of schema_version */
   versions(): Promise<number[]>;
+  /** the documents of the SALES rows of these tickets (no port method reads them), in the order of the ids */
+  saleDocs(ticketIds: string[]): Promise<unknown[]>;
   cleanup(): Promise<void>;
 }
 
-const ADAPTERS: [string, () => Promise<Adapter>][] = [
+const ADAPTERS: [string, (postgres: PostgresOptions) => Promise<Adapter>][] = [
   [
     'sqlite',
     async () => {
@@ -36,18 +39,23 @@ const ADAPTERS: [string, () => Promise<Adapter>][] = [
           (store.db.prepare('SELECT version FROM schema_version ORDER BY version').all() as { version: number }[]).map(
             (r) => r.version,
           ),
+        saleDocs: async (ids) =>
+          ids.map((id) => {
+            const row = store.db.prepare('SELECT doc FROM sales WHERE ticket_id = ?').get(id) as { doc: string } | undefined;
+            return row && (JSON.parse(row.doc) as unknown);
+          }),
         cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
   ],
   [
     'postgres',
-    async () => {
+    async (postgres) => {
       const db = await createTestDatabase();
       // the contract queues up to 200 writes on a pool of 10 at once: waiting for a connection is part of the
       // connect timeout, and on a loaded machine 200 queued writes outlast its 3 s default (seen: 'timeout exceeded
       // when trying to connect'). The order writer sends 8 at a time; the contract tests correctness, not that bound
-      const opts = { connectTimeoutMs: 60_000 };
+      const opts = { connectTimeoutMs: 60_000, ...postgres };
       const store = new PostgresDocumentStore(db.url, opts);
       return {
         store,
@@ -56,6 +64,13 @@ const ADAPTERS: [string, () => Promise<Adapter>][] = [
           (await store.pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version')).rows.map(
             (r) => r.version,
           ),
+        saleDocs: async (ids) => {
+          const { rows } = await store.pool.query<{ ticket_id: string; doc: unknown }>(
+            'SELECT ticket_id, doc FROM sales WHERE ticket_id = ANY($1::text[])',
+            [ids],
+          );
+          return ids.map((id) => rows.find((r) => r.ticket_id === id)?.doc);
+        },
         cleanup: () => db.drop(),
       };
     },
@@ -76,13 +91,14 @@ export interface StoreUnderTest {
 /**
  * Defines `suite` once and runs it against each adapter, as `document store contract: <name>`: a migrated store and
  * two more connected writers on the same database before its tests, all closed and the database removed after.
+ * `options.postgres` are options of the PostgreSQL stores (e.g. pages of a few rows, to read across page ends).
  */
-export function describeStoreContract(suite: (ctx: StoreUnderTest) => void): void {
+export function describeStoreContract(suite: (ctx: StoreUnderTest) => void, options: { postgres?: PostgresOptions } = {}): void {
   describe.each(ADAPTERS)('document store contract: %s', (name, make) => {
     const ctx = { name, others: [] as DocumentStore[] } as StoreUnderTest;
 
     beforeAll(async () => {
-      ctx.adapter = await make();
+      ctx.adapter = await make(options.postgres ?? {});
       ctx.store = ctx.adapter.store;
       await ctx.store.migrate();
       ctx.others = [ctx.adapter.openAnother(), ctx.adapter.openAnother()];
