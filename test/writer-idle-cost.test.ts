@@ -28,6 +28,8 @@ test('the idle writer sends as many Redis commands per sweep with 1,000 performa
   for (const cost of [few, many]) expect((cost.byCommand.zrange ?? 0) * 1000 / cost.windowMs).toBeLessThanOrEqual(2 * 1.1 + 1);
   // what it sends touches no per-performance key beyond the sweep's scan batch (10 per sweep) and the active ones
   for (const perSweep of ['xlen', 'hmget']) expect(many.byCommand[perSweep] ?? 0).toBeLessThanOrEqual(2 * 10);
+  // and each sweep checks its whole batch, also when a scan pass ends with an empty call (seen: 10 XLENs, not 20)
+  for (const cost of [few, many]) expect(cost.byCommand.xlen).toBe(2 * 10);
   expect(many.byCommand.xreadgroup ?? 0).toBe(0);
   expect(many.byCommand.xautoclaim ?? 0).toBe(0);
 }, 240_000);

@@ -420,12 +420,17 @@ export class OrderWriter {
   private async scanForUnmarked(): Promise<void> {
     const { redis, config, logger } = this.deps;
     // SSCAN's COUNT is a hint: what it returns beyond a batch waits for the next sweep, so that each sweep checks
-    // scanBatch performances (or all, when there are fewer) and costs the same whatever their number
+    // scanBatch performances (or all, when there are fewer) and costs the same whatever their number. A pass that
+    // ends goes on with the next one within the sweep, once: the set is a hash table (Redis 7.0 has no listpack
+    // sets), and a pass's last call may return nothing, which left a sweep with nothing to check
+    let passStarted = this.scanCursor === '0';
     for (let calls = 0; this.scanQueue.length < config.scanBatch && calls < 4; calls++) {
       const [cursor, found] = await redis.sscan(performanceSetKey, this.scanCursor, 'COUNT', config.scanBatch);
       this.scanCursor = cursor;
       this.scanQueue.push(...found.filter((id) => !this.scanQueue.includes(id)));
-      if (cursor === '0') break; // the pass is over: the next sweep starts another
+      if (cursor !== '0') continue;
+      if (passStarted) break; // every performance was seen in this sweep
+      passStarted = true;
     }
     const ids = this.scanQueue.splice(0, config.scanBatch);
     const lengths = await Promise.all(ids.map((id) => redis.xlen(performanceKeys(id).outbox)));
