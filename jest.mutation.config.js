@@ -34,4 +34,6 @@ module.exports = {
   // a mutant's tests only, and bail once one failed: see the two files
   setupFilesAfterEnv: [...(base.setupFilesAfterEnv ?? []), '<rootDir>/test/support/mutation-setup.ts'],
   testSequencer: '<rootDir>/test/support/mutation-sequencer.js',
+  // stops starting test files once the mutant is killed
+  runner: '<rootDir>/test/support/mutation-runner.js',
 };
