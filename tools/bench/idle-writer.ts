@@ -177,9 +177,8 @@ export async function measureIdleWriter(
     const setupMs = Date.now() - started;
 
     // the window runs from the end of one sweep to the end of the `sweeps`-th after it: whole sweeps only. Sweeps
-    // run one after another, and an edge's reading is taken before the next sweep may start: on a loaded machine a
-    // sweep can follow the last one at once, and one straddling an edge was counted in part (seen: 10 XLENs where
-    // two sweeps over 10 performances send 20)
+    // run one after another, and an edge's reading is taken before the next sweep may start, so no sweep is counted
+    // in part however closely they follow each other on a loaded machine
     const atSweepEnd: (() => Promise<void>)[] = [];
     const sweep = writer.sweep.bind(writer);
     let previous: Promise<void> = Promise.resolve();
