@@ -10,8 +10,8 @@ import { RedisArchiveStore } from '../src/redis/archive-store';
 import { performanceKeys } from '../src/redis/keys';
 import type { SqliteDocumentStore } from '../src/store';
 import type { OrderWriter } from '../src/writer/order-writer';
-import { as, createPerformance, KEYS, startTestApp, startTestWriter, type TestApp } from './support/app';
-import { untilGone } from './support/lapse';
+import { as, createPerformance, ISO_MS, KEYS, startTestApp, startTestWriter, type TestApp } from './support/app';
+import { untilGone, untilRedisTime } from './support/lapse';
 import { sell, waitFor, type Sold } from './support/writer-tests';
 
 let t: TestApp;
@@ -162,6 +162,32 @@ describe('mismatches and refusals found on the way', () => {
     expect(await t.redis.hlen(performanceKeys(perf.id).sold)).toBe(1);
   });
 
+  test('a lock taken and lapsed while the store was compared (a performance without a kept end): the seal waits out the margin too', async () => {
+    // its hash has no end (loaded before ends were kept) and it started 7 h ago: ended by starts_at + the 6 h grace for
+    // the archive, still open for the lock store until the seal records that end
+    const perf = await createPerformance(t, { rows: 1, seats: 2, extra: { starts_at: '2030-01-01T00:00:00.000Z' } });
+    await t.redis.hdel(performanceKeys(perf.id).performance, 'ends_ms');
+    await t.redis.hset(performanceKeys(perf.id).performance, 'starts_at', new Date(Date.now() - 7 * 3600_000).toISOString());
+    // a one-second hold taken while the archive reads the store, lapsed before the seal
+    const holding: DocumentStore = Object.create(t.documents, {
+      listPerformanceOrders: {
+        value: async (id: string) => {
+          const hold = await request(t.app).post('/transaction').set(as(KEYS.alice)).send({ tickets: [perf.ticketIds[0]], hold_seconds: 1 });
+          expect(hold.status).toBe(201);
+          const [, expiry] = await t.redis.zrange(performanceKeys(id).holds, '-1', '-1', 'WITHSCORES');
+          await untilRedisTime(t.redis, Number(expiry) + 200);
+          return t.documents.listPerformanceOrders(id);
+        },
+      },
+    });
+    expect(await archiverOf(archiveStore, holding, 60).archive(perf.id)).toEqual({
+      performance_id: perf.id,
+      outcome: 'waiting',
+      reason: 'not sealed: a lock is live or lapsed too recently',
+    });
+    expect(await t.redis.hget(performanceKeys(perf.id).performance, 'archiving')).toBeNull();
+  });
+
   test('a mismatch lists the first 50 problems, then how many more', async () => {
     const perf = await soldPerformance(30, 30);
     await close(perf.id);
@@ -177,4 +203,35 @@ describe('mismatches and refusals found on the way', () => {
     expect(problems.slice(30, 50)).toEqual(Array(20).fill(expect.stringMatching(/^order \S+ is not in the document store$/)));
     expect(problems[50]).toBe('... and 10 more');
   }, 60_000);
+});
+
+describe('what the archive writes to the document store', () => {
+  test('the tickets as Redis has them (one the store lost too) and the document with its archive record', async () => {
+    const perf = await soldPerformance(3, 1);
+    // the store lost an unsold ticket's row: the archive writes every ticket Redis has
+    sql('DELETE FROM tickets WHERE ticket_id = ?', perf.ticketIds[2] as string);
+    await close(perf.id);
+    const state = (await archiveStore.state(perf.id)) as ArchiveState;
+    expect(await archiverOf().archive(perf.id)).toMatchObject({ outcome: 'archived', tickets: 3, sold: 1, orders: 1 });
+    expect((await t.documents.listTickets(perf.id)).map((ticket) => ticket.id).sort()).toEqual([...perf.ticketIds].sort());
+    const doc = await t.documents.getPerformance(perf.id);
+    expect(doc).toMatchObject({ id: perf.id, closed_at: new Date(state.closedAtMs as number).toISOString() });
+    expect(doc?.archive).toEqual({
+      archived_at: expect.stringMatching(ISO_MS),
+      closed_at: new Date(state.closedAtMs as number).toISOString(),
+      created_at: new Date(state.createdAtMs as number).toISOString(),
+      updated_at: expect.stringMatching(ISO_MS),
+      counts: { total: 3, sold: 1 },
+      orders: 1,
+    });
+  });
+
+  test('an ended performance (never closed) of before created_at was kept: its end is when it closed, no creation time', async () => {
+    const perf = await createPerformance(t, { rows: 1, seats: 2, extra: { ends_at: '2020-01-01T00:00:00.000Z' } });
+    await t.redis.hdel(performanceKeys(perf.id).performance, 'created_at', 'updated_at');
+    expect(await archiverOf().archive(perf.id)).toMatchObject({ outcome: 'archived', tickets: 2, sold: 0, orders: 0 });
+    const doc = await t.documents.getPerformance(perf.id);
+    expect(doc?.closed_at).toBeUndefined();
+    expect(doc?.archive).toEqual({ archived_at: expect.stringMatching(ISO_MS), closed_at: '2020-01-01T00:00:00.000Z', counts: { total: 2, sold: 0 }, orders: 0 });
+  });
 });
