@@ -507,6 +507,7 @@ describe('what is compared and waited for (pure)', () => {
     expect(waitingReason({ ...ready, closedAtMs: undefined }, now, 0)).toBeUndefined(); // ended
     expect(waitingReason({ ...ready, recovering: 'lost' }, undefined, 0)).toBe('recovering: lost');
     expect(waitingReason(ready, undefined, 62_000)).toMatch(/^a lock is live or lapsed less than 62 s ago/);
+    expect(waitingReason(ready, undefined, 61_000)).toBeUndefined(); // lapsed exactly the margin ago
     expect(waitingReason({ ...ready, outbox: { ...ready.outbox, lastDeliveredId: '4-0' } }, undefined, 0)).toBe('sales not yet delivered to the order writer');
     expect(waitingReason({ ...ready, outbox: { ...ready.outbox, group: false } }, undefined, 0)).toBe('sales not yet delivered to the order writer');
     expect(waitingReason({ ...ready, outbox: { ...ready.outbox, pending: 2 } }, undefined, 0)).toBe('2 sale(s) delivered to the order writer and not yet acknowledged');

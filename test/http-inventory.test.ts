@@ -107,6 +107,14 @@ describe('PUT /performances/{id}', () => {
     expect(renamed.body.performance).toMatchObject({ name: 'Second', hold_seconds: 120, max_tickets_per_transaction: 4 });
   });
 
+  test('a starts_at given alone is checked against the ends_at kept: after it -> 400 naming starts_at', async () => {
+    const id = uniqueId();
+    expect((await put(id, { starts_at: '2030-01-01T19:00:00.000Z', ends_at: '2030-01-01T22:00:00.000Z', tickets: [] })).status).toBe(200);
+    const late = await put(id, { starts_at: '2030-01-01T23:00:00.000Z', tickets: [] });
+    expect(expectError(late, 400, 'INVALID_REQUEST').issues).toEqual([{ path: 'starts_at', message: 'ends_at must not be before starts_at' }]);
+    expect((await getPerf(id)).body.performance.starts_at).toBe('2030-01-01T19:00:00.000Z');
+  });
+
   test('a sold ticket is never changed: a new price is ignored and it stays sold', async () => {
     const perf = await createPerformance(t, { rows: 1, seats: 3, price: 5000 });
     const [a1, a2] = perf.ticketIds as [string, string, string];

@@ -1,0 +1,69 @@
+// reconcile, rehydrateMarked (src/domain/recovery.ts) and rehydrate (src/domain/rehydrate.ts) in this process, on the
+// losses test/redis-data-loss.test.ts and the CLI tests bring about by restarting or flushing Redis: here one
+// performance's keys go (its slot, or its tickets' index entries), so the other tests of the worker are left alone.
+// Real Redis, in-memory SQLite document store.
+import type { Redis } from 'ioredis';
+import { reconcile, rehydrateMarked } from '../src/domain/recovery';
+import { rehydrate } from '../src/domain/rehydrate';
+import { ticketIndexKey } from '../src/redis/keys';
+import { RedisLockStore } from '../src/redis/lock-store';
+import type { SqliteDocumentStore } from '../src/store';
+import { createPerformance, uniqueId, useTestApp } from './support/app';
+
+const t = useTestApp();
+
+/** Redis forgets the performance: every key of its slot. */
+async function forgetSlot(redis: Redis, id: string) {
+  const keys = await redis.keys(`tix:{p:${id}}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+}
+
+/** Redis forgets which performance these tickets belong to (the global ticket index). */
+async function forgetTicketIndex(redis: Redis, ticketIds: readonly string[]) {
+  for (const ticket of ticketIds) await redis.hdel(ticketIndexKey(ticket), ticket);
+}
+
+test('reconcile: a performance Redis has none of is behind; marked, and rehydrated when asked', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 3 });
+  await forgetSlot(t.redis, perf.id);
+  expect(await reconcile(t.documents, t.store, false, [{ id: perf.id }])).toEqual([
+    { performance_id: perf.id, behind: 'Redis has none of this performance', rehydrated: false },
+  ]);
+  expect((await t.store.salesState(perf.id)).recovering).toBe('Redis has none of this performance');
+
+  expect(await reconcile(t.documents, t.store, true, [{ id: perf.id }])).toEqual([
+    { performance_id: perf.id, behind: 'Redis has none of this performance', rehydrated: true },
+  ]);
+  expect(await t.store.salesState(perf.id)).toMatchObject({ exists: true, recovering: undefined });
+  expect(await reconcile(t.documents, t.store, true, [{ id: perf.id }])).toEqual([]);
+});
+
+test('rehydrateMarked: a marked performance the store does not have stays marked, reported and not rehydrated', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 2 });
+  const db = (t.documents as SqliteDocumentStore).db;
+  db.prepare('DELETE FROM tickets WHERE performance_id = ?').run(perf.id);
+  db.prepare('DELETE FROM performances WHERE id = ?').run(perf.id);
+  await t.store.markRecovering(perf.id, 'lost');
+  expect(await rehydrateMarked(t.documents, t.store, true, [perf.id])).toEqual([{ performance_id: perf.id, behind: 'lost', rehydrated: false }]);
+  expect((await t.store.salesState(perf.id)).recovering).toBe('lost');
+});
+
+test('rehydrate refuses a performance whose tickets Redis gave to another one; rehydrateMarked passes that on', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 25 });
+  // Redis forgot the tickets' owner, and another process claimed them for another performance since; the rehydrate
+  // runs in a fresh process (as `tixlock rehydrate` does): lock stores of their own, which cache no owner
+  await forgetTicketIndex(t.redis, perf.ticketIds);
+  expect(await new RedisLockStore(t.redis, t.config.domain).claimTickets(uniqueId('other'), perf.ticketIds)).toEqual([]);
+  const locks = new RedisLockStore(t.redis, t.config.domain);
+
+  const refused = { code: 'TICKET_CONFLICT', message: `Tickets of ${perf.id} belong to another performance in Redis.` };
+  const error = await rehydrate(t.documents, locks, [perf.id]).catch((err: unknown) => err);
+  expect(error).toMatchObject(refused);
+  // the first 20 of them are named
+  expect((error as { details: { tickets: string[] } }).details.tickets).toHaveLength(20);
+  expect(perf.ticketIds).toEqual(expect.arrayContaining((error as { details: { tickets: string[] } }).details.tickets));
+
+  await locks.markRecovering(perf.id, 'lost');
+  await expect(rehydrateMarked(t.documents, locks, true, [perf.id])).rejects.toMatchObject(refused);
+  expect((await locks.salesState(perf.id)).recovering).toBe('lost');
+});
