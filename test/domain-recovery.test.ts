@@ -67,3 +67,24 @@ test('rehydrate refuses a performance whose tickets Redis gave to another one; r
   await expect(rehydrateMarked(t.documents, locks, true, [perf.id])).rejects.toMatchObject(refused);
   expect((await locks.salesState(perf.id)).recovering).toBe('lost');
 });
+
+test('reconcile keeps an earlier mark: its reason stays the first cause found', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 2 });
+  await forgetSlot(t.redis, perf.id);
+  await t.store.markRecovering(perf.id, 'a conflicting sale (order writer)');
+  expect(await reconcile(t.documents, t.store, false, [{ id: perf.id }])).toEqual([
+    { performance_id: perf.id, behind: 'Redis has none of this performance', rehydrated: false },
+  ]);
+  expect((await t.store.salesState(perf.id)).recovering).toBe('a conflicting sale (order writer)');
+});
+
+test('rehydrateMarked: only the marked ones; each rehydrated and its mark cleared', async () => {
+  const marked = await createPerformance(t, { rows: 1, seats: 2 });
+  const unmarked = await createPerformance(t, { rows: 1, seats: 2 });
+  await t.store.markRecovering(marked.id, 'lost');
+  expect(await rehydrateMarked(t.documents, t.store, true, [unmarked.id, marked.id])).toEqual([
+    { performance_id: marked.id, behind: 'lost', rehydrated: true },
+  ]);
+  expect((await t.store.salesState(marked.id)).recovering).toBeUndefined();
+  expect(await rehydrateMarked(t.documents, t.store, true, [unmarked.id, marked.id])).toEqual([]);
+});
