@@ -476,6 +476,13 @@ describe('what is compared and waited for (pure)', () => {
       'ticket t4 is sold in the document store (order O3 of transaction x3) and not in Redis',
       'order O3 is in the document store and not in Redis',
     ]);
+    // another order alone, or another transaction alone, is a difference too
+    expect(compareSales(redis, [sold('t1', 'O1', 'x9'), ...same.slice(1)], orders)).toEqual([
+      'ticket t1 is sold in Redis to order O1 of transaction x1, in the document store to order O1 of transaction x9',
+    ]);
+    expect(compareSales(redis, [sold('t1', 'O9', 'x1'), ...same.slice(1)], orders)).toEqual([
+      'ticket t1 is sold in Redis to order O1 of transaction x1, in the document store to order O9 of transaction x1',
+    ]);
     expect(compareSales(redis, same, [order('O1', 'x7', ['t1', 't2']), order('O2', 'x2', ['t3', 't5'])])).toEqual([
       'order O1 is of transaction x1 in Redis, x7 in the document store',
       'order O2 has tickets t3 in Redis, t3, t5 in the document store',

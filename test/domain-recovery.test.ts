@@ -8,7 +8,8 @@ import { rehydrate } from '../src/domain/rehydrate';
 import { ticketIndexKey } from '../src/redis/keys';
 import { RedisLockStore } from '../src/redis/lock-store';
 import type { SqliteDocumentStore } from '../src/store';
-import { createPerformance, uniqueId, useTestApp } from './support/app';
+import request from 'supertest';
+import { as, createPerformance, KEYS, uniqueId, useTestApp } from './support/app';
 
 const t = useTestApp();
 
@@ -66,4 +67,45 @@ test('rehydrate refuses a performance whose tickets Redis gave to another one; r
   await locks.markRecovering(perf.id, 'lost');
   await expect(rehydrateMarked(t.documents, locks, true, [perf.id])).rejects.toMatchObject(refused);
   expect((await locks.salesState(perf.id)).recovering).toBe('lost');
+});
+
+test('reconcile keeps an earlier mark: its reason stays the first cause found', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 2 });
+  await forgetSlot(t.redis, perf.id);
+  await t.store.markRecovering(perf.id, 'a conflicting sale (order writer)');
+  expect(await reconcile(t.documents, t.store, false, [{ id: perf.id }])).toEqual([
+    { performance_id: perf.id, behind: 'Redis has none of this performance', rehydrated: false },
+  ]);
+  expect((await t.store.salesState(perf.id)).recovering).toBe('a conflicting sale (order writer)');
+});
+
+test('rehydrateMarked: only the marked ones; each rehydrated and its mark cleared', async () => {
+  const marked = await createPerformance(t, { rows: 1, seats: 2 });
+  const unmarked = await createPerformance(t, { rows: 1, seats: 2 });
+  await t.store.markRecovering(marked.id, 'lost');
+  expect(await rehydrateMarked(t.documents, t.store, true, [unmarked.id, marked.id])).toEqual([
+    { performance_id: marked.id, behind: 'lost', rehydrated: true },
+  ]);
+  expect((await t.store.salesState(marked.id)).recovering).toBeUndefined();
+  expect(await rehydrateMarked(t.documents, t.store, true, [unmarked.id, marked.id])).toEqual([]);
+});
+
+test('rehydrate brings back a closed performance closed (at the same time), and a performance with no tickets', async () => {
+  const admin = as(KEYS.admin);
+  const read = async (id: string) => (await request(t.app).get(`/performances/${id}`).set(admin)).body.performance;
+  const closed = await createPerformance(t, { rows: 1, seats: 2 });
+  expect((await request(t.app).post(`/performances/${closed.id}/close`).set(admin)).status).toBe(200);
+  const empty = await createPerformance(t, { rows: 0 });
+  const before = { closed: await read(closed.id), empty: await read(empty.id) };
+  expect(before.closed).toMatchObject({ lifecycle: 'closed', closed_at: expect.any(String) });
+
+  for (const id of [closed.id, empty.id]) await forgetSlot(t.redis, id);
+  expect(await rehydrate(t.documents, t.store, [closed.id, empty.id])).toEqual(
+    expect.arrayContaining([
+      { performance_id: closed.id, tickets: 2, sold: 0 },
+      { performance_id: empty.id, tickets: 0, sold: 0 },
+    ]),
+  );
+  expect(await read(closed.id)).toMatchObject({ lifecycle: 'closed', closed_at: before.closed.closed_at, counts: before.closed.counts });
+  expect(await read(empty.id)).toMatchObject({ id: empty.id, lifecycle: 'open', counts: { total: 0, available: 0, locked: 0, sold: 0 } });
 });
