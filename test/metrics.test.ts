@@ -33,6 +33,16 @@ test('/metrics on the main port is for admin keys only', async () => {
   await scrape();
 });
 
+test('with METRICS_PORT set, the main port serves no /metrics, to admins either (404)', async () => {
+  const other = await startTestApp({ METRICS_PORT: '9464' }); // only read here: startTestApp starts no server on it
+  try {
+    expect((await request(other.app).get('/metrics').set(as(KEYS.admin))).status).toBe(404);
+    expect((await request(t.app).get('/metrics').set(as(KEYS.admin))).status).toBe(200);
+  } finally {
+    await other.close();
+  }
+});
+
 test('holds, conflicts, misses, checkouts, completes, releases, expiries, replays and 429s are counted as they happen', async () => {
   const { id, ticketIds } = await createPerformance(t, { rows: 1, seats: 6 });
   const before = await scrape();
