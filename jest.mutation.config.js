@@ -13,7 +13,7 @@ const { displayName: _name, testPathIgnorePatterns: _ignored, ...base } = { ...s
 const LEFT_OUT = [
   // spawn the CLI, a built dist/ or another node process (archive and rehydrate stay: one test of each runs the CLI,
   // the others the archive and the rehydrate in this process)
-  'api-workers', 'cli-commands', 'cli-stop', 'client-package', 'compose', 'metrics', 'readme-walkthrough',
+  'api-workers', 'cli-commands', 'cli-stop', 'client-package', 'compose', 'metrics-port', 'readme-walkthrough',
   'tools-boundary', 'writer-process', 'store-sqlite-processes', 'test-steps',
   // benchmarks, on-sale runs
   'bench', 'bench-season', 'onsale', 'onsale-cluster',

@@ -393,3 +393,15 @@ describe('GET /performances/{id}/tickets', () => {
     }
   });
 });
+
+describe('malformed ids in the path', () => {
+  test.each([
+    ['GET /performances/{id}', () => request(t.app).get('/performances/bad*id'), 'performance_id'],
+    ['POST /performances/{id}/close', () => request(t.app).post('/performances/bad*id/close'), 'performance_id'],
+    ['GET /performances/{id}/tickets', () => request(t.app).get('/performances/bad*id/tickets'), 'performance_id'],
+    ['GET /tickets/{id}', () => request(t.app).get('/tickets/bad*id'), 'ticket_id'],
+  ])('%s -> 400 naming the parameter', async (_route, call, path) => {
+    const error = expectError(await call().set(admin), 400, 'INVALID_REQUEST');
+    expect(error.issues).toEqual([{ path, message: expect.any(String) }]);
+  });
+});

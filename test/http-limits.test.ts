@@ -95,6 +95,11 @@ describe('Idempotency-Key', () => {
     // another route with the same key is a different request too
     const tx = (await begin({ tickets: [p.ticketIds[2]] })).body.transaction_id as string;
     expectError(await update(tx, { status: 'checkout' }, idem(key)), 422, 'IDEMPOTENCY_KEY_REUSED');
+    // and the same update of another transaction
+    const tx2 = (await begin({ tickets: [p.ticketIds[3]] })).body.transaction_id as string;
+    const updateKey = randomUUID();
+    expect((await update(tx, { status: 'checkout' }, idem(updateKey))).status).toBe(200);
+    expectError(await update(tx2, { status: 'checkout' }, idem(updateKey)), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
   test('keys are per client: another client with the same key does its own work', async () => {

@@ -51,3 +51,18 @@ test('at debug: the probes are logged too, at debug', async () => {
     await t.close();
   }
 });
+
+test("a line's ms is the request's own duration: not negative, not longer than the client waited", async () => {
+  const { t, lines } = await appLoggingAt('info');
+  try {
+    const started = performance.now();
+    expect((await request(t.app).get('/tickets?performance_id=nope&quantity=1').set(as(KEYS.alice))).status).toBe(404);
+    const waited = performance.now() - started;
+    const [line] = requestLines(lines, '/tickets');
+    expect(line?.ms).toEqual(expect.any(Number));
+    expect(line?.ms as number).toBeGreaterThanOrEqual(0);
+    expect(line?.ms as number).toBeLessThanOrEqual(waited);
+  } finally {
+    await t.close();
+  }
+});

@@ -253,15 +253,17 @@ describe('the recorded client IP follows TRUST_PROXY', () => {
     }
   });
 
-  test('TRUST_PROXY=true: a forwarded value that is not an IP address is not recorded (the socket address is)', async () => {
+  test('TRUST_PROXY=true: a forwarded value that is not an IP address is not recorded (the socket address is); ::ffff: is dropped', async () => {
     const api = await startApi({ TRUST_PROXY: 'true' });
     try {
-      const perf = await createPerformance(api, 2);
-      for (const [forwarded, expected] of [
+      const perf = await createPerformance(api, 3);
+      for (const [i, [forwarded, expected]] of ([
         ['not-an-ip <script>', '127.0.0.1'],
         ['203.0.113.7', '203.0.113.7'],
-      ] as const) {
-        const ticket = forwarded === '203.0.113.7' ? perf.ticketIds[1] : perf.ticketIds[0];
+        // an IPv4-mapped IPv6 address (what a dual-stack proxy may forward) is recorded as the IPv4 address it is
+        ['::ffff:203.0.113.8', '203.0.113.8'],
+      ] as const).entries()) {
+        const ticket = perf.ticketIds[i];
         const hold = await api.http().post('/transaction').set(as(KEYS.alice)).set('X-Forwarded-For', forwarded).send({ tickets: [ticket] });
         expect(hold.status).toBe(201);
         expect(hold.body.locked_ip).toBe(expected);

@@ -215,10 +215,10 @@ describe('POST /transaction: 400 INVALID_REQUEST', () => {
     ['an empty id', () => ({ tickets: [''] }), ''],
     ['an id that is a number', () => ({ tickets: [12] }), ''],
     ['tickets not a list', () => ({ tickets: p.ticketIds[0] }), ''],
-    ['an empty body', () => ({}), ''],
-    ['tickets and performance_id together', () => ({ tickets: [p.ticketIds[0]], performance_id: p.id, quantity: 1 }), ''],
-    ['performance_id without quantity', () => ({ performance_id: p.id }), ''],
-    ['quantity without performance_id', () => ({ quantity: 1 }), ''],
+    ['an empty body', () => ({}), 'tickets'],
+    ['tickets and performance_id together', () => ({ tickets: [p.ticketIds[0]], performance_id: p.id, quantity: 1 }), 'tickets'],
+    ['performance_id without quantity', () => ({ performance_id: p.id }), 'tickets'],
+    ['quantity without performance_id', () => ({ quantity: 1 }), 'tickets'],
     ['quantity 0', () => ({ performance_id: p.id, quantity: 0 }), ''],
     ['quantity as a string', () => ({ performance_id: p.id, quantity: '2' }), ''],
     ['hold_seconds 0', () => ({ tickets: [p.ticketIds[0]], hold_seconds: 0 }), 'hold_seconds'],
@@ -226,17 +226,24 @@ describe('POST /transaction: 400 INVALID_REQUEST', () => {
     ['hold_seconds fractional', () => ({ tickets: [p.ticketIds[0]], hold_seconds: 1.5 }), 'hold_seconds'],
     ['hold_seconds above MAX for best available', () => ({ performance_id: p.id, quantity: 1, hold_seconds: 1000 }), 'hold_seconds'],
     ['a buyer email that is not one', () => ({ tickets: [p.ticketIds[0]], buyer: { email: 'nope' } }), ''],
-    ['a JSON array body', () => [p.ticketIds[0]], ''],
+    ['a JSON array body', () => [p.ticketIds[0]], '(body)'],
   ];
 
   test.each(cases)('%s -> 400 with issues, nothing locked', async (_name, body, path) => {
     const error = expectError(await begin(body()), 400, 'INVALID_REQUEST');
     const issues = error.issues as { path: string; message: string }[];
     expect(issues.length).toBeGreaterThan(0);
-    for (const issue of issues) expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
+    for (const issue of issues) expect(issue).toEqual({ path: expect.any(String), message: expect.stringMatching(/\S/) });
     if (path) expect(issues.map((i) => i.path)).toContain(path);
     expect((await countsOf(t, p.id)).locked).toBe(0);
     expect((await countsOf(t, q.id)).locked).toBe(0);
+  });
+
+  test('the either/or issue says what to send', async () => {
+    const both = expectError(await begin({ tickets: [p.ticketIds[0]], performance_id: p.id, quantity: 1 }), 400, 'INVALID_REQUEST');
+    expect(both.issues).toEqual([{ path: 'tickets', message: expect.stringMatching(/not both/) }]);
+    const neither = expectError(await begin({ quantity: 1 }), 400, 'INVALID_REQUEST');
+    expect(neither.issues).toEqual([{ path: 'tickets', message: expect.stringMatching(/performance_id and quantity/) }]);
   });
 
   test("a performance's max_tickets_per_transaction applies to ids and to best available", async () => {

@@ -230,7 +230,7 @@ export const OPERATIONS: Operation[] = [
       description: 'the Prometheus text exposition format',
       other: { mediaType: 'text/plain', schema: { type: 'string' } },
     },
-    errors: ADMIN,
+    errors: [...ADMIN, 'NOT_FOUND'],
   },
   {
     operationId: 'putPerformance',
