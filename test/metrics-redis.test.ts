@@ -6,19 +6,9 @@ import path from 'node:path';
 import request from 'supertest';
 import { createMetrics } from '../src/metrics';
 import { as, createPerformance, KEYS, startTestApp, testClusterNodes, type TestApp } from './support/app';
+import { sample } from './support/metrics-text';
 import { startFaultyRedis } from './support/redis-fault';
 import { waitFor } from './support/spawn';
-
-/** The value of one sample of the Prometheus text format (0 when absent), as test/metrics.test.ts reads them. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return 0;
-}
 
 const scrape = async (app: TestApp['app']) => {
   const t0 = Date.now();
