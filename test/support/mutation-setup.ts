@@ -22,18 +22,32 @@ if (underStryker && activeMutant === undefined) {
 } else if (underStryker && activeMutant !== undefined) {
   const killedMark = path.join(process.cwd(), `.mutation-killed-${activeMutant}`);
   const g = globalThis as unknown as Record<string, unknown>;
-  // a test body that throws or rejects leaves the mark (a test taking a done callback is left as it is)
+  // the test body running now, until it settles: one still unsettled in afterEach was failed by jest's timeout
+  let unsettled: unknown;
+  // a test body that throws, rejects or times out leaves the mark (a test taking a done callback is left as it is);
+  // once the mark is there, the file's later tests fail at once instead of running (a mutant that hangs every
+  // request would otherwise cost each later test its whole timeout, and the file Stryker's timeout)
   const marking = (fn: unknown) =>
     typeof fn !== 'function' || fn.length > 0
       ? fn
       : async function markingTest(this: unknown, ...args: unknown[]) {
+          if (fs.existsSync(killedMark)) throw new Error('mutant already killed by an earlier test');
+          const body = {};
+          unsettled = body;
           try {
             return await (fn as TestFn).apply(this, args);
           } catch (err) {
             fs.writeFileSync(killedMark, '');
             throw err;
+          } finally {
+            if (unsettled === body) unsettled = undefined;
           }
         };
+  afterEach(() => {
+    if (unsettled === undefined) return;
+    unsettled = undefined;
+    fs.writeFileSync(killedMark, '');
+  });
   const wrap = (register: TestFn): TestFn =>
     new Proxy(register, {
       apply: (target, self, [name, fn, ...rest]: unknown[]) => Reflect.apply(target, self, [name, marking(fn), ...rest]),
