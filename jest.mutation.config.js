@@ -29,6 +29,8 @@ const LEFT_OUT = [
 module.exports = {
   ...base,
   testPathIgnorePatterns: ['/node_modules/', ...LEFT_OUT.map((name) => `/test/${name}\\.test\\.ts$`)],
+  // a beforeAll's coverage counts for the tests under it (Stryker's per-test coverage leaves it to no test)
+  testEnvironment: '<rootDir>/test/support/mutation-environment.js',
   globalSetup: '<rootDir>/test/support/mutation-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/mutation-global-teardown.ts',
   // a mutant's tests only, and bail once one failed: see the two files
