@@ -7,6 +7,7 @@
  */
 // jest.config.js holds two projects (npm test's steps); the mutation run is one plain configuration built from the
 // settings they share, with every test file of either step not left out below
+const path = require('node:path');
 const { projects, ...shared } = require('./jest.config');
 const { displayName: _name, testPathIgnorePatterns: _ignored, ...base } = { ...shared, ...projects[0], testMatch: ['**/*.test.ts'] };
 
@@ -29,8 +30,9 @@ const LEFT_OUT = [
 module.exports = {
   ...base,
   testPathIgnorePatterns: ['/node_modules/', ...LEFT_OUT.map((name) => `/test/${name}\\.test\\.ts$`)],
-  // a beforeAll's coverage counts for the tests under it (Stryker's per-test coverage leaves it to no test)
-  testEnvironment: '<rootDir>/test/support/mutation-environment.js',
+  // a beforeAll's coverage counts for the tests under it (Stryker's per-test coverage leaves it to no test); a path,
+  // as Stryker's jest plugin loads the environment itself, without jest's <rootDir>
+  testEnvironment: path.join(__dirname, 'test/support/mutation-environment.js'),
   globalSetup: '<rootDir>/test/support/mutation-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/mutation-global-teardown.ts',
   // a mutant's tests only, and bail once one failed: see the two files
