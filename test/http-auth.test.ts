@@ -24,8 +24,8 @@ describe('authentication', () => {
     }
   });
 
-  test('a malformed Authorization header (other scheme, empty bearer) -> 401', async () => {
-    for (const value of [`Basic ${KEYS.alice}`, 'Bearer', 'Bearer ', KEYS.alice]) {
+  test('a malformed Authorization header (other scheme, empty bearer, a scheme only ending in Bearer) -> 401', async () => {
+    for (const value of [`Basic ${KEYS.alice}`, 'Bearer', 'Bearer ', KEYS.alice, `NotBearer ${KEYS.alice}`, `Token Bearer ${KEYS.alice}`]) {
       expectError(
         await request(t.app).get(`/tickets?performance_id=${perfId}&quantity=1`).set('Authorization', value),
         401,
