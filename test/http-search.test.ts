@@ -305,7 +305,9 @@ describe('GET /tickets/{id}', () => {
   });
 
   test('unknown -> 404 TICKET_NOT_FOUND; bad id -> 400', async () => {
-    expectError(await request(t.app).get(`/tickets/${uniqueId('ghost')}`).set(as(KEYS.alice)), 404, 'TICKET_NOT_FOUND');
+    const ghost = uniqueId('ghost');
+    const missing = expectError(await request(t.app).get(`/tickets/${ghost}`).set(as(KEYS.alice)), 404, 'TICKET_NOT_FOUND');
+    expect(missing).toMatchObject({ message: 'No such ticket.', tickets: [ghost] });
     expectError(await request(t.app).get(`/tickets/bad%20id`).set(as(KEYS.alice)), 400, 'INVALID_REQUEST');
     expectError(await request(t.app).get(`/tickets/${'t'.repeat(129)}`).set(as(KEYS.alice)), 400, 'INVALID_REQUEST');
   });
