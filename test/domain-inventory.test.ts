@@ -11,6 +11,7 @@ import { reconcile } from '../src/domain/recovery';
 import type { LockStore } from '../src/domain/types';
 import { AppError, performanceNotFound } from '../src/errors';
 import { RedisArchiveStore } from '../src/redis/archive-store';
+import { RedisLockStore } from '../src/redis/lock-store';
 import { as, callerOf, createPerformance, expectError, KEYS, putPerformance, uniqueId, useTestApp } from './support/app';
 
 // MIN_HOLD_SECONDS 30: a hold_seconds under it is still a positive integer, which the HTTP schema lets through, so
@@ -166,6 +167,22 @@ describe('the tickets of an archived performance', () => {
     // a PUT does not bring it back into Redis
     expectError(await put(perf.id, { tickets: [] }), 409, 'PERFORMANCE_CLOSED');
     expect(await t.store.performanceInfo(perf.id)).toBeUndefined();
+  });
+
+  test('its ticket ids, gone from Redis, are still not free: another performance offered them -> TICKET_CONFLICT, nothing created', async () => {
+    const perf = await archivedPerformance();
+    const other = uniqueId('claims-archived');
+    const [archivedA, , archivedC] = perf.ticketIds as [string, string, string];
+    const tickets = [{ id: archivedA }, { id: `${other}-A1` }, { id: archivedC }];
+    // another process's service (as behind a load balancer): a lock store of its own caches no ticket owner, and
+    // Redis's index no longer has the archived ones; only the document store knows whose they are
+    const fresh = new InventoryService(new RedisLockStore(t.redis, t.config.domain), t.documents, t.config.domain);
+    const err = await fresh.upsertPerformance(other, { name: 'Other' }, tickets).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err).toMatchObject({ code: 'TICKET_CONFLICT', message: 'Some ticket ids belong to another performance.', details: { tickets: [archivedA, archivedC] } });
+    expect(await t.store.performanceInfo(other)).toBeUndefined();
+    // none of the ids was claimed: its own new id loads alone
+    expect((await put(other, { tickets: [{ id: `${other}-A1` }] })).status).toBe(200);
   });
 
   test("a performance that never existed: the ordinary 404, not the archived one's", async () => {
