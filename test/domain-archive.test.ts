@@ -203,6 +203,19 @@ describe('mismatches and refusals found on the way', () => {
     expect(problems.slice(30, 50)).toEqual(Array(20).fill(expect.stringMatching(/^order \S+ is not in the document store$/)));
     expect(problems[50]).toBe('... and 10 more');
   }, 60_000);
+
+  test('exactly 50 problems are all listed, with no count of more', async () => {
+    const perf = await soldPerformance(25, 25);
+    await close(perf.id);
+    // 25 sales and their 25 orders lost: 50 problems, the cap itself
+    sql('DELETE FROM sales WHERE performance_id = ?', perf.id);
+    for (const s of perf.sold) sql('DELETE FROM orders WHERE order_number = ?', s.order_number);
+    const outcome = await archiverOf().archive(perf.id);
+    expect(outcome).toMatchObject({ outcome: 'mismatch', problems: expect.any(Array) });
+    const problems = (outcome as { problems: string[] }).problems;
+    expect(problems).toHaveLength(50);
+    expect(problems.filter((p) => p.startsWith('...'))).toEqual([]);
+  }, 60_000);
 });
 
 describe('what the archive writes to the document store', () => {
