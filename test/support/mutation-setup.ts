@@ -6,8 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** As mutation-sequencer.js reads it: in Stryker's sandbox (the working directory). */
+/** As mutation-sequencer.js reads them: in Stryker's sandbox (the working directory), shared by the test runners. */
 const TEST_FILES_RECORD = path.join(process.cwd(), '.mutation-test-files.jsonl');
+const KILLS_RECORD = path.join(process.cwd(), '.mutation-kills.jsonl');
 
 const underStryker = process.env.STRYKER_MUTATOR_WORKER !== undefined;
 const activeMutant = process.env.__STRYKER_ACTIVE_MUTANT__;
@@ -21,6 +22,12 @@ if (underStryker && activeMutant === undefined) {
   });
 } else if (underStryker && activeMutant !== undefined) {
   const killedMark = path.join(process.cwd(), `.mutation-killed-${activeMutant}`);
+  // the mark, and which test file killed the mutant (the sequencer tries it first for the mutants next to this one)
+  const markKilled = () => {
+    if (fs.existsSync(killedMark)) return;
+    fs.writeFileSync(killedMark, '');
+    fs.appendFileSync(KILLS_RECORD, `${JSON.stringify({ mutant: activeMutant, file: expect.getState().testPath })}\n`);
+  };
   const g = globalThis as unknown as Record<string, unknown>;
   // the test body running now, until it settles: one still unsettled in afterEach was failed by jest's timeout
   let unsettled: unknown;
@@ -37,7 +44,7 @@ if (underStryker && activeMutant === undefined) {
           try {
             return await (fn as TestFn).apply(this, args);
           } catch (err) {
-            fs.writeFileSync(killedMark, '');
+            markKilled();
             throw err;
           } finally {
             if (unsettled === body) unsettled = undefined;
@@ -46,7 +53,7 @@ if (underStryker && activeMutant === undefined) {
   afterEach(() => {
     if (unsettled === undefined) return;
     unsettled = undefined;
-    fs.writeFileSync(killedMark, '');
+    markKilled();
   });
   const wrap = (register: TestFn): TestFn =>
     new Proxy(register, {
