@@ -12,6 +12,9 @@ class MutationRunner extends TestRunner {
     const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (!options.serial || mutant === undefined) return super.runTests(tests, watcher, options);
     const killedMark = path.join(process.cwd(), `.mutation-killed-${mutant}`);
+    // a mark already there is an earlier attempt's at this mutant (Stryker retries a mutant whose runner died, e.g.
+    // restarted for its memory): run its tests again, or the retry runs none and the mutant counts as survived
+    fs.rmSync(killedMark, { force: true });
     for (const test of tests) {
       if (fs.existsSync(killedMark)) return;
       await super.runTests([test], watcher, options);
