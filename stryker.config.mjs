@@ -22,6 +22,9 @@ export default {
   // ~15 MB behind (a survivor of the service's set-up, run with ~90 files: ~1.3 GB), and a runner near node's heap
   // limit spent most of its time in GC (4 GB after ~60 mutants: one more core of GC beside each run)
   maxTestRunnerReuse: 10,
+  // a bigger young generation: each mutant's run loads the whole service into a new module registry per test file,
+  // garbage the default 16 MB semi-space collects over and over
+  testRunnerNodeArgs: ['--max-semi-space-size=64'],
   // a mutant that makes the tests hang (a loop that never ends, an await that never settles) times out
   // (generous: a mutant's run also loads each covering test file, which the per-test times do not include)
   timeoutMS: 90000,
