@@ -1,9 +1,11 @@
-// What each answer tells /metrics (src/http/request-metrics.ts), in this process: the outcome counters and their
+// What each answer tells /metrics (src/http/request-metrics.ts), in this process: the outcome counters (every label
+// of each, so an answer that moved another counter shows) and their
 // labels (how a hold chose its tickets, a 409's reason, a 429's and a 503's cause), a replay counted as a replay
 // only, and the request histogram by method, route pattern and status. (metrics.test.ts covers the rest of
 // /metrics with spawned processes.)
 import request from 'supertest';
 import { as, createPerformance, KEYS, startTestApp, useTestApp, type TestApp } from './support/app';
+import { untilRedisTime } from './support/lapse';
 import { sample } from './support/metrics-text';
 
 const t = useTestApp({ BUYER_MAX_TICKETS: '2' });
@@ -16,27 +18,39 @@ const scrape = async (app: TestApp['app'] = t.app) => {
 const alice = as(KEYS.alice);
 const begin = (body: object, headers: Record<string, string> = {}) => request(t.app).post('/transaction').set(alice).set(headers).send(body);
 
-/** Each counter of the outcomes, with every label value the traffic below can give it. */
-const OUTCOMES: [string, Record<string, string>][] = [
-  ['tixlock_holds_total', { kind: 'tickets' }],
-  ['tixlock_holds_total', { kind: 'best_available' }],
-  ['tixlock_idempotent_replays_total', {}],
-  ['tixlock_conflicts_total', { reason: 'TICKETS_UNAVAILABLE' }],
-  ['tixlock_conflicts_total', { reason: 'NOT_ENOUGH_TICKETS' }],
-  ['tixlock_best_available_misses_total', {}],
-  ['tixlock_rate_limited_total', { cause: 'buyer_limit' }],
-  ['tixlock_extensions_total', {}],
-  ['tixlock_completes_total', {}],
-  ['tixlock_releases_total', {}],
+/** The counters of the outcomes request-metrics.ts counts; each is read with every label value it has. */
+const OUTCOME_COUNTERS = [
+  'tixlock_holds_total',
+  'tixlock_idempotent_replays_total',
+  'tixlock_conflicts_total',
+  'tixlock_best_available_misses_total',
+  'tixlock_rate_limited_total',
+  'tixlock_unavailable_total',
+  'tixlock_expiries_seen_total',
+  'tixlock_extensions_total',
+  'tixlock_completes_total',
+  'tixlock_releases_total',
 ];
 
-/** How each outcome counter moved between two scrapes, as `name{labels}` -> delta. */
-function deltas(before: string, after: string): Record<string, number> {
-  return Object.fromEntries(
-    OUTCOMES.map(([name, labels]) => [`${name}${JSON.stringify(labels)}`, sample(after, name, labels) - sample(before, name, labels)]),
-  );
+/** Every sample of the outcome counters in a scrape, as `name{labels as JSON}` -> value. */
+function outcomeSamples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || !OUTCOME_COUNTERS.includes(m[1] as string)) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    out.set(`${m[1]}${JSON.stringify(labels)}`, Number(m[3]));
+  }
+  return out;
 }
-const moved = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
+
+/** The outcome samples that moved between two scrapes, and by how much (a label set new in `after` included). */
+function moved(before: string, after: string): Record<string, number> {
+  const was = outcomeSamples(before);
+  const out: Record<string, number> = {};
+  for (const [key, value] of outcomeSamples(after)) if (value !== (was.get(key) ?? 0)) out[key] = value - (was.get(key) ?? 0);
+  return out;
+}
 
 test('each answer moves its own counter, with its label, and no other', async () => {
   const { id, ticketIds } = await createPerformance(t, { rows: 1, seats: 4 });
@@ -44,7 +58,7 @@ test('each answer moves its own counter, with its label, and no other', async ()
     const before = await scrape();
     const res = await what();
     expect(res.status).toBe(status);
-    return { res, moved: moved(deltas(before, await scrape())) };
+    return { res, moved: moved(before, await scrape()) };
   };
 
   const hold = await step(() => begin({ tickets: [ticketIds[0]] }, { 'Idempotency-Key': `k-${id}` }), 201);
@@ -73,6 +87,15 @@ test('each answer moves its own counter, with its label, and no other', async ()
   expect(complete.moved).toEqual({ 'tixlock_completes_total{}': 1 });
   const release = await step(() => request(t.app).delete(`/transaction/${best.res.body.transaction_id as string}`).set(alice), 200);
   expect(release.moved).toEqual({ 'tixlock_releases_total{}': 1 });
+
+  // a read that finds the lock lapsed counts an expiry seen, and nothing else
+  const short = await createPerformance(t, { rows: 1, seats: 1 });
+  const lapsing = await begin({ tickets: short.ticketIds, hold_seconds: 1 });
+  expect(lapsing.status).toBe(201);
+  await untilRedisTime(t.redis, Date.parse(lapsing.body.lock_expires as string) + 1);
+  const expired = await step(() => request(t.app).get(`/transaction/${lapsing.body.transaction_id as string}`).set(alice), 200);
+  expect(expired.res.body.transaction_status).toBe('expired');
+  expect(expired.moved).toEqual({ 'tixlock_expiries_seen_total{}': 1 });
 });
 
 test('requests by method, route pattern and status; an unmatched path as (unmatched), never the raw path', async () => {
