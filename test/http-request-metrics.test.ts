@@ -98,6 +98,18 @@ test('each answer moves its own counter, with its label, and no other', async ()
   expect(expired.moved).toEqual({ 'tixlock_expiries_seen_total{}': 1 });
 });
 
+test("the seed's POST /transaction/{id} form of an update counts as the PUT does", async () => {
+  const { ticketIds } = await createPerformance(t, { rows: 1, seats: 1 });
+  const held = await begin({ tickets: ticketIds });
+  expect(held.status).toBe(201);
+  const tx = held.body.transaction_id as string;
+  for (const [status, counter] of [['checkout', 'tixlock_extensions_total{}'], ['complete', 'tixlock_completes_total{}']]) {
+    const before = await scrape();
+    expect((await request(t.app).post(`/transaction/${tx}`).set(alice).send({ status })).status).toBe(200);
+    expect(moved(before, await scrape())).toEqual({ [counter as string]: 1 });
+  }
+});
+
 test('requests by method, route pattern and status; an unmatched path as (unmatched), never the raw path', async () => {
   const before = await scrape();
   const count = (text: string, labels: Record<string, string>) => sample(text, 'tixlock_http_request_duration_seconds_count', labels);
