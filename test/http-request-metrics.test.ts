@@ -87,6 +87,10 @@ test('each answer moves its own counter, with its label, and no other', async ()
   expect(complete.moved).toEqual({ 'tixlock_completes_total{}': 1 });
   const release = await step(() => request(t.app).delete(`/transaction/${best.res.body.transaction_id as string}`).set(alice), 200);
   expect(release.moved).toEqual({ 'tixlock_releases_total{}': 1 });
+  // reading the released transaction counts nothing: only the DELETE that released it did
+  const reread = await step(() => request(t.app).get(`/transaction/${best.res.body.transaction_id as string}`).set(alice), 200);
+  expect(reread.res.body.transaction_status).toBe('released');
+  expect(reread.moved).toEqual({});
 
   // a read that finds the lock lapsed counts an expiry seen, and nothing else
   const short = await createPerformance(t, { rows: 1, seats: 1 });
