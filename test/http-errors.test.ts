@@ -68,6 +68,11 @@ describe('content types', () => {
     expect(expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE').message).toMatch(/application\/json/);
   });
 
+  test('no body at all (no Content-Type, no length) is no media type to refuse: the schema answers 400', async () => {
+    const res = await request(t.app).post('/transaction').set(alice);
+    expect(expectError(res, 400, 'INVALID_REQUEST').issues).toEqual([{ path: 'tickets', message: 'give tickets, or performance_id and quantity' }]);
+  });
+
   test('PUT /transaction/{id} and PUT /performances/{id} with text/plain -> 415, nothing changes', async () => {
     const txid = await openTx();
     const res = await request(t.app).put(`/transaction/${txid}`).set(alice).set('Content-Type', 'text/plain').send('{"status":"complete"}');
