@@ -188,16 +188,21 @@ describe('mismatches and refusals found on the way', () => {
     expect(await t.redis.hget(performanceKeys(perf.id).performance, 'archiving')).toBeNull();
   });
 
-  test('a mismatch lists the first 50 problems, then how many more', async () => {
-    const perf = await soldPerformance(30, 30);
+  /** `sales` tickets sold one per order, closed; the store then loses every sale and order: 2 x `sales` problems. */
+  async function storeLostEverySale(sales: number) {
+    const perf = await soldPerformance(sales, sales);
     await close(perf.id);
-    // the store lost every sale and order of it: 30 tickets and 30 orders missing, 60 problems
     sql('DELETE FROM sales WHERE performance_id = ?', perf.id);
     for (const s of perf.sold) sql('DELETE FROM orders WHERE order_number = ?', s.order_number);
     const outcome = await archiverOf().archive(perf.id);
-    const missing = perf.sold.map((s) => `ticket ${s.tickets[0]} is sold in Redis (order ${s.order_number} of transaction ${s.transaction_id}) and not in the document store`);
     expect(outcome).toMatchObject({ outcome: 'mismatch', problems: expect.any(Array) });
-    const problems = (outcome as { problems: string[] }).problems;
+    return { perf, problems: (outcome as { problems: string[] }).problems };
+  }
+
+  test('a mismatch lists the first 50 problems, then how many more', async () => {
+    // 30 tickets and 30 orders missing: 60 problems
+    const { perf, problems } = await storeLostEverySale(30);
+    const missing = perf.sold.map((s) => `ticket ${s.tickets[0]} is sold in Redis (order ${s.order_number} of transaction ${s.transaction_id}) and not in the document store`);
     expect(problems).toHaveLength(51);
     expect(problems.slice(0, 30).sort()).toEqual([...missing].sort());
     expect(problems.slice(30, 50)).toEqual(Array(20).fill(expect.stringMatching(/^order \S+ is not in the document store$/)));
@@ -205,14 +210,8 @@ describe('mismatches and refusals found on the way', () => {
   }, 60_000);
 
   test('exactly 50 problems are all listed, with no count of more', async () => {
-    const perf = await soldPerformance(25, 25);
-    await close(perf.id);
     // 25 sales and their 25 orders lost: 50 problems, the cap itself
-    sql('DELETE FROM sales WHERE performance_id = ?', perf.id);
-    for (const s of perf.sold) sql('DELETE FROM orders WHERE order_number = ?', s.order_number);
-    const outcome = await archiverOf().archive(perf.id);
-    expect(outcome).toMatchObject({ outcome: 'mismatch', problems: expect.any(Array) });
-    const problems = (outcome as { problems: string[] }).problems;
+    const { problems } = await storeLostEverySale(25);
     expect(problems).toHaveLength(50);
     expect(problems.filter((p) => p.startsWith('...'))).toEqual([]);
   }, 60_000);
