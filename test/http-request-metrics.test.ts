@@ -1,12 +1,12 @@
-// What each answer tells /metrics (src/http/request-metrics.ts), in this process: the outcome counters (every label
-// of each, so an answer that moved another counter shows) and their
-// labels (how a hold chose its tickets, a 409's reason, a 429's and a 503's cause), a replay counted as a replay
-// only, and the request histogram by method, route pattern and status. (metrics.test.ts covers the rest of
+// What each answer tells /metrics (src/http/request-metrics.ts), in this process: the outcome counters and their
+// labels (how a hold chose its tickets, a 409's reason, a 429's and a 503's cause; every label of every outcome
+// counter is read, so an answer that moved another one shows), a replay counted as a replay only, and the request
+// histogram by method, route pattern and status. (metrics.test.ts covers the rest of
 // /metrics with spawned processes.)
 import request from 'supertest';
 import { as, createPerformance, KEYS, startTestApp, useTestApp, type TestApp } from './support/app';
 import { untilRedisTime } from './support/lapse';
-import { sample } from './support/metrics-text';
+import { sample, samplesOf } from './support/metrics-text';
 
 const t = useTestApp({ BUYER_MAX_TICKETS: '2' });
 
@@ -34,21 +34,17 @@ const OUTCOME_COUNTERS = [
 
 /** Every sample of the outcome counters in a scrape, as `name{labels as JSON}` -> value. */
 function outcomeSamples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || !OUTCOME_COUNTERS.includes(m[1] as string)) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    out.set(`${m[1]}${JSON.stringify(labels)}`, Number(m[3]));
-  }
-  return out;
+  return new Map(OUTCOME_COUNTERS.flatMap((name) => samplesOf(text, name).map((s) => [`${name}${JSON.stringify(s.labels)}`, s.value] as const)));
 }
 
 /** The outcome samples that moved between two scrapes, and by how much (a label set new in `after` included). */
 function moved(before: string, after: string): Record<string, number> {
   const was = outcomeSamples(before);
   const out: Record<string, number> = {};
-  for (const [key, value] of outcomeSamples(after)) if (value !== (was.get(key) ?? 0)) out[key] = value - (was.get(key) ?? 0);
+  for (const [key, value] of outcomeSamples(after)) {
+    const delta = value - (was.get(key) ?? 0);
+    if (delta !== 0) out[key] = delta;
+  }
   return out;
 }
 
