@@ -18,9 +18,9 @@ export default {
   ignoreStatic: true,
   // the machine has 2 cores; each test runner has its own Redis, Redis Cluster and PostgreSQL
   concurrency: 2,
-  // a new test runner process (and servers) after this many mutants: each test file a mutant's jest run loads leaves
-  // ~15 MB behind (a survivor of the service's set-up, run with ~90 files: ~1.3 GB), and a runner near node's heap
-  // limit spent most of its time in GC (4 GB after ~60 mutants: one more core of GC beside each run)
+  // a new test runner process (and servers) after this many mutants: a runner keeps what each mutant's jest run
+  // loaded (~15 MB a test file, estimated; a survivor of the service's set-up loads ~90 files), and one near node's
+  // heap limit (4 GB after ~60 mutants) was seen at 172 % CPU, mostly GC
   maxTestRunnerReuse: 10,
   // a bigger young generation: each mutant's run loads the whole service into a new module registry per test file,
   // garbage the default 16 MB semi-space collects over and over
