@@ -238,6 +238,28 @@ describe('what the archive writes to the document store', () => {
     });
   });
 
+  test('a big performance goes to the store in writes of at most 5,000 tickets, each ticket once', async () => {
+    // 10,000 tickets: two full writes, then the archive record with no ticket (no empty write before it)
+    const perf = await createPerformance(t, { rows: 10, seats: 1000 });
+    await close(perf.id);
+    const writes: number[] = [];
+    const counting = new Proxy(t.documents, {
+      get(target, name) {
+        if (name === 'upsertInventory') {
+          return (doc: Parameters<DocumentStore['upsertInventory']>[0], tickets: Parameters<DocumentStore['upsertInventory']>[1]) => {
+            writes.push(tickets.length);
+            return target.upsertInventory(doc, tickets);
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    expect(await archiverOf(archiveStore, counting).archive(perf.id)).toMatchObject({ outcome: 'archived', tickets: 10_000, sold: 0 });
+    expect(writes).toEqual([5000, 5000, 0]);
+    expect(await t.documents.listTickets(perf.id)).toHaveLength(10_000);
+  }, 60_000);
+
   test('an ended performance (never closed) of before created_at was kept: its end is when it closed, no creation time', async () => {
     const perf = await createPerformance(t, { rows: 1, seats: 2, extra: { ends_at: '2020-01-01T00:00:00.000Z' } });
     await t.redis.hdel(performanceKeys(perf.id).performance, 'created_at', 'updated_at');
