@@ -176,7 +176,10 @@ describe.each([
     });
     expect(await reconcile(stale, t.store, true)).toEqual([]);
     expect((await rehydrate(t.documents, t.store)).map((r) => r.performance_id)).not.toContain(perf.id);
-    await expect(rehydrate(t.documents, t.store, [perf.id])).rejects.toMatchObject({ code: 'PERFORMANCE_CLOSED' });
+    await expect(rehydrate(t.documents, t.store, [perf.id])).rejects.toMatchObject({
+      code: 'PERFORMANCE_CLOSED',
+      message: `Archived (nothing of them belongs in Redis again): ${perf.id}`,
+    });
     expect(await slotKeys(t, perf.id)).toEqual([]);
     expect(await archiver.archive(perf.id)).toEqual({ performance_id: perf.id, outcome: 'already_archived' });
     expect(await archiver.archive(uniqueId())).toMatchObject({ outcome: 'not_found' });

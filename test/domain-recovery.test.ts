@@ -109,3 +109,22 @@ test('rehydrate brings back a closed performance closed (at the same time), and 
   expect(await read(closed.id)).toMatchObject({ lifecycle: 'closed', closed_at: before.closed.closed_at, counts: before.closed.counts });
   expect(await read(empty.id)).toMatchObject({ id: empty.id, lifecycle: 'open', counts: { total: 0, available: 0, locked: 0, sold: 0 } });
 });
+
+test('rehydrateMarked without autoRehydrate: reported, not rehydrated, the mark stays', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 2 });
+  await t.store.markRecovering(perf.id, 'lost');
+  expect(await rehydrateMarked(t.documents, t.store, false, [perf.id])).toEqual([{ performance_id: perf.id, behind: 'lost', rehydrated: false }]);
+  expect((await t.store.salesState(perf.id)).recovering).toBe('lost');
+});
+
+test('only the named performance: rehydrate restores it alone, and reconcile rehydrates only the one behind', async () => {
+  const [a, b, c] = [await createPerformance(t, { rows: 1, seats: 2 }), await createPerformance(t, { rows: 1, seats: 2 }), await createPerformance(t, { rows: 1, seats: 2 })];
+  for (const perf of [a, b, c]) await forgetSlot(t.redis, perf.id);
+  expect(await rehydrate(t.documents, t.store, [a.id])).toEqual([{ performance_id: a.id, tickets: 2, sold: 0 }]);
+  expect((await t.store.salesState(b.id)).exists).toBe(false);
+  expect(await reconcile(t.documents, t.store, true, [{ id: b.id }])).toEqual([
+    { performance_id: b.id, behind: 'Redis has none of this performance', rehydrated: true },
+  ]);
+  expect((await t.store.salesState(b.id)).exists).toBe(true);
+  expect((await t.store.salesState(c.id)).exists).toBe(false);
+});

@@ -157,6 +157,7 @@ describe('GET /orders/{order_number}', () => {
     const theirs = expectError(await getOrder(orderNumber, KEYS.bob), 404, 'ORDER_NOT_FOUND');
     const none = expectError(await getOrder('3333344444', KEYS.bob), 404, 'ORDER_NOT_FOUND');
     expect(theirs.message).toBe(none.message);
+    expect(none.message).toBe('No such order (or it is not persisted yet).');
     expect(JSON.stringify(theirs)).not.toContain('private@example.com');
     expect(JSON.stringify(theirs)).not.toContain('alice');
     expectError(await getOrder('3333344444', KEYS.admin), 404, 'ORDER_NOT_FOUND');
@@ -210,7 +211,7 @@ describe('GET /people?email=', () => {
 
   test('unknown email → 404 PERSON_NOT_FOUND', async () => {
     const res = await request(t.app).get('/people').query({ email: 'nobody-here@example.com' }).set(as(KEYS.admin));
-    expectError(res, 404, 'PERSON_NOT_FOUND');
+    expect(expectError(res, 404, 'PERSON_NOT_FOUND').message).toBe('No person with that email.');
   });
 
   test.each([

@@ -208,6 +208,8 @@ describe.each([
     // Redis loses everything. The writer is stopped meanwhile: its sweep would find the loss and rehydrate on its own
     // (WRITER_AUTO_REHYDRATE, tested in redis-data-loss), and this test is of rehydrate() itself.
     await pauseWriter();
+    const sequences = async (id: string) => (await t.redis.hmget(performanceKeys(id).performance, 'order_seq', 'next_ord')).map(Number);
+    const [orderSeqP, nextOrdP] = await sequences(p.id);
     await t.redis.flushdb();
     expectError(await admin(request(t.app).get(`/performances/${p.id}`)), 404, 'PERFORMANCE_NOT_FOUND');
 
@@ -221,6 +223,8 @@ describe.each([
     );
 
     await expectRestored(before);
+    // the order sequence and the next new ticket's seat order are back where they were (both only ever grow)
+    expect(await sequences(p.id)).toEqual([orderSeqP, nextOrdP]);
 
     // held-but-unsold tickets are simply available again
     for (const id of held) {
