@@ -128,3 +128,25 @@ test('only the named performance: rehydrate restores it alone, and reconcile reh
   expect((await t.store.salesState(b.id)).exists).toBe(true);
   expect((await t.store.salesState(c.id)).exists).toBe(false);
 });
+
+test('a big performance is restored in writes of at most 2,000 tickets, each ticket once', async () => {
+  // 4,000 tickets: two full writes, no empty one after them
+  const perf = await createPerformance(t, { rows: 4, seats: 1000 });
+  await forgetSlot(t.redis, perf.id);
+  const writes: number[] = [];
+  const counting = new Proxy(t.store, {
+    get(target, name) {
+      if (name === 'restoreInventory') {
+        return (performance: Parameters<RedisLockStore['restoreInventory']>[0], tickets: Parameters<RedisLockStore['restoreInventory']>[1]) => {
+          writes.push(tickets.length);
+          return target.restoreInventory(performance, tickets);
+        };
+      }
+      const value = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  expect(await rehydrate(t.documents, counting, [perf.id])).toEqual([{ performance_id: perf.id, tickets: 4000, sold: 0 }]);
+  expect(writes).toEqual([2000, 2000]);
+  expect((await t.store.salesState(perf.id)).exists).toBe(true);
+}, 60_000);
