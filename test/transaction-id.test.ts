@@ -28,5 +28,5 @@ test('ids tixlock did not mint carry no code', () => {
 });
 
 test('codes outside 1..2^32-1 are refused', () => {
-  for (const code of [0, -1, 1.5, MAX_CODE + 1, Number.NaN]) expect(() => mintTransactionId(code)).toThrow(RangeError);
+  for (const code of [0, -1, 1.5, MAX_CODE + 1, Number.NaN]) expect(() => mintTransactionId(code)).toThrow(new RangeError(`performance code out of range: ${code}`));
 });
