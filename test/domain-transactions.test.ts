@@ -1,8 +1,9 @@
 // TransactionService (src/domain/transactions.ts) called directly, as the HTTP layer never calls it: the HTTP schema
 // (src/http/schemas.ts) lets no begin through with neither tickets nor performance_id + quantity, so the service's own
 // answer to one is seen only here. Real Redis.
+import { ArchivedPerformances } from '../src/domain/lifecycle';
 import { TransactionService } from '../src/domain/transactions';
-import { callerOf, useTestApp } from './support/app';
+import { callerOf, createPerformance, uniqueId, useTestApp } from './support/app';
 
 const t = useTestApp();
 
@@ -12,4 +13,24 @@ test('begin with neither tickets nor a best-available query: 400 INVALID_REQUEST
     code: 'INVALID_REQUEST',
     details: { issues: [{ path: 'tickets', message: 'must list at least one ticket' }] },
   });
+});
+
+test('only a "not found" asks the document store whether it was archived; any other refusal asks it nothing', async () => {
+  const reads: string[] = [];
+  const documents = {
+    getPerformance: async (id: string) => (reads.push(`performance ${id}`), t.documents.getPerformance(id)),
+    ticketPerformances: async (ids: readonly string[]) => (reads.push(`tickets ${ids.join(',')}`), t.documents.ticketPerformances(ids)),
+  };
+  const service = new TransactionService(t.store, t.config.domain, undefined, undefined, new ArchivedPerformances(documents));
+  const perf = await createPerformance(t, { rows: 1, seats: 2 });
+  await service.begin(callerOf('alice'), { tickets: [perf.ticketIds[0] as string] });
+  // refusals on every sale's path: a held ticket, too few left for best available
+  await expect(service.begin(callerOf('bob'), { tickets: [perf.ticketIds[0] as string] })).rejects.toMatchObject({ code: 'TICKETS_UNAVAILABLE' });
+  await expect(service.begin(callerOf('bob'), { best: { performance_id: perf.id, quantity: 2 } })).rejects.toMatchObject({ code: 'NOT_ENOUGH_TICKETS' });
+  expect(reads).toEqual([]);
+
+  const [ticket, performance] = [uniqueId('no-such-ticket'), uniqueId('no-such-perf')];
+  await expect(service.begin(callerOf('bob'), { tickets: [ticket] })).rejects.toMatchObject({ code: 'TICKETS_NOT_FOUND' });
+  await expect(service.begin(callerOf('bob'), { best: { performance_id: performance, quantity: 1 } })).rejects.toMatchObject({ code: 'PERFORMANCE_NOT_FOUND' });
+  expect(reads).toEqual([`tickets ${ticket}`, `performance ${performance}`]);
 });
