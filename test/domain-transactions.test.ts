@@ -34,3 +34,29 @@ test('only a "not found" asks the document store whether it was archived; any ot
   await expect(service.begin(callerOf('bob'), { best: { performance_id: performance, quantity: 1 } })).rejects.toMatchObject({ code: 'PERFORMANCE_NOT_FOUND' });
   expect(reads).toEqual([`tickets ${ticket}`, `performance ${performance}`]);
 });
+
+test('hold_seconds outside the service\'s MIN_HOLD_SECONDS..MAX_HOLD_SECONDS: 400 naming the bounds, nothing held; each bound is accepted', async () => {
+  // bounds of this service's own, narrower than the lock store's (1..900 in the tests), so only its check can refuse
+  const service = new TransactionService(t.store, { ...t.config.domain, minHoldSeconds: 30, maxHoldSeconds: 600 });
+  const perf = await createPerformance(t, { rows: 1, seats: 4 });
+  for (const [i, hold] of [29, 601].entries()) {
+    await expect(service.begin(callerOf('alice'), { tickets: [perf.ticketIds[i] as string], hold_seconds: hold })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      details: { issues: [{ path: 'hold_seconds', message: 'must be between 30 and 600' }] },
+    });
+  }
+  expect((await t.store.performanceInfo(perf.id))?.counts).toMatchObject({ locked: 0 });
+  for (const [i, hold] of [30, 600].entries()) {
+    expect(await service.begin(callerOf('alice'), { tickets: [perf.ticketIds[i + 2] as string], hold_seconds: hold })).toMatchObject({ transaction_status: 'open', hold_seconds: hold });
+  }
+});
+
+test('an update whose body id is not the path id: 400 naming id', async () => {
+  const service = new TransactionService(t.store, t.config.domain);
+  const perf = await createPerformance(t, { rows: 1, seats: 1 });
+  const tx = await service.begin(callerOf('alice'), { tickets: [perf.ticketIds[0] as string] });
+  await expect(service.update(callerOf('alice'), tx.transaction_id, { status: 'checkout', id: 'another-id' })).rejects.toMatchObject({
+    code: 'INVALID_REQUEST',
+    details: { issues: [{ path: 'id', message: 'must equal the transaction id in the path' }] },
+  });
+});
