@@ -2,6 +2,7 @@
 // (src/http/schemas.ts) lets no begin through with neither tickets nor performance_id + quantity, so the service's own
 // answer to one is seen only here. Real Redis.
 import { ArchivedPerformances } from '../src/domain/lifecycle';
+import { OrderNumberFence } from '../src/domain/order-fence';
 import { TransactionService } from '../src/domain/transactions';
 import { callerOf, createPerformance, uniqueId, useTestApp } from './support/app';
 
@@ -59,4 +60,20 @@ test('an update whose body id is not the path id: 400 naming id', async () => {
     code: 'INVALID_REQUEST',
     details: { issues: [{ path: 'id', message: 'must equal the transaction id in the path' }] },
   });
+});
+
+test('complete: with no order-number fence it sells; with one, the store is read until a complete is confirmed, then not again', async () => {
+  const perf = await createPerformance(t, { rows: 1, seats: 3 });
+  const alice = callerOf('alice');
+  const sell = async (service: TransactionService, ticket: string) => {
+    const tx = await service.begin(alice, { tickets: [ticket] });
+    return service.update(alice, tx.transaction_id, { status: 'complete' });
+  };
+  expect(await sell(new TransactionService(t.store, t.config.domain), perf.ticketIds[0] as string)).toMatchObject({ transaction_status: 'complete' });
+
+  const reads: string[] = [];
+  const fence = new OrderNumberFence({ lastOrderNumber: async (id: string) => (reads.push(id), t.documents.lastOrderNumber(id)) });
+  const fenced = new TransactionService(t.store, t.config.domain, undefined, fence);
+  for (const ticket of perf.ticketIds.slice(1)) expect(await sell(fenced, ticket)).toMatchObject({ transaction_status: 'complete' });
+  expect(reads).toEqual([perf.id]);
 });
