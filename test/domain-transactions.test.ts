@@ -77,3 +77,13 @@ test('complete: with no order-number fence it sells; with one, the store is read
   for (const ticket of perf.ticketIds.slice(1)) expect(await sell(fenced, ticket)).toMatchObject({ transaction_status: 'complete' });
   expect(reads).toEqual([perf.id]);
 });
+
+test('tickets listed more than once: 400 naming each repeated id once', async () => {
+  const service = new TransactionService(t.store, t.config.domain);
+  const perf = await createPerformance(t, { rows: 1, seats: 3 });
+  const [a, b, c] = perf.ticketIds as [string, string, string];
+  await expect(service.begin(callerOf('alice'), { tickets: [a, b, a, c, b, a] })).rejects.toMatchObject({
+    code: 'INVALID_REQUEST',
+    details: { issues: [{ path: 'tickets', message: `listed more than once: ${a}, ${b}` }] },
+  });
+});
