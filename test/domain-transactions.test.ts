@@ -5,6 +5,7 @@ import { ArchivedPerformances } from '../src/domain/lifecycle';
 import { OrderNumberFence } from '../src/domain/order-fence';
 import { TransactionService } from '../src/domain/transactions';
 import { callerOf, createPerformance, uniqueId, useTestApp } from './support/app';
+import { untilRedisTime } from './support/lapse';
 
 const t = useTestApp();
 
@@ -86,4 +87,25 @@ test('tickets listed more than once: 400 naming each repeated id once', async ()
     code: 'INVALID_REQUEST',
     details: { issues: [{ path: 'tickets', message: `listed more than once: ${a}, ${b}` }] },
   });
+});
+
+test("a lapsed transaction's ticket now held by another: its holder is that one, never the lapsed transaction's client", async () => {
+  const service = new TransactionService(t.store, t.config.domain);
+  const perf = await createPerformance(t, { rows: 1, seats: 1 });
+  const ticket = perf.ticketIds[0] as string;
+  const [alice, bob, admin] = [callerOf('alice', 'client', '10.0.0.1'), callerOf('bob', 'client', '10.0.0.2'), callerOf('ops', 'admin')];
+  const lapsed = await service.begin(alice, { tickets: [ticket], hold_seconds: 1 });
+  await untilRedisTime(t.redis, Date.parse(lapsed.lock_expires as string) + 1);
+  const taken = await service.begin(bob, { tickets: [ticket] });
+
+  const seenByAlice = await service.get(alice, lapsed.transaction_id);
+  expect(seenByAlice.transaction_status).toBe('expired');
+  expect(seenByAlice.tickets).toEqual([expect.objectContaining({ id: ticket, state: 'locked', transaction_id: taken.transaction_id })]);
+  expect(seenByAlice.tickets[0]).not.toHaveProperty('locked_by');
+  expect(seenByAlice.tickets[0]).not.toHaveProperty('locked_ip');
+  // an admin sees the taking transaction; this read does not know its client, and says none rather than alice
+  const seenByAdmin = (await service.get(admin, lapsed.transaction_id)).tickets[0];
+  expect(seenByAdmin).toMatchObject({ id: ticket, transaction_id: taken.transaction_id });
+  expect([seenByAdmin?.locked_by, seenByAdmin?.locked_ip]).not.toContain('alice');
+  expect([seenByAdmin?.locked_by, seenByAdmin?.locked_ip]).not.toContain('10.0.0.1');
 });
