@@ -12,6 +12,7 @@ import type { SqliteDocumentStore } from '../src/store';
 import type { OrderWriter } from '../src/writer/order-writer';
 import { as, createPerformance, ISO_MS, KEYS, startTestApp, startTestWriter, type TestApp } from './support/app';
 import { untilGone, untilRedisTime } from './support/lapse';
+import { recordingCalls } from './support/recording';
 import { sell, waitFor, type Sold } from './support/writer-tests';
 
 let t: TestApp;
@@ -243,18 +244,7 @@ describe('what the archive writes to the document store', () => {
     const perf = await createPerformance(t, { rows: 10, seats: 1000 });
     await close(perf.id);
     const writes: number[] = [];
-    const counting = new Proxy(t.documents, {
-      get(target, name) {
-        if (name === 'upsertInventory') {
-          return (doc: Parameters<DocumentStore['upsertInventory']>[0], tickets: Parameters<DocumentStore['upsertInventory']>[1]) => {
-            writes.push(tickets.length);
-            return target.upsertInventory(doc, tickets);
-          };
-        }
-        const value = Reflect.get(target, name, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const counting = recordingCalls(t.documents, 'upsertInventory', (_doc, tickets) => writes.push(tickets.length));
     expect(await archiverOf(archiveStore, counting).archive(perf.id)).toMatchObject({ outcome: 'archived', tickets: 10_000, sold: 0 });
     expect(writes).toEqual([5000, 5000, 0]);
     expect(await t.documents.listTickets(perf.id)).toHaveLength(10_000);

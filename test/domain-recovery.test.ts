@@ -10,6 +10,7 @@ import { RedisLockStore } from '../src/redis/lock-store';
 import type { SqliteDocumentStore } from '../src/store';
 import request from 'supertest';
 import { as, createPerformance, KEYS, uniqueId, useTestApp } from './support/app';
+import { recordingCalls } from './support/recording';
 
 const t = useTestApp();
 
@@ -134,18 +135,7 @@ test('a big performance is restored in writes of at most 2,000 tickets, each tic
   const perf = await createPerformance(t, { rows: 4, seats: 1000 });
   await forgetSlot(t.redis, perf.id);
   const writes: number[] = [];
-  const counting = new Proxy(t.store, {
-    get(target, name) {
-      if (name === 'restoreInventory') {
-        return (performance: Parameters<RedisLockStore['restoreInventory']>[0], tickets: Parameters<RedisLockStore['restoreInventory']>[1]) => {
-          writes.push(tickets.length);
-          return target.restoreInventory(performance, tickets);
-        };
-      }
-      const value = Reflect.get(target, name, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  const counting = recordingCalls(t.store, 'restoreInventory', (_performance, tickets) => writes.push(tickets.length));
   expect(await rehydrate(t.documents, counting, [perf.id])).toEqual([{ performance_id: perf.id, tickets: 4000, sold: 0 }]);
   expect(writes).toEqual([2000, 2000]);
   expect((await t.store.salesState(perf.id)).exists).toBe(true);
