@@ -9,11 +9,16 @@ const REGISTER = path.join(__dirname, 'support', 'swc-register.js');
 let report: BenchReport;
 beforeAll(async () => {
   // the servers and the load generator are child processes; from the TypeScript sources they need the swc hook
-  report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined }));
+  // a loaded CI machine (two copies of the suite and stress-ng, seen) can hold a Redis command past the 2 s default,
+  // and tixlock then rightly answers 503 (nothing held): 34 of 6,800 preparing holds once. This test is of the
+  // benchmark's harness and report, not of the service under starvation, so the timeout is longer here.
+  const serviceEnv = { REDIS_COMMAND_TIMEOUT_MS: '15000' };
+  report = await runBench(benchOptions('quick', { childExecArgv: ['-r', REGISTER], progress: () => undefined, serviceEnv }));
 }, 900_000); // the quick run, season row included (~165 s of it, a 60 s expiry wait): ~7 min on a loaded 2-core machine
 
 // whether a scenario used up its prepared input depends on how fast this machine is: not asserted
-const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts });
+// (a failing scenario shows its status codes: the report keeps them, and a count alone does not say what went wrong)
+const clean = (s: ScenarioResult) => ({ id: s.id, non_2xx: s.non_2xx, errors: s.errors, timeouts: s.timeouts, ...(s.non_2xx > 0 ? { status_codes: s.status_codes } : {}) });
 
 test('every scenario ran and answered only 2xx', () => {
   expect(report.scenarios.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);

@@ -84,6 +84,8 @@ export interface BenchOptions {
   childExecArgv?: string[];
   /** progress lines (default: stderr) */
   progress?: (line: string) => void;
+  /** settings added to the benchmarked tixlock's environment (the smoke test's longer Redis timeout) */
+  serviceEnv?: Record<string, string>;
 }
 
 export function benchOptions(mode: 'full' | 'quick', overrides: Partial<BenchOptions> = {}): BenchOptions {
@@ -278,6 +280,7 @@ async function startProcesses(o: BenchOptions, log: Rig['log'], dataDir: string,
     // holds made early in the run must still be live for checkout and complete minutes later
     LOCK_TTL_SECONDS: '3600',
     MAX_HOLD_SECONDS: '3600',
+    ...o.serviceEnv,
   });
   log(`starting tixlock (API only, private redis-server) in ${dataDir}, the bare Express app and the load generator`);
   const execArgv = o.childExecArgv ?? process.execArgv;
