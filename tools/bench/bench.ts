@@ -84,7 +84,7 @@ export interface BenchOptions {
   childExecArgv?: string[];
   /** progress lines (default: stderr) */
   progress?: (line: string) => void;
-  /** settings added to the benchmarked tixlock's environment (the smoke test's longer Redis timeout) */
+  /** settings added to the environment of every tixlock the benchmark starts, the season row's too (the smoke test's longer Redis timeout) */
   serviceEnv?: Record<string, string>;
 }
 
@@ -187,7 +187,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 export async function runSeasonRow(o: BenchOptions, log: (line: string) => void): Promise<SeasonReport> {
   const { performances, ticketsPerPerformance } = o.season;
   log(`season: ${performances} performances of ${ticketsPerPerformance} tickets sold, closed, archived and expired (its own tixlock with the order writer)`);
-  const memory = await runSeason(o.season, o.childExecArgv ?? process.execArgv, (line) => log(`    ${line}`));
+  const memory = await runSeason(o.season, o.childExecArgv ?? process.execArgv, (line) => log(`    ${line}`), o.serviceEnv);
   log(`    used_memory: baseline ${memory.baseline.used_memory}, after sales ${memory.after_sales.used_memory}, after archive ${memory.after_archive.used_memory}, after expiry ${memory.after_expiry.used_memory} (${memory.ratio_after_expiry.toFixed(3)} ×)`);
   const [fewN, manyN] = o.idleWriterPerformances;
   log(`idle order writer: Redis commands/s with ${fewN} and ${manyN} performances, ${o.idleWriterSweeps} sweep(s) each`);

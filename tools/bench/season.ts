@@ -243,11 +243,11 @@ async function seasonBytes(redis: Redis, ids: readonly string[]): Promise<Season
 
 /**
  * Runs the season in a tixlock of its own (API and order writer; private redis-server; SQLite in a temp dir).
- * execArgv: node options of the server child (from TypeScript sources: the swc require hook).
+ * execArgv: node options of the server child (from TypeScript sources: the swc require hook); extraEnv: settings over SEASON_ENV.
  */
-export async function runSeason(size: SeasonSize, execArgv: string[], log: (line: string) => void = () => undefined): Promise<SeasonResult> {
+export async function runSeason(size: SeasonSize, execArgv: string[], log: (line: string) => void = () => undefined, extraEnv: Record<string, string> = {}): Promise<SeasonResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-season-'));
-  const env = tixlockEnv(dataDir, 'season', { client: CLIENT_KEY, admin: ADMIN_KEY }, SEASON_ENV);
+  const env = tixlockEnv(dataDir, 'season', { client: CLIENT_KEY, admin: ADMIN_KEY }, { ...SEASON_ENV, ...extraEnv });
   let server: ServerProcess | undefined;
   let redis: Redis | undefined;
   try {
