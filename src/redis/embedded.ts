@@ -50,21 +50,42 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
+/** How many free ports startRedisServer tries when each is taken before redis-server binds it. */
+export const PORT_ATTEMPTS = 5;
+
 /**
- * Starts redis-server on a free loopback port with AOF on and its data in `dir`; resolves once it answers PING.
- * Options as production wants them: noeviction, appendfsync everysec.
+ * Starts redis-server on a free loopback port (or on `port`) with AOF on and its data in `dir`; resolves once it
+ * answers PING. Options as production wants them: noeviction, appendfsync everysec. A port found free can be taken
+ * before redis-server binds it (by any process's outgoing connection: they share the ephemeral range), so a chosen
+ * port that turns out taken is replaced, up to PORT_ATTEMPTS tries; a given `port` is tried as many times (it may be
+ * freed meanwhile) but never replaced. `choosePort` is for tests.
  */
-export async function startRedisServer(bin: string, dir: string, port?: number): Promise<EmbeddedRedis> {
+export async function startRedisServer(bin: string, dir: string, port?: number, choosePort = freePort): Promise<EmbeddedRedis> {
   fs.mkdirSync(dir, { recursive: true });
-  const chosen = port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(bin, dir, port ?? (await choosePort()));
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+/** redis-server could not bind its port: another process has it. */
+class PortTakenError extends Error {}
+
+async function startOnPort(bin: string, dir: string, chosen: number): Promise<EmbeddedRedis> {
   const args = [
     '--port', String(chosen), '--bind', '127.0.0.1', '--dir', path.resolve(dir),
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
     '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning',
   ];
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += String(d)));
+  // redis-server logs to stdout (no logfile): kept, so a failed start says why (e.g. the port was taken)
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + String(d)).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   running.add(child);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
@@ -78,11 +99,15 @@ export async function startRedisServer(bin: string, dir: string, port?: number):
       resolve(err);
     }),
   );
+  const exitError = (code: number | null) => {
+    const message = `redis-server exited with code ${code}: ${output.trim()}`;
+    return /address already in use/i.test(output) ? new PortTakenError(message) : new Error(message);
+  };
 
   for (let waited = 0; waited < 10_000; waited += 50) {
     const early = await Promise.race([
       spawnError,
-      exited.then((code) => new Error(`redis-server exited with code ${code}: ${stderr.trim()}`)),
+      exited.then(exitError),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)),
     ]);
     if (early instanceof Error) {

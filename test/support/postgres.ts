@@ -79,7 +79,9 @@ async function acceptsConnections(url: string): Promise<boolean> {
   }
 }
 
-export async function startPostgres(opts: { binDir?: string; port?: number } = {}): Promise<TestPostgres> {
+/** choosePort: where a free port comes from (default freePort; tests hand out taken ones) */
+export async function startPostgres(opts: { binDir?: string; port?: number; choosePort?: () => Promise<number> } = {}): Promise<TestPostgres> {
+  const choosePort = opts.choosePort ?? freePort;
   const binDir = opts.binDir ?? findPostgresBinDir();
   if (!binDir) {
     throw new Error('PostgreSQL server binaries (initdb, postgres) not found: apt-get install -y postgresql, or set POSTGRES_BINDIR');
@@ -105,8 +107,10 @@ export async function startPostgres(opts: { binDir?: string; port?: number } = {
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr || init.error?.message}`);
   }
 
-  const port = opts.port ?? (await freePort());
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // a port found free can be taken before postgres binds it (outgoing connections share the ephemeral range): the
+  // first start tries another free port then, a few times; a restart (start() again) keeps the port it has
+  let port = opts.port ?? (await choosePort());
+  let url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
@@ -151,11 +155,19 @@ export async function startPostgres(opts: { binDir?: string; port?: number } = {
     }
   };
 
-  try {
-    await start();
-  } catch (err) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      const taken = /address already in use/i.test((err as Error).message);
+      if (!taken || opts.port !== undefined || attempt >= 5) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+      port = await choosePort();
+      url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    }
   }
   return {
     url,
