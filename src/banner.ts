@@ -17,16 +17,19 @@ export interface BannerFacts {
   writer: 'in-process' | 'own-process' | undefined;
   /** set when a cluster primary runs API workers */
   workers?: { api: number[]; writer: number | undefined };
+  /** METRICS_PORT's server's port as bound (METRICS_PORT=0 picks one), when there is one */
+  metricsPort?: number;
 }
 
 export function printBanner(config: Config, facts: BannerFacts): void {
-  const { address, port, embedded, keys, writer, workers } = facts;
+  const { address, port, embedded, keys, writer, workers, metricsPort } = facts;
   const notes = [
     workers ? `${workers.api.length} API workers` : '',
     writer === 'in-process' ? 'with the order writer' : '',
     writer === 'own-process' ? 'with the order writer in a process of its own' : '',
   ].filter(Boolean);
   const lines = [`tixlock api listening on ${listenUrl(address, port)}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`];
+  if (metricsPort !== undefined) lines.push(`  metrics: ${listenUrl(address, metricsPort)}/metrics (METRICS_PORT, no key)`);
   if (workers) {
     const writerPid = workers.writer === undefined ? '' : `, order writer pid ${workers.writer}`;
     lines.push(`  processes: primary pid ${process.pid}, API worker pids ${workers.api.join(' ')}${writerPid}`);

@@ -26,8 +26,8 @@ async function runService(config: Config, logger: Logger, roles: Roles): Promise
   const service = await startService(config, logger, roles);
   running.service = service;
   if (service.keys) {
-    const { port, address, embedded, keys } = service;
-    printBanner(config, { port, address: address as string, embedded, keys, writer: service.withWriter ? 'in-process' : undefined });
+    const { port, address, embedded, keys, metricsPort } = service;
+    printBanner(config, { port, address: address as string, embedded, keys, writer: service.withWriter ? 'in-process' : undefined, metricsPort });
   } else process.stdout.write(`tixlock order writer running (consumer ${config.writer.consumer})\n`);
 }
 

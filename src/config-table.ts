@@ -261,7 +261,7 @@ export const SETTINGS_TABLE = {
     key: 'metricsPort',
     value: int({ min: 0, max: 65535 }),
     description:
-      'serve `GET /metrics` (Prometheus) without a key on this port, for an internal network; unset = on `PORT` to admin keys ([operations.md](operations.md))',
+      'serve `GET /metrics` (Prometheus) without a key on this port, for an internal network (`0` = any free port; the start-up banner names it); unset = on `PORT` to admin keys ([operations.md](operations.md))',
   },
   TRUST_PROXY: {
     group: 'server',

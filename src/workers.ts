@@ -5,6 +5,7 @@
 // are up, restarts a worker that dies, and on SIGINT/SIGTERM stops every worker (each as `service.stop()` does)
 // before the redis-server. A worker is the single-process service of its role; it tells the primary when it is up.
 import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import { printBanner } from './banner';
 import type { Config } from './config';
@@ -100,6 +101,7 @@ export async function runPrimary(config: Config, logger: Logger, opts: { apiWork
     keys: shared.keys,
     writer: opts.writer ? 'own-process' : undefined,
     workers: { api: pool.pids('api'), writer: opts.writer ? pool.pids('order-writer')[0] : undefined },
+    metricsPort: (shared.metricsServer?.address() as AddressInfo | null)?.port,
   });
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { testClusterNodes, uniqueId } from './support/app';
 import { alive, childrenOf } from './support/processes';
 import { scratch } from './support/scratch';
-import { exitWithin, httpCall, runCli, spawnCli, waitFor, type CliProcess } from './support/spawn';
+import { exitWithin, httpCall, runCli, spawnCli, waitFor, waitForBanner, type CliProcess } from './support/spawn';
 
 const { tempDir, track } = scratch('tixlock-workers-');
 
@@ -32,20 +32,12 @@ function start(args: string[], extra: Record<string, string> = {}) {
   return { proc, dataDir };
 }
 
-/** Waits for the banner; returns the port it names. */
+/** Waits for the banner; checks what its first line says after the URL; returns the port it names. */
 async function listening(proc: CliProcess, suffix: string): Promise<number> {
-  const line = await waitFor(
-    'the banner',
-    () => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-        throw new Error(`tixlock exited early: ${proc.stderr().slice(-2000)}`);
-      }
-      return proc.stdout().match(/^tixlock api listening on http:\/\/127\.0\.0\.1:(\d+)(.*)$/m) ?? undefined;
-    },
-    { timeoutMs: 30_000 },
-  );
-  expect(line[2]).toBe(suffix);
-  return Number(line[1]);
+  const banner = await waitForBanner(proc, 30_000);
+  expect(banner.url).toBe(`http://127.0.0.1:${banner.port}`);
+  expect(banner.notes).toBe(suffix);
+  return banner.port;
 }
 
 function devKeys(dataDir: string) {

@@ -8,7 +8,7 @@ import { COMMANDS } from '../src/cli-help';
 import { freePort } from '../src/redis/embedded';
 import { freshCheckout } from './support/checkout';
 import { scratch } from './support/scratch';
-import { exitWithin, spawnProcess, waitFor } from './support/spawn';
+import { exitWithin, spawnProcess, waitForBanner } from './support/spawn';
 
 let checkout: string;
 let cli: string;
@@ -93,7 +93,7 @@ describe('Redis out of reach: one line, exit code 1', () => {
     const dataDir = tempDir();
     const service = spawnProcess(process.execPath, [cli, 'all'], { cwd: checkout, env: { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
     track(service);
-    await waitFor('the banner', () => service.stdout().includes('tixlock api listening on'), { timeoutMs: 60_000 });
+    await waitForBanner(service, 60_000);
 
     const running = await tixlock(['dead-letters'], { DATA_DIR: dataDir });
     expect({ code: running.code, stderr: running.stderr }).toEqual({ code: 0, stderr: '' });

@@ -12,7 +12,7 @@ import { freePort } from '../src/redis/embedded';
 import { freshCheckout } from './support/checkout';
 import { scratch } from './support/scratch';
 import { alive, childrenOf, portAnswers, processesIn } from './support/processes';
-import { exitWithin, httpCall, REPO, spawnProcess, waitFor, type CliProcess } from './support/spawn';
+import { exitWithin, httpCall, REPO, spawnProcess, waitFor, waitForBanner } from './support/spawn';
 
 let checkout: string;
 beforeAll(() => {
@@ -26,20 +26,6 @@ function builtCli(): string {
   const cli = path.join(checkout, 'dist', 'src', 'cli.js');
   if (!fs.existsSync(cli)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: checkout, stdio: 'ignore' });
   return cli;
-}
-
-/** Waits for the banner's first line; returns the URL it names. */
-function bannerUrl(proc: CliProcess, timeoutMs: number): Promise<string> {
-  return waitFor(
-    'the banner',
-    () => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-        throw new Error(`exited early: ${proc.stdout().slice(-2000)} ${proc.stderr().slice(-2000)}`);
-      }
-      return proc.stdout().match(/^tixlock api listening on (\S+)/m)?.[1];
-    },
-    { timeoutMs },
-  );
 }
 
 /** The private redis-server working in `dataDir`/redis: its pid and port (from the URL file tixlock writes there). */
@@ -60,11 +46,12 @@ async function nothingLeft(dataDir: string, nodePid: number, redis: { pid: numbe
 }
 
 test('npm start: the banner names 127.0.0.1 and masks the dev keys; SIGTERM to npm stops node and its redis-server', async () => {
-  const port = await freePort();
-  const npm = spawnProcess('npm', ['start'], { cwd: checkout, env: { PORT: String(port) } });
+  // PORT=0: tixlock binds a free port and its banner names it (one found free beforehand could be taken meanwhile)
+  const npm = spawnProcess('npm', ['start'], { cwd: checkout, env: { PORT: '0' } });
   track(npm);
   // npm start builds first: generous on a slow machine
-  expect(await bannerUrl(npm, 240_000)).toBe(`http://127.0.0.1:${port}`);
+  const { url, port } = await waitForBanner(npm, 240_000);
+  expect(url).toBe(`http://127.0.0.1:${port}`);
   expect((await httpCall(port, 'GET', '/healthz')).status).toBe(200);
 
   // the dev keys: in full only in their file, on the terminal a prefix and where the file is
@@ -96,7 +83,7 @@ test('Ctrl-C (SIGINT to the process group): tixlock and its redis-server stop, e
   const dataDir = tempDir();
   const proc = spawnProcess(process.execPath, [cli, 'all'], { cwd: checkout, env: { PORT: '0', DATA_DIR: dataDir }, detached: true });
   track(proc);
-  const port = Number(new URL(await bannerUrl(proc, 60_000)).port);
+  const { port } = await waitForBanner(proc, 60_000);
   const redis = privateRedis(dataDir);
   expect(childrenOf(proc.child.pid as number).map((c) => c.pid)).toEqual([redis.pid]);
 

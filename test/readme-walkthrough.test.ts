@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/redis/embedded';
 import { freshCheckout } from './support/checkout';
-import { exitWithin, REPO, spawnProcess, waitFor, type CliProcess } from './support/spawn';
+import { exitWithin, REPO, spawnProcess, waitForBanner, type CliProcess } from './support/spawn';
 
 const SECTION = '## The seed flow with curl';
 
@@ -41,18 +41,10 @@ async function runWalkthrough(url: string, cwd = checkout) {
 }
 
 test('the walk-through runs as written, twice in a row, against npm start', async () => {
-  const port = await freePort();
-  const npm = spawnProcess('npm', ['start'], { cwd: checkout, env: { PORT: String(port), LOG_LEVEL: 'warn' } });
+  // PORT=0: tixlock binds a free port and its banner names it (one found free beforehand could be taken meanwhile)
+  const npm = spawnProcess('npm', ['start'], { cwd: checkout, env: { PORT: '0', LOG_LEVEL: 'warn' } });
   procs.push(npm);
-  await waitFor(
-    'npm start to serve',
-    () => {
-      if (npm.child.exitCode !== null) throw new Error(`npm start exited: ${npm.stderr().slice(-2000)}`);
-      return npm.stdout().includes('tixlock api listening on');
-    },
-    { timeoutMs: 240_000 },
-  );
-  const url = `http://127.0.0.1:${port}`;
+  const { url } = await waitForBanner(npm, 240_000);
 
   const performances: string[] = [];
   for (const round of [1, 2]) {

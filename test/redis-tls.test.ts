@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/redis/embedded';
-import { httpCall, spawnCli, waitFor, type CliProcess } from './support/spawn';
+import { httpCall, spawnCli, waitForBanner, type CliProcess } from './support/spawn';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const CLIENT = 'tls-client-key-01';
@@ -54,15 +54,7 @@ test('rediss:// with REDIS_PASSWORD: the API serves over TLS to Redis', async ()
     TIXLOCK_ADMIN_KEYS: `ops:${ADMIN}`,
   });
   const proc = api;
-  const line = await waitFor(
-    'the banner',
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`tixlock exited early: ${proc.stderr().slice(-2000)}`);
-      return proc.stdout().match(/^tixlock api listening on http:\/\/127\.0\.0\.1:(\d+)/m) ?? undefined;
-    },
-    { timeoutMs: 30_000 },
-  );
-  const apiPort = Number(line[1]);
+  const { port: apiPort } = await waitForBanner(proc, 30_000);
   expect((await httpCall(apiPort, 'GET', '/readyz')).status).toBe(200);
   const tickets = [1, 2].map((seat) => ({ id: `tls-A${seat}`, section: 'ORCH', row: 'A', seat, price: 5000 }));
   expect((await httpCall(apiPort, 'PUT', '/performances/tls-perf', ADMIN, { name: 'TLS', tickets })).status).toBe(200);

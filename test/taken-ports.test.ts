@@ -1,13 +1,16 @@
 // Servers started on a port found free, when that port is taken before the server binds it (any process's outgoing
 // connection may get it: they share the ephemeral range; under a loaded parallel suite this happens). The private
 // redis-server (startRedisServer, also what `npm start` runs) and the tests' PostgreSQL replace a chosen port that
-// turns out taken; a port the caller gave is never replaced, and a failure says why.
+// turns out taken; a port the caller gave is never replaced, and a failure says why. tixlock itself, given a PORT
+// or METRICS_PORT that is taken, exits with code 1 and says so (tests use PORT=0 and read the banner instead).
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, PORT_ATTEMPTS, startRedisServer, type EmbeddedRedis } from '../src/redis/embedded';
+import { KEYS, testRedisUrl } from './support/app';
 import { startPostgres } from './support/postgres';
+import { spawnCli, waitForBanner } from './support/spawn';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -93,4 +96,28 @@ describe("the tests' PostgreSQL on a taken port", () => {
     expect(outcome).toMatch(/Address already in use/i);
     expect(offered).toEqual([]);
   }, 60_000);
+});
+
+describe('tixlock given a taken port', () => {
+  test.each([['PORT'], ['METRICS_PORT']])('%s taken: exit code 1 with the reason, no banner', async (setting) => {
+    const cli = spawnCli(['api'], {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      [setting]: String(takenPort),
+      REDIS_URL: testRedisUrl(),
+      DOCUMENT_STORE_URL: 'sqlite::memory:',
+      DATA_DIR: path.join(dir, `cli-${setting}`),
+      TIXLOCK_API_KEYS: `alice:${KEYS.alice}`,
+      TIXLOCK_ADMIN_KEYS: `root:${KEYS.admin}`,
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      // waitForBanner fails as soon as the process is gone, with its output (not "no banner" after its 60 s)
+      await expect(waitForBanner(cli, 60_000)).rejects.toThrow(new RegExp(`exited \\(1\\) before its banner.*EADDRINUSE.*127\\.0\\.0\\.1:${takenPort}`, 's'));
+      expect(cli.stdout()).not.toContain('listening on');
+    } finally {
+      await cli.kill();
+    }
+  }, 90_000);
 });

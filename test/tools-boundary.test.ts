@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { BASE_ENV, KEYS, testRedisUrl } from './support/app';
-import { exitWithin, httpCall, REPO, spawnCli, waitFor } from './support/spawn';
+import { exitWithin, httpCall, REPO, spawnCli, waitForBanner } from './support/spawn';
 
 const inTools = (file: string, root = REPO) => file.startsWith(`${path.join(root, 'tools')}${path.sep}`);
 const relative = (file: string, root = REPO) => path.relative(root, file).split(path.sep).join('/');
@@ -95,15 +95,8 @@ describe('the modules a tixlock process loads', () => {
     const env = { ...BASE_ENV, REDIS_URL: testRedisUrl(), HOST: '127.0.0.1', PORT: '0', DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' };
     const api = spawnCli(['api'], { ...env, LOADED_MODULES_FILE: list }, [PRELOAD]);
     try {
-      const line = await waitFor(
-        'the banner',
-        () => {
-          if (api.child.exitCode !== null) throw new Error(`tixlock api exited early: ${api.stderr().slice(-2000)}`);
-          return api.stdout().match(/^tixlock api listening on http:\/\/127\.0\.0\.1:(\d+)/m) ?? undefined;
-        },
-        { timeoutMs: 30_000 },
-      );
-      expect((await httpCall(Number(line[1]), 'GET', '/performances/boundary-none', KEYS.admin)).status).toBe(404);
+      const { port } = await waitForBanner(api, 30_000);
+      expect((await httpCall(port, 'GET', '/performances/boundary-none', KEYS.admin)).status).toBe(404);
       api.child.kill('SIGTERM');
       await exitWithin(api, 20_000, 'tixlock api after SIGTERM');
     } finally {

@@ -70,6 +70,41 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
   return { code, signal, stdout: proc.stdout(), stderr: proc.stderr() };
 }
 
+/** What the start-up banner of `tixlock api` / `tixlock all` (src/banner.ts) says, e.g. with PORT=0. */
+export interface Banner {
+  /** where the API listens, e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  /** the first line after the URL, e.g. " (2 API workers)" or "" */
+  notes: string;
+  /** METRICS_PORT's port as bound, when the banner names one */
+  metricsPort: number | undefined;
+}
+
+/**
+ * Waits for the whole start-up banner and reads it. Fails at once when the process exits first, and after timeoutMs
+ * otherwise; either way with the process's output, so a failed start says why (a 60 s poll of a port nobody
+ * listens on said only "timed out").
+ */
+export async function waitForBanner(proc: CliProcess, timeoutMs: number): Promise<Banner> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = proc.stdout();
+    const first = /^tixlock api listening on (http:\/\/\S+:(\d+))(.*)$/m.exec(out);
+    // "document store:" is the banner's last line but the dev keys': the banner is complete once it is there
+    if (first && /^ {2}document store: /m.test(out)) {
+      const metrics = /^ {2}metrics: http:\/\/\S+:(\d+)\/metrics /m.exec(out);
+      return { url: first[1] as string, port: Number(first[2]), notes: first[3] as string, metricsPort: metrics ? Number(metrics[1]) : undefined };
+    }
+    const gone = proc.child.exitCode !== null || proc.child.signalCode !== null;
+    if (gone || Date.now() >= deadline) {
+      const how = gone ? `exited (${proc.child.exitCode ?? proc.child.signalCode}) before its banner` : `printed no banner within ${timeoutMs} ms`;
+      throw new Error(`tixlock ${how}; stdout: ${proc.stdout().slice(-2000)} stderr: ${proc.stderr().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Polls `probe` until it returns something other than undefined/false, or fails after timeoutMs. */
 export async function waitFor<T>(
   what: string,
