@@ -21,28 +21,39 @@ export interface SentinelTopology {
   stop(): Promise<void>;
 }
 
+/**
+ * A sentinel on a free port. A port found free can be taken before the sentinel binds it (outgoing connections
+ * share the ephemeral range): a sentinel that exits before answering is started again on another port, a few times.
+ */
 async function startSentinel(dir: string, primaryPort: number): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const conf = path.join(dir, `sentinel-${port}.conf`);
-  fs.writeFileSync(
-    conf,
-    [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primaryPort} 2`,
-      `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
-      `sentinel failover-timeout ${SENTINEL_NAME} 5000`,
-      `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(BIN, [conf, '--sentinel'], { stdio: 'ignore' });
-  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  await waitFor(async () => (await probe.connect().then(() => probe.ping()).catch(() => '')) === 'PONG', 10_000, `sentinel on ${port}`);
-  probe.disconnect();
-  return { port, child };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const conf = path.join(dir, `sentinel-${port}.conf`);
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primaryPort} 2`,
+        `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
+        `sentinel failover-timeout ${SENTINEL_NAME} 5000`,
+        `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(BIN, [conf, '--sentinel'], { stdio: 'ignore' });
+    const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    const gone = () => child.exitCode !== null || child.signalCode !== null;
+    try {
+      await waitFor(async () => gone() || (await probe.connect().then(() => probe.ping()).catch(() => '')) === 'PONG', 10_000, `sentinel on ${port}`);
+    } finally {
+      probe.disconnect();
+    }
+    if (!gone()) return { port, child };
+    if (attempt >= 5) throw new Error(`sentinels exited before answering on ${attempt} ports in a row (the last ${port})`);
+  }
 }
 
 export async function startSentinelTopology(): Promise<SentinelTopology> {
