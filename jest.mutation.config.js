@@ -15,7 +15,7 @@ const LEFT_OUT = [
   // spawn the CLI, a built dist/ or another node process (archive and rehydrate stay: one test of each runs the CLI,
   // the others the archive and the rehydrate in this process)
   'api-workers', 'cli-commands', 'cli-stop', 'client-package', 'compose', 'metrics-port', 'readme-walkthrough',
-  'tools-boundary', 'writer-process', 'store-sqlite-processes', 'test-steps',
+  'tools-boundary', 'writer-process', 'store-sqlite-processes', 'test-steps', 'taken-ports',
   // benchmarks, on-sale runs
   'bench', 'bench-season', 'onsale', 'onsale-cluster',
   // Redis Cluster, Sentinel, TLS (the mutation run starts a single redis-server)
