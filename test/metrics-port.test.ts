@@ -12,7 +12,7 @@ import { spawnCli, waitForBanner } from './support/spawn';
 describe('METRICS_PORT', () => {
   const get = (port: number, path: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
         let body = '';
         res.on('data', (d) => (body += String(d)));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));

@@ -20,7 +20,9 @@ let takenPort: number;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tixlock-taken-ports-'));
-  taken = net.createServer();
+  // a connection to it is dropped at once: a start-up probe that reached it (before its server's exit was seen)
+  // must not keep it open, or closing it waits for that connection and the file's afterAll times out (seen once)
+  taken = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   takenPort = (taken.address() as net.AddressInfo).port;
 });

@@ -50,29 +50,34 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** How many free ports startRedisServer tries when each is taken before redis-server binds it. */
+/** How many free ports startOnFreePort tries when each is taken before its server binds it. */
 export const PORT_ATTEMPTS = 5;
 
 /**
- * Starts redis-server on a free loopback port (or on `port`) with AOF on and its data in `dir`; resolves once it
- * answers PING. Options as production wants them: noeviction, appendfsync everysec. A port found free can be taken
- * before redis-server binds it (by any process's outgoing connection: they share the ephemeral range), so a chosen
- * port that turns out taken is replaced, up to PORT_ATTEMPTS tries; a given `port` is tried as many times (it may be
- * freed meanwhile) but never replaced. `choosePort` is for tests.
+ * Starts a server on `given`, or else on a free loopback port. A port found free can be taken before the server
+ * binds it (by any process's outgoing connection: they share the ephemeral range), so a start that fails with
+ * "Address already in use" is made again on another free port, up to PORT_ATTEMPTS ports. A given port is tried
+ * once. `choosePort` is for tests (they hand out taken ports).
  */
-export async function startRedisServer(bin: string, dir: string, port?: number, choosePort = freePort): Promise<EmbeddedRedis> {
-  fs.mkdirSync(dir, { recursive: true });
+export async function startOnFreePort<T>(start: (port: number) => Promise<T>, given?: number, choosePort: () => Promise<number> = freePort): Promise<T> {
+  if (given !== undefined) return start(given);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnPort(bin, dir, port ?? (await choosePort()));
+      return await start(await choosePort());
     } catch (err) {
-      if (attempt >= PORT_ATTEMPTS || !(err instanceof PortTakenError)) throw err;
+      if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test((err as Error).message)) throw err;
     }
   }
 }
 
-/** redis-server could not bind its port: another process has it. */
-class PortTakenError extends Error {}
+/**
+ * Starts redis-server on a free loopback port (or on `port`; startOnFreePort) with AOF on and its data in `dir`;
+ * resolves once it answers PING. Options as production wants them: noeviction, appendfsync everysec.
+ */
+export async function startRedisServer(bin: string, dir: string, port?: number, choosePort = freePort): Promise<EmbeddedRedis> {
+  fs.mkdirSync(dir, { recursive: true });
+  return startOnFreePort((chosen) => startOnPort(bin, dir, chosen), port, choosePort);
+}
 
 async function startOnPort(bin: string, dir: string, chosen: number): Promise<EmbeddedRedis> {
   const args = [
@@ -99,15 +104,10 @@ async function startOnPort(bin: string, dir: string, chosen: number): Promise<Em
       resolve(err);
     }),
   );
-  const exitError = (code: number | null) => {
-    const message = `redis-server exited with code ${code}: ${output.trim()}`;
-    return /address already in use/i.test(output) ? new PortTakenError(message) : new Error(message);
-  };
-
   for (let waited = 0; waited < 10_000; waited += 50) {
     const early = await Promise.race([
       spawnError,
-      exited.then(exitError),
+      exited.then((code) => new Error(`redis-server exited with code ${code}: ${output.trim()}`)),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)),
     ]);
     if (early instanceof Error) {

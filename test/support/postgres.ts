@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '../../src/redis/embedded';
+import { startOnFreePort } from '../../src/redis/embedded';
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -79,9 +79,8 @@ async function acceptsConnections(url: string): Promise<boolean> {
   }
 }
 
-/** choosePort: where a free port comes from (default freePort; tests hand out taken ones) */
+/** port: the port to use (else a free one, startOnFreePort); choosePort: where a free port comes from (tests) */
 export async function startPostgres(opts: { binDir?: string; port?: number; choosePort?: () => Promise<number> } = {}): Promise<TestPostgres> {
-  const choosePort = opts.choosePort ?? freePort;
   const binDir = opts.binDir ?? findPostgresBinDir();
   if (!binDir) {
     throw new Error('PostgreSQL server binaries (initdb, postgres) not found: apt-get install -y postgresql, or set POSTGRES_BINDIR');
@@ -107,10 +106,9 @@ export async function startPostgres(opts: { binDir?: string; port?: number; choo
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr || init.error?.message}`);
   }
 
-  // a port found free can be taken before postgres binds it (outgoing connections share the ephemeral range): the
-  // first start tries another free port then, a few times; a restart (start() again) keeps the port it has
-  let port = opts.port ?? (await choosePort());
-  let url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // set by the first start (startOnFreePort: another free port if the first is taken); a restart keeps them
+  let port = 0;
+  let url = '';
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
@@ -155,19 +153,16 @@ export async function startPostgres(opts: { binDir?: string; port?: number; choo
     }
   };
 
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await start();
-      break;
-    } catch (err) {
-      const taken = /address already in use/i.test((err as Error).message);
-      if (!taken || opts.port !== undefined || attempt >= 5) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw err;
-      }
-      port = await choosePort();
-      url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    }
+  const startOn = async (chosen: number) => {
+    port = chosen;
+    url = `postgres://postgres@127.0.0.1:${chosen}/postgres`;
+    await start();
+  };
+  try {
+    await startOnFreePort(startOn, opts.port, opts.choosePort);
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   return {
     url,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
+import { startOnFreePort, startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded';
 import { waitFor } from './writer-tests';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -21,13 +21,9 @@ export interface SentinelTopology {
   stop(): Promise<void>;
 }
 
-/**
- * A sentinel on a free port. A port found free can be taken before the sentinel binds it (outgoing connections
- * share the ephemeral range): a sentinel that exits before answering is started again on another port, a few times.
- */
-async function startSentinel(dir: string, primaryPort: number): Promise<{ port: number; child: ChildProcess }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+/** A sentinel on a free port (startOnFreePort: another one if the port is taken before the sentinel binds it). */
+function startSentinel(dir: string, primaryPort: number): Promise<{ port: number; child: ChildProcess }> {
+  return startOnFreePort(async (port) => {
     const conf = path.join(dir, `sentinel-${port}.conf`);
     fs.writeFileSync(
       conf,
@@ -42,7 +38,12 @@ async function startSentinel(dir: string, primaryPort: number): Promise<{ port: 
         '',
       ].join('\n'),
     );
-    const child = spawn(BIN, [conf, '--sentinel'], { stdio: 'ignore' });
+    // its log (stdout) kept, so a sentinel that exits says why ("Address already in use" starts another)
+    const child = spawn(BIN, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + String(d)).slice(-4000));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     const gone = () => child.exitCode !== null || child.signalCode !== null;
@@ -51,9 +52,9 @@ async function startSentinel(dir: string, primaryPort: number): Promise<{ port: 
     } finally {
       probe.disconnect();
     }
-    if (!gone()) return { port, child };
-    if (attempt >= 5) throw new Error(`sentinels exited before answering on ${attempt} ports in a row (the last ${port})`);
-  }
+    if (gone()) throw new Error(`sentinel on ${port} exited before answering: ${output.trim()}`);
+    return { port, child };
+  });
 }
 
 export async function startSentinelTopology(): Promise<SentinelTopology> {
